@@ -78,13 +78,15 @@ func msdnetHead(a *Arch, in, hidden int) int {
 func checkPooledHead(a *Arch, in graph.Shape, hidden int) error {
 	down := func(n int) int { return (n-1)/2 + 1 } // 3×3 conv, stride 2, padding 1
 	h, w := down(down(in.H)), down(down(in.W))
+	// The coarsest map follows from the input size, the stem and the number of scales; the
+	// scale list is what users change, so the error points there.
+	why := fmt.Sprintf("%d scales on a %dx%d input make the coarsest map %dx%d, but head.kind %q needs it to pool to 1x1 (an 8x8 map on 32x32 inputs, as the reference's 3-scale CIFAR networks have)",
+		len(a.Spec.Scales.GrFactor), a.Spec.Input[1], a.Spec.Input[2], in.H, in.W, a.Spec.Head.Kind)
 	switch {
 	case h < 2 || w < 2:
-		return a.Spec.Errorf("head.kind", "%s head cannot run on the coarsest map %dx%d: after its two stride-2 convs the map is %dx%d, too small for its 2x2 average pool (it needs an 8x8 coarsest map on 32x32 inputs; check scales.gr_factor and input)",
-			a.Spec.Head.Kind, in.H, in.W, h, w)
+		return a.Spec.Errorf("scales.gr_factor", "%s: its two stride-2 convs leave %dx%d, too small for its 2x2 average pool; use head.kind = \"addad\" (adaptive pooling) or change the scales", why, h, w)
 	case h/2 != 1 || w/2 != 1:
-		return a.Spec.Errorf("head.kind", "%s head cannot run on the coarsest map %dx%d: it pools to %dx%d, giving %d features to a linear layer built for %d (it needs an 8x8 coarsest map on 32x32 inputs; check scales.gr_factor and input)",
-			a.Spec.Head.Kind, in.H, in.W, h/2, w/2, hidden*(h/2)*(w/2), hidden)
+		return a.Spec.Errorf("scales.gr_factor", "%s: it would pool to %dx%d and give %d features to a linear layer built for %d; use head.kind = \"addad\" (adaptive pooling) or change the scales", why, h/2, w/2, hidden*(h/2)*(w/2), hidden)
 	}
 	return nil
 }

@@ -233,3 +233,56 @@ func TestReferenceCounts(t *testing.T) {
 		})
 	}
 }
+
+// TestPresetsReproduceRows checks that each reference preset builds the network of the
+// architectures.md row it names.
+func TestPresetsReproduceRows(t *testing.T) {
+	rows := map[string]referenceRow{}
+	for _, r := range referenceRows() {
+		rows[r.name] = r
+	}
+	for preset, row := range map[string]string{
+		"msdnet-cifar10-anytime":  "A_c10_anytime_nb10",
+		"msdnet-cifar10-budget":   "B_c10_budget_nb8",
+		"msdnet-cifar100-anytime": "C_c100_anytime_nb7",
+		"msdnet-cifar100-budget":  "D_c100_budget_nb5",
+		"msdnet-imagenet":         "F_imagenet_readme_nb5_step4",
+		"ranet-cifar10":           "R1_c10_train_cifar_sh",
+		"ranet-cifar100":          "R1_c100_train_cifar_sh",
+		"addad-cifar10":           "GS1_seed_noSE_noAttn_c10_nb10",
+		"addad-cifar100":          "GS2_seed_noSE_noAttn_c100_nb7",
+	} {
+		t.Run(preset, func(t *testing.T) {
+			s, err := spec.Preset(preset)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := builder.Build(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exits := flops.Exits(g)
+			want := rows[row]
+			if diff := cmp.Diff(want.macs, column(exits, flops.Execution, func(t flops.Totals) int64 { return t.MACs })); diff != "" {
+				t.Errorf("MACs (-%s +preset):\n%s", row, diff)
+			}
+			if diff := cmp.Diff(want.params, column(exits, flops.Execution, func(t flops.Totals) int64 { return t.Params })); diff != "" {
+				t.Errorf("params (-%s +preset):\n%s", row, diff)
+			}
+		})
+	}
+}
+
+// TestPresetsBuild checks that every preset, reference or not, builds.
+func TestPresetsBuild(t *testing.T) {
+	for _, p := range spec.Presets() {
+		s, err := spec.Preset(p.Name)
+		if err != nil {
+			t.Errorf("%s: %v", p.Name, err)
+			continue
+		}
+		if _, err := builder.Build(s); err != nil {
+			t.Errorf("%s: %v", p.Name, err)
+		}
+	}
+}

@@ -1,0 +1,76 @@
+// Package cli implements the msdx command line: one file per command, each with an options
+// struct so that commands run in tests without a process.
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes of the msdx process.
+const (
+	ExitOK    = 0 // success
+	ExitError = 1 // the command failed: bad spec or data, I/O error, failed run
+	ExitUsage = 2 // the command line itself is wrong: unknown flag, missing argument
+)
+
+// usageError marks errors in the command line, which exit with ExitUsage.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// NewRoot returns the msdx root command with every subcommand.
+func NewRoot(ios *IOStreams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "msdx",
+		Short: "Explore multi-exit image classifiers with an exact cost model",
+		Long: `msdx describes multi-exit image classifiers (MSDNet, RANet, the fusion/stem model of
+Addad et al. 2023) as TOML specs, costs them per exit exactly as the reference op counters
+do, and runs them on its own CPU kernels.
+
+A SPEC_OR_PRESET argument is a spec file or the name of a built-in preset ("msdx presets").
+
+Exit codes: 0 success, 1 failure (bad spec or data, I/O error), 2 bad command line.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(ios.Out)
+	root.SetErr(ios.ErrOut)
+	root.SetIn(ios.In)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(
+		newCmdFlops(ios, nil),
+		newCmdPresets(ios, nil),
+		newCmdSpec(ios),
+		newCmdVersion(ios),
+	)
+	return root
+}
+
+// Main runs msdx with args and returns the process exit code.
+func Main(ios *IOStreams, args []string) int {
+	root := NewRoot(ios)
+	root.SetArgs(args)
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(ios.ErrOut, "msdx:", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			return ExitUsage
+		}
+		return ExitError
+	}
+	return ExitOK
+}
+
+// exactArgs is cobra.ExactArgs reporting a usage error.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}
