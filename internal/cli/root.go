@@ -46,6 +46,7 @@ Exit codes: 0 success, 1 failure (bad spec or data, I/O error), 2 bad command li
 		newCmdPresets(ios, nil),
 		newCmdSpec(ios),
 		newCmdVersion(ios),
+		newCmdExport(ios),
 	)
 	return root
 }

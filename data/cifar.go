@@ -1,0 +1,156 @@
+package data
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// CIFAR10Classes are the CIFAR-10 class names in label order.
+var CIFAR10Classes = []string{"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"}
+
+// CIFAR100Classes are the CIFAR-100 fine class names in label order.
+var CIFAR100Classes = []string{
+	"apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle", "bottle",
+	"bowl", "boy", "bridge", "bus", "butterfly", "camel", "can", "castle", "caterpillar", "cattle",
+	"chair", "chimpanzee", "clock", "cloud", "cockroach", "couch", "crab", "crocodile", "cup", "dinosaur",
+	"dolphin", "elephant", "flatfish", "forest", "fox", "girl", "hamster", "house", "kangaroo", "keyboard",
+	"lamp", "lawn_mower", "leopard", "lion", "lizard", "lobster", "man", "maple_tree", "motorcycle", "mountain",
+	"mouse", "mushroom", "oak_tree", "orange", "orchid", "otter", "palm_tree", "pear", "pickup_truck", "pine_tree",
+	"plain", "plate", "poppy", "porcupine", "possum", "rabbit", "raccoon", "ray", "road", "rocket",
+	"rose", "sea", "seal", "shark", "shrew", "skunk", "skyscraper", "snail", "snake", "spider",
+	"squirrel", "streetcar", "sunflower", "sweet_pepper", "table", "tank", "telephone", "television", "tiger", "tractor",
+	"train", "trout", "tulip", "turtle", "wardrobe", "whale", "willow_tree", "wolf", "woman", "worm",
+}
+
+const cifarImage = 3 * 32 * 32
+
+// cifarDir returns dir, or its subfolder sub if the files are there (as the official archives
+// unpack).
+func cifarDir(dir, sub, probe string) string {
+	if _, err := os.Stat(filepath.Join(dir, probe)); err != nil {
+		if _, err := os.Stat(filepath.Join(dir, sub, probe)); err == nil {
+			return filepath.Join(dir, sub)
+		}
+	}
+	return dir
+}
+
+func openCIFAR10(dir string) (*Dataset, error) {
+	dir = cifarDir(dir, "cifar-10-batches-bin", "test_batch.bin")
+	d := &Dataset{Classes: CIFAR10Classes}
+	if names, err := readClassNames(filepath.Join(dir, "batches.meta.txt"), 10); err != nil {
+		return nil, err
+	} else if names != nil {
+		d.Classes = names
+	}
+	d.Train = Split{C: 3, H: 32, W: 32}
+	for i := 1; i <= 5; i++ {
+		p, err := findFile(dir, "data_batch_"+string(rune('0'+i))+".bin")
+		if err != nil {
+			return nil, err
+		}
+		if err := readCIFARFile(p, 0, 10, &d.Train); err != nil {
+			return nil, err
+		}
+	}
+	d.Test = Split{C: 3, H: 32, W: 32}
+	p, err := findFile(dir, "test_batch.bin")
+	if err != nil {
+		return nil, err
+	}
+	if err := readCIFARFile(p, 0, 10, &d.Test); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func openCIFAR100(dir string) (*Dataset, error) {
+	dir = cifarDir(dir, "cifar-100-binary", "test.bin")
+	d := &Dataset{Classes: CIFAR100Classes}
+	if names, err := readClassNames(filepath.Join(dir, "fine_label_names.txt"), 100); err != nil {
+		return nil, err
+	} else if names != nil {
+		d.Classes = names
+	}
+	for _, part := range []struct {
+		name  string
+		split *Split
+	}{{"train.bin", &d.Train}, {"test.bin", &d.Test}} {
+		p, err := findFile(dir, part.name)
+		if err != nil {
+			return nil, err
+		}
+		*part.split = Split{C: 3, H: 32, W: 32}
+		if err := readCIFARFile(p, 1, 100, part.split); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// readCIFARFile appends the records of a CIFAR binary file to s. Each record is labelBytes+1
+// label bytes (CIFAR-100 has a coarse label, with values below 20, before the fine one) then 3072
+// pixels; the last label byte is the class, which must be below classes.
+func readCIFARFile(path string, coarse, classes int, s *Split) error {
+	buf, err := os.ReadFile(path)
+	if err != nil {
+		return &FormatError{Path: path, Record: -1, Msg: "cannot read", Err: err}
+	}
+	rec := coarse + 1 + cifarImage
+	if len(buf) == 0 {
+		return formatErr(path, -1, nil, "empty file")
+	}
+	if len(buf)%rec != 0 {
+		return formatErr(path, len(buf)/rec, nil, "truncated: file has %d bytes, not a multiple of the %d-byte record", len(buf), rec)
+	}
+	n := len(buf) / rec
+	s.Pixels = growBytes(s.Pixels, n*cifarImage)
+	for i := range n {
+		r := buf[i*rec : (i+1)*rec]
+		if coarse == 1 && r[0] >= 20 {
+			return formatErr(path, i, nil, "coarse label %d out of range [0, 20)", r[0])
+		}
+		label := r[coarse]
+		if int(label) >= classes {
+			return formatErr(path, i, nil, "label %d out of range [0, %d)", label, classes)
+		}
+		s.Labels = append(s.Labels, int32(label))
+		s.Pixels = append(s.Pixels, r[coarse+1:]...)
+	}
+	return nil
+}
+
+func growBytes(b []uint8, n int) []uint8 {
+	if cap(b)-len(b) < n {
+		nb := make([]uint8, len(b), len(b)+n)
+		copy(nb, b)
+		return nb
+	}
+	return b
+}
+
+// readClassNames reads a class-name file (one name a line, blank lines ignored) if it exists; it
+// returns nil, nil when there is none.
+func readClassNames(path string, want int) ([]string, error) {
+	buf, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &FormatError{Path: path, Record: -1, Msg: "cannot read", Err: err}
+	}
+	var names []string
+	sc := bufio.NewScanner(bytes.NewReader(buf))
+	for sc.Scan() {
+		if n := strings.TrimSpace(sc.Text()); n != "" {
+			names = append(names, n)
+		}
+	}
+	if len(names) != want {
+		return nil, formatErr(path, -1, nil, "has %d class names, want %d", len(names), want)
+	}
+	return names, nil
+}

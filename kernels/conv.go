@@ -1,0 +1,422 @@
+package kernels
+
+import (
+	"fmt"
+
+	"github.com/msdx/msdx/kernels/internal/gemm"
+)
+
+// ConvSpec describes a 2-D convolution with PyTorch's semantics
+// (cross-correlation, Hout = (H + 2*PadH - KH)/StrideH + 1). Zero strides
+// and a zero group count mean 1.
+type ConvSpec struct {
+	InC, OutC        int
+	KH, KW           int
+	StrideH, StrideW int
+	PadH, PadW       int
+	Groups           int
+}
+
+func (s ConvSpec) norm() ConvSpec {
+	s.StrideH, s.StrideW, s.Groups = max(s.StrideH, 1), max(s.StrideW, 1), max(s.Groups, 1)
+	if s.InC <= 0 || s.OutC <= 0 || s.KH <= 0 || s.KW <= 0 || s.PadH < 0 || s.PadW < 0 ||
+		s.InC%s.Groups != 0 || s.OutC%s.Groups != 0 {
+		panic(fmt.Sprintf("kernels: invalid conv spec %+v", s))
+	}
+	return s
+}
+
+// OutSize returns the output height and width for an h x w input.
+func (s ConvSpec) OutSize(h, w int) (int, int) {
+	s = s.norm()
+	return (h+2*s.PadH-s.KH)/s.StrideH + 1, (w+2*s.PadW-s.KW)/s.StrideW + 1
+}
+
+// WeightLen returns the number of weights, OutC*(InC/Groups)*KH*KW.
+func (s ConvSpec) WeightLen() int {
+	s = s.norm()
+	return s.OutC * (s.InC / s.Groups) * s.KH * s.KW
+}
+
+// MACs returns the multiply-accumulates of a forward pass over n images of
+// h x w.
+func (s ConvSpec) MACs(n, h, w int) int {
+	ho, wo := s.OutSize(h, w)
+	return n * ho * wo * s.WeightLen()
+}
+
+func (s ConvSpec) check(op string, x, y *Tensor, w []float32) ConvSpec {
+	s = s.norm()
+	checkLen(op, x)
+	checkLen(op, y)
+	ho, wo := s.OutSize(x.H, x.W)
+	if x.C != s.InC || y.C != s.OutC || y.N != x.N || y.H != ho || y.W != wo || ho <= 0 || wo <= 0 {
+		panic(fmt.Sprintf("kernels: %s: input %v, output %v do not fit %+v", op, x, y, s))
+	}
+	if len(w) != s.WeightLen() {
+		panic(fmt.Sprintf("kernels: %s: len(w)=%d, want %d", op, len(w), s.WeightLen()))
+	}
+	return s
+}
+
+func (s ConvSpec) isPointwise() bool {
+	return s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 && s.PadH == 0 && s.PadW == 0
+}
+
+// colBudget bounds an im2col chunk (floats): large enough to keep the GEMM
+// long, small enough to stay near the caches. Tests lower it to exercise
+// chunking.
+var colBudget = 1 << 16
+
+// imagesPerChunk returns how many images one im2col chunk holds.
+func (s ConvSpec) imagesPerChunk(n, ho, wo int) int {
+	k := s.InC / s.Groups * s.KH * s.KW
+	return max(1, min(n, colBudget/(k*ho*wo)))
+}
+
+// Conv2D computes y = conv(x, w) + bias. w is [OutC][InC/Groups][KH][KW];
+// bias (length OutC) may be nil. y is overwritten.
+func Conv2D(y, x *Tensor, w, bias []float32, spec ConvSpec) {
+	s := spec.check("Conv2D", x, y, w)
+	if bias != nil && len(bias) != s.OutC {
+		panic(fmt.Sprintf("kernels: Conv2D: len(bias)=%d, want %d", len(bias), s.OutC))
+	}
+	cg, og := s.InC/s.Groups, s.OutC/s.Groups
+	k := cg * s.KH * s.KW
+	plane := y.H * y.W
+	cols := y.N * plane
+	switch {
+	case cg == 1:
+		convDirect(y, x, w, s)
+	case s.isPointwise():
+		for g := range s.Groups {
+			gemm.Sgemm(false, false, og, cols, cg, 1, w[g*og*k:], k, x.Data[g*cg*cols:], cols, 0, y.Data[g*og*cols:], cols, Threads())
+		}
+	default:
+		nb := s.imagesPerChunk(x.N, y.H, y.W)
+		chunks := (x.N + nb - 1) / nb
+		parallel(chunks, func(_, ci int) {
+			n0 := ci * nb
+			n1 := min(x.N, n0+nb)
+			ccols := (n1 - n0) * plane
+			buf := getBuf(k * ccols)
+			defer putBuf(buf)
+			for g := range s.Groups {
+				im2col(*buf, x, g*cg, cg, n0, n1, s, y.H, y.W)
+				gemm.Sgemm(false, false, og, ccols, k, 1, w[g*og*k:], k, *buf, ccols, 0, y.Data[g*og*cols+n0*plane:], cols, 1)
+			}
+		})
+	}
+	if bias != nil {
+		for c, b := range bias {
+			row := y.Channel(c)
+			for i := range row {
+				row[i] += b
+			}
+		}
+	}
+}
+
+// Conv2DBackwardData computes the input gradient dx from the output
+// gradient dy. With accumulate, dx += grad; otherwise dx is overwritten.
+func Conv2DBackwardData(dx, dy *Tensor, w []float32, spec ConvSpec, accumulate bool) {
+	s := spec.check("Conv2DBackwardData", dx, dy, w)
+	cg, og := s.InC/s.Groups, s.OutC/s.Groups
+	k := cg * s.KH * s.KW
+	plane := dy.H * dy.W
+	cols := dy.N * plane
+	var beta float32
+	if accumulate {
+		beta = 1
+	}
+	if s.isPointwise() {
+		for g := range s.Groups {
+			gemm.Sgemm(true, false, cg, cols, og, 1, w[g*og*k:], k, dy.Data[g*og*cols:], cols, beta, dx.Data[g*cg*cols:], cols, Threads())
+		}
+		return
+	}
+	if !accumulate {
+		clear(dx.Data)
+	}
+	if cg == 1 {
+		convDirectBackwardData(dx, dy, w, s)
+		return
+	}
+	nb := s.imagesPerChunk(dx.N, dy.H, dy.W)
+	chunks := (dx.N + nb - 1) / nb
+	parallel(chunks, func(_, ci int) {
+		n0 := ci * nb
+		n1 := min(dx.N, n0+nb)
+		ccols := (n1 - n0) * plane
+		buf := getBuf(k * ccols)
+		defer putBuf(buf)
+		for g := range s.Groups {
+			gemm.Sgemm(true, false, k, ccols, og, 1, w[g*og*k:], k, dy.Data[g*og*cols+n0*plane:], cols, 0, *buf, ccols, 1)
+			col2im(dx, *buf, g*cg, cg, n0, n1, s, dy.H, dy.W)
+		}
+	})
+}
+
+// Conv2DBackwardWeight adds the weight gradient to dw and, if dbias is not
+// nil, the bias gradient to dbias.
+func Conv2DBackwardWeight(dw, dbias []float32, x, dy *Tensor, spec ConvSpec) {
+	s := spec.check("Conv2DBackwardWeight", x, dy, dw)
+	if dbias != nil {
+		if len(dbias) != s.OutC {
+			panic(fmt.Sprintf("kernels: Conv2DBackwardWeight: len(dbias)=%d, want %d", len(dbias), s.OutC))
+		}
+		parallel(s.OutC, func(_, c int) { dbias[c] += sum(dy.Channel(c)) })
+	}
+	cg, og := s.InC/s.Groups, s.OutC/s.Groups
+	k := cg * s.KH * s.KW
+	plane := dy.H * dy.W
+	cols := dy.N * plane
+	switch {
+	case cg == 1:
+		convDirectBackwardWeight(dw, x, dy, s)
+	case s.isPointwise():
+		for g := range s.Groups {
+			gemm.Sgemm(false, true, og, cg, cols, 1, dy.Data[g*og*cols:], cols, x.Data[g*cg*cols:], cols, 1, dw[g*og*k:], k, Threads())
+		}
+	default:
+		nb := s.imagesPerChunk(x.N, dy.H, dy.W)
+		chunks := (x.N + nb - 1) / nb
+		workers := min(Threads(), chunks)
+		partial := getBuf(workers * len(dw))
+		defer putBuf(partial)
+		clear(*partial)
+		parallel(chunks, func(wk, ci int) {
+			n0 := ci * nb
+			n1 := min(x.N, n0+nb)
+			ccols := (n1 - n0) * plane
+			buf := getBuf(k * ccols)
+			defer putBuf(buf)
+			acc := (*partial)[wk*len(dw) : (wk+1)*len(dw)]
+			for g := range s.Groups {
+				im2col(*buf, x, g*cg, cg, n0, n1, s, dy.H, dy.W)
+				gemm.Sgemm(false, true, og, k, ccols, 1, dy.Data[g*og*cols+n0*plane:], cols, *buf, ccols, 1, acc[g*og*k:], k, 1)
+			}
+		})
+		for wk := range workers {
+			for i, v := range (*partial)[wk*len(dw) : (wk+1)*len(dw)] {
+				dw[i] += v
+			}
+		}
+	}
+}
+
+func sum(s []float32) float32 {
+	var a0, a1, a2, a3 float32
+	i := 0
+	for ; i+4 <= len(s); i += 4 {
+		a0 += s[i]
+		a1 += s[i+1]
+		a2 += s[i+2]
+		a3 += s[i+3]
+	}
+	for ; i < len(s); i++ {
+		a0 += s[i]
+	}
+	return (a0 + a1) + (a2 + a3)
+}
+
+// validRange returns the output positions [lo, hi) whose input position
+// o*stride - pad + kOff lies in [0, in).
+func validRange(out, in, stride, pad, kOff int) (lo, hi int) {
+	// o*stride >= pad - kOff
+	num := pad - kOff
+	if num > 0 {
+		lo = (num + stride - 1) / stride
+	}
+	// o*stride <= in - 1 + pad - kOff
+	top := in - 1 + pad - kOff
+	if top < 0 {
+		return 0, 0
+	}
+	hi = min(out, top/stride+1)
+	if lo > hi {
+		lo = hi
+	}
+	return lo, hi
+}
+
+// im2col writes the columns of images [n0, n1) and channels
+// [c0, c0+cg) of x into col, laid out [cg*KH*KW][(n1-n0)*ho*wo].
+func im2col(col []float32, x *Tensor, c0, cg, n0, n1 int, s ConvSpec, ho, wo int) {
+	plane := ho * wo
+	ld := (n1 - n0) * plane
+	r := 0
+	for ci := range cg {
+		for ky := range s.KH {
+			ohLo, ohHi := validRange(ho, x.H, s.StrideH, s.PadH, ky)
+			for kx := range s.KW {
+				owLo, owHi := validRange(wo, x.W, s.StrideW, s.PadW, kx)
+				row := col[r*ld : (r+1)*ld]
+				r++
+				for n := n0; n < n1; n++ {
+					dst := row[(n-n0)*plane : (n-n0+1)*plane]
+					src := x.Data[((c0+ci)*x.N+n)*x.H*x.W:][:x.H*x.W]
+					clear(dst[:ohLo*wo])
+					clear(dst[ohHi*wo:])
+					for oh := ohLo; oh < ohHi; oh++ {
+						d := dst[oh*wo : (oh+1)*wo]
+						ih := oh*s.StrideH - s.PadH + ky
+						srow := src[ih*x.W : (ih+1)*x.W]
+						clear(d[:owLo])
+						clear(d[owHi:])
+						off := kx - s.PadW
+						if s.StrideW == 1 {
+							copy(d[owLo:owHi], srow[owLo+off:owHi+off])
+						} else {
+							for ow := owLo; ow < owHi; ow++ {
+								d[ow] = srow[ow*s.StrideW+off]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im adds col (laid out as im2col's) into the images [n0, n1) and
+// channels [c0, c0+cg) of dx.
+func col2im(dx *Tensor, col []float32, c0, cg, n0, n1 int, s ConvSpec, ho, wo int) {
+	plane := ho * wo
+	ld := (n1 - n0) * plane
+	r := 0
+	for ci := range cg {
+		for ky := range s.KH {
+			ohLo, ohHi := validRange(ho, dx.H, s.StrideH, s.PadH, ky)
+			for kx := range s.KW {
+				owLo, owHi := validRange(wo, dx.W, s.StrideW, s.PadW, kx)
+				row := col[r*ld : (r+1)*ld]
+				r++
+				off := kx - s.PadW
+				for n := n0; n < n1; n++ {
+					srcPlane := row[(n-n0)*plane : (n-n0+1)*plane]
+					dst := dx.Data[((c0+ci)*dx.N+n)*dx.H*dx.W:][:dx.H*dx.W]
+					for oh := ohLo; oh < ohHi; oh++ {
+						ih := oh*s.StrideH - s.PadH + ky
+						drow := dst[ih*dx.W : (ih+1)*dx.W]
+						srow := srcPlane[oh*wo : (oh+1)*wo]
+						if s.StrideW == 1 {
+							d := drow[owLo+off : owHi+off]
+							for i, v := range srow[owLo:owHi] {
+								d[i] += v
+							}
+						} else {
+							for ow := owLo; ow < owHi; ow++ {
+								drow[ow*s.StrideW+off] += srow[ow]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// convDirect computes convolutions with one input channel per group
+// (depthwise included): output channel co reads input channel co/mult.
+func convDirect(y, x *Tensor, w []float32, s ConvSpec) {
+	mult := s.OutC / s.InC
+	kk := s.KH * s.KW
+	parallel(s.OutC, func(_, co int) {
+		ci := co / mult
+		wc := w[co*kk : (co+1)*kk]
+		for n := range x.N {
+			src := x.Data[(ci*x.N+n)*x.H*x.W:][:x.H*x.W]
+			dst := y.Data[(co*y.N+n)*y.H*y.W:][:y.H*y.W]
+			clear(dst)
+			directPlane(dst, src, wc, s, y.H, y.W, x.H, x.W)
+		}
+	})
+}
+
+// directPlane adds the correlation of one input plane with one kernel.
+func directPlane(dst, src, wc []float32, s ConvSpec, ho, wo, h, w int) {
+	for ky := range s.KH {
+		ohLo, ohHi := validRange(ho, h, s.StrideH, s.PadH, ky)
+		for kx := range s.KW {
+			wv := wc[ky*s.KW+kx]
+			owLo, owHi := validRange(wo, w, s.StrideW, s.PadW, kx)
+			off := kx - s.PadW
+			for oh := ohLo; oh < ohHi; oh++ {
+				ih := oh*s.StrideH - s.PadH + ky
+				srow := src[ih*w : (ih+1)*w]
+				drow := dst[oh*wo : (oh+1)*wo]
+				if s.StrideW == 1 {
+					d := drow[owLo:owHi]
+					sr := srow[owLo+off : owHi+off]
+					for i := range d {
+						d[i] += wv * sr[i]
+					}
+				} else {
+					for ow := owLo; ow < owHi; ow++ {
+						drow[ow] += wv * srow[ow*s.StrideW+off]
+					}
+				}
+			}
+		}
+	}
+}
+
+func convDirectBackwardData(dx, dy *Tensor, w []float32, s ConvSpec) {
+	mult := s.OutC / s.InC
+	kk := s.KH * s.KW
+	parallel(s.InC, func(_, ci int) {
+		for co := ci * mult; co < (ci+1)*mult; co++ {
+			wc := w[co*kk : (co+1)*kk]
+			for n := range dx.N {
+				d := dx.Data[(ci*dx.N+n)*dx.H*dx.W:][:dx.H*dx.W]
+				g := dy.Data[(co*dy.N+n)*dy.H*dy.W:][:dy.H*dy.W]
+				for ky := range s.KH {
+					ohLo, ohHi := validRange(dy.H, dx.H, s.StrideH, s.PadH, ky)
+					for kx := range s.KW {
+						wv := wc[ky*s.KW+kx]
+						owLo, owHi := validRange(dy.W, dx.W, s.StrideW, s.PadW, kx)
+						off := kx - s.PadW
+						for oh := ohLo; oh < ohHi; oh++ {
+							ih := oh*s.StrideH - s.PadH + ky
+							drow := d[ih*dx.W : (ih+1)*dx.W]
+							grow := g[oh*dy.W : (oh+1)*dy.W]
+							for ow := owLo; ow < owHi; ow++ {
+								drow[ow*s.StrideW+off] += wv * grow[ow]
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+func convDirectBackwardWeight(dw []float32, x, dy *Tensor, s ConvSpec) {
+	mult := s.OutC / s.InC
+	kk := s.KH * s.KW
+	parallel(s.OutC, func(_, co int) {
+		ci := co / mult
+		for n := range x.N {
+			src := x.Data[(ci*x.N+n)*x.H*x.W:][:x.H*x.W]
+			g := dy.Data[(co*dy.N+n)*dy.H*dy.W:][:dy.H*dy.W]
+			for ky := range s.KH {
+				ohLo, ohHi := validRange(dy.H, x.H, s.StrideH, s.PadH, ky)
+				for kx := range s.KW {
+					owLo, owHi := validRange(dy.W, x.W, s.StrideW, s.PadW, kx)
+					off := kx - s.PadW
+					var acc float32
+					for oh := ohLo; oh < ohHi; oh++ {
+						ih := oh*s.StrideH - s.PadH + ky
+						srow := src[ih*x.W : (ih+1)*x.W]
+						grow := g[oh*dy.W : (oh+1)*dy.W]
+						for ow := owLo; ow < owHi; ow++ {
+							acc += grow[ow] * srow[ow*s.StrideW+off]
+						}
+					}
+					dw[co*kk+ky*s.KW+kx] += acc
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,385 @@
+// Package gemm implements single-precision general matrix multiplication
+// for the msdx CPU kernels: C = alpha*op(A)*op(B) + beta*C on row-major
+// matrices, with packing, cache blocking and a register-blocked microkernel.
+//
+// The microkernel computes an MR x NR tile of C with NR along the SIMD lanes
+// (64 floats with AVX-512, 16 with AVX2): convolutions call it with
+// M = output channels (often 6..48) and N = N*H*W (often 65536), so the long
+// dimension fills the vectors and a short M costs no padding, thanks to one
+// kernel per row count 1..MR.
+//
+// Loop order (BLIS-like, with the two inner loops swapped so that the small
+// A micro-panel stays in L1 and B slivers stream from L2):
+//
+//	for pc in K by KC:  pack alpha*A[:, pc] (all of M)
+//	  for jc in N by NC:  pack B[pc, jc] (KC x NC, L2-resident)
+//	    for ir in M by MR:  for jr in NC by NR:  microkernel
+//
+// The path (AVX-512, AVX2+FMA or portable Go) is chosen at start-up from
+// CPUID and may be lowered with the environment variable MSDX_KERNELS
+// (generic or avx2) or with SetPath.
+package gemm
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"unsafe"
+)
+
+// Blocking parameters: KC*NC floats of packed B fit in L2 (512 KiB), a
+// packed MR x KC micro-panel of A fits in L1.
+const (
+	kc = 256
+	nc = 512
+)
+
+// kernelFunc computes the rows x NR tile c (+)= a*b over kc steps, where a
+// holds rows floats per step and b holds NR floats per step. ldc is in
+// elements. With accumulate false the tile is overwritten.
+type kernelFunc func(kc int, a, b, c *float32, ldc int, accumulate bool)
+
+// path is one implementation of the microkernel.
+type path struct {
+	name string
+	mr   int
+	nr   int
+	// kern[r] computes r-row tiles; a nil entry means r-row panels are
+	// zero-padded to mr rows and computed through a scratch tile.
+	kern []kernelFunc
+}
+
+var (
+	genericPath = &path{name: "generic", mr: 4, nr: 4, kern: []kernelFunc{nil, nil, nil, nil, kernGeneric4x4}}
+	// paths lists the paths usable on this CPU, best first.
+	paths  []*path
+	active *path
+)
+
+func init() {
+	paths = append(simdPaths(), genericPath)
+	active = paths[0]
+	if want := os.Getenv("MSDX_KERNELS"); want != "" {
+		if err := SetPath(want); err != nil {
+			fmt.Fprintf(os.Stderr, "msdx: MSDX_KERNELS: %v; using %s\n", err, active.name)
+		}
+	}
+}
+
+// Path returns the name of the active microkernel path: "avx512", "avx2"
+// or "generic".
+func Path() string { return active.name }
+
+// Paths returns the names of the paths this CPU supports, best first.
+func Paths() []string {
+	names := make([]string, len(paths))
+	for i, p := range paths {
+		names[i] = p.name
+	}
+	return names
+}
+
+// SetPath selects the microkernel path by name. It returns an error if the
+// CPU does not support it. SetPath must not run concurrently with Sgemm.
+func SetPath(name string) error {
+	for _, p := range paths {
+		if p.name == name {
+			active = p
+			return nil
+		}
+	}
+	return fmt.Errorf("kernel path %q not available on this CPU (have %v)", name, Paths())
+}
+
+// Tile returns the register tile MR x NR of the active path. Callers use NR
+// to size work chunks along N.
+func Tile() (mr, nr int) { return active.mr, active.nr }
+
+type workspace struct {
+	a, b, tile []float32
+}
+
+var workspaces = sync.Pool{New: func() any { return new(workspace) }}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// minParallelWork is the m*n*k below which Sgemm stays on one goroutine:
+// smaller products finish before goroutines pay off.
+const minParallelWork = 1 << 18
+
+// Sgemm computes C = alpha*op(A)*op(B) + beta*C where op(A) is m x k and
+// op(B) is k x n, all matrices row-major with leading dimensions lda, ldb,
+// ldc (in elements). transA means A is stored k x m (op(A) = A^T), likewise
+// transB. With beta == 0, C is not read (NaNs in C do not propagate). It
+// uses up to threads goroutines. Sgemm panics if a dimension is negative or
+// a slice is too short for its dimensions.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, threads int) {
+	checkDims(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	p := active
+	if threads < 1 {
+		threads = 1
+	}
+	if threads == 1 || m*n*k < minParallelWork {
+		serial(p, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	var wg sync.WaitGroup
+	if n >= m {
+		parts := min(threads, (n+p.nr-1)/p.nr)
+		step := ((n+parts-1)/parts + p.nr - 1) / p.nr * p.nr
+		for j0 := 0; j0 < n; j0 += step {
+			j1 := min(n, j0+step)
+			bo := j0
+			if transB {
+				bo = j0 * ldb
+			}
+			wg.Go(func() {
+				serial(p, transA, transB, m, j1-j0, k, alpha, a, lda, b[bo:], ldb, beta, c[j0:], ldc)
+			})
+		}
+	} else {
+		parts := min(threads, (m+p.mr-1)/p.mr)
+		step := ((m+parts-1)/parts + p.mr - 1) / p.mr * p.mr
+		for i0 := 0; i0 < m; i0 += step {
+			i1 := min(m, i0+step)
+			ao := i0 * lda
+			if transA {
+				ao = i0
+			}
+			wg.Go(func() {
+				serial(p, transA, transB, i1-i0, n, k, alpha, a[ao:], lda, b, ldb, beta, c[i0*ldc:], ldc)
+			})
+		}
+	}
+	wg.Wait()
+}
+
+func checkDims(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("gemm: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	check := func(name string, s []float32, rows, cols, ld int) {
+		if rows == 0 || cols == 0 {
+			return
+		}
+		if ld < cols {
+			panic(fmt.Sprintf("gemm: ld%s=%d < %d columns", name, ld, cols))
+		}
+		if need := (rows-1)*ld + cols; len(s) < need {
+			panic(fmt.Sprintf("gemm: len(%s)=%d < %d", name, len(s), need))
+		}
+	}
+	if transA {
+		check("a", a, k, m, lda)
+	} else {
+		check("a", a, m, k, lda)
+	}
+	if transB {
+		check("b", b, n, k, ldb)
+	} else {
+		check("b", b, k, n, ldb)
+	}
+	check("c", c, m, n, ldc)
+}
+
+// serial runs the blocked product on the calling goroutine.
+func serial(p *path, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if beta != 0 && beta != 1 {
+		for i := range m {
+			row := c[i*ldc : i*ldc+n]
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+	if k == 0 || alpha == 0 {
+		if beta == 0 {
+			for i := range m {
+				clear(c[i*ldc : i*ldc+n])
+			}
+		}
+		return
+	}
+	ws := workspaces.Get().(*workspace)
+	defer workspaces.Put(ws)
+	mPadded := (m + p.mr - 1) / p.mr * p.mr
+	ws.a = grow(ws.a, mPadded*min(k, kc))
+	ws.b = grow(ws.b, min(k, kc)*min((n+p.nr-1)/p.nr*p.nr, nc))
+	ws.tile = grow(ws.tile, p.mr*p.nr)
+	for pc := 0; pc < k; pc += kc {
+		kb := min(kc, k-pc)
+		packA(p, ws.a, transA, a, lda, m, pc, kb, alpha)
+		accumulate := beta != 0 || pc > 0
+		for jc := 0; jc < n; jc += nc {
+			nb := min(nc, n-jc)
+			packB(p, ws.b, transB, b, ldb, pc, kb, jc, nb)
+			for ir := 0; ir < m; ir += p.mr {
+				mr := min(p.mr, m-ir)
+				ap := &ws.a[ir*kb]
+				kern, rows := p.kern[mr], mr
+				if kern == nil {
+					kern, rows = p.kern[p.mr], p.mr
+				}
+				for jr := 0; jr < nb; jr += p.nr {
+					nr := min(p.nr, nb-jr)
+					bp := &ws.b[jr*kb]
+					co := ir*ldc + jc + jr
+					if nr == p.nr && rows == mr {
+						kern(kb, ap, bp, &c[co], ldc, accumulate)
+						continue
+					}
+					kern(kb, ap, bp, &ws.tile[0], p.nr, false)
+					for i := range mr {
+						dst := c[co+i*ldc : co+i*ldc+nr]
+						src := ws.tile[i*p.nr : i*p.nr+nr]
+						if accumulate {
+							for j, v := range src {
+								dst[j] += v
+							}
+						} else {
+							copy(dst, src)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// packA writes alpha*op(A)[0:m, pc:pc+kb] as micro-panels of p.mr rows
+// (k-major, rows contiguous); the last panel has its exact row count when
+// the path has a kernel for it and is zero-padded otherwise.
+func packA(p *path, dst []float32, transA bool, a []float32, lda, m, pc, kb int, alpha float32) {
+	o := 0
+	for ir := 0; ir < m; ir += p.mr {
+		mr := min(p.mr, m-ir)
+		rows := mr
+		if p.kern[mr] == nil {
+			rows = p.mr
+		}
+		panel := dst[o : o+rows*kb]
+		if rows != mr {
+			clear(panel)
+		}
+		if transA {
+			for kk := range kb {
+				src := a[(pc+kk)*lda+ir : (pc+kk)*lda+ir+mr]
+				d := panel[kk*rows : kk*rows+mr]
+				for i, v := range src {
+					d[i] = alpha * v
+				}
+			}
+		} else {
+			for i := range mr {
+				src := a[(ir+i)*lda+pc : (ir+i)*lda+pc+kb]
+				for kk, v := range src {
+					panel[kk*rows+i] = alpha * v
+				}
+			}
+		}
+		o += rows * kb
+	}
+}
+
+// packB writes op(B)[pc:pc+kb, jc:jc+nb] as slivers of p.nr columns
+// (k-major, columns contiguous), zero-padding the last sliver.
+func packB(p *path, dst []float32, transB bool, b []float32, ldb, pc, kb, jc, nb int) {
+	nr := p.nr
+	for jr := 0; jr < nb; jr += nr {
+		w := min(nr, nb-jr)
+		sliver := dst[jr*kb : jr*kb+nr*kb]
+		if w < nr {
+			clear(sliver)
+		}
+		if transB {
+			// Transpose 4 source rows at a time: 4 read streams, 4
+			// contiguous floats written per step (one stream per row
+			// conflicts in L1 when ldb is a power of two).
+			j := 0
+			for ; j+4 <= w; j += 4 {
+				o := (jc+jr+j)*ldb + pc
+				r0 := b[o : o+kb]
+				r1 := b[o+ldb : o+ldb+kb]
+				r2 := b[o+2*ldb : o+2*ldb+kb]
+				r3 := b[o+3*ldb : o+3*ldb+kb]
+				for kk := range r0 {
+					d := sliver[kk*nr+j : kk*nr+j+4 : kk*nr+j+4]
+					d[0], d[1], d[2], d[3] = r0[kk], r1[kk], r2[kk], r3[kk]
+				}
+			}
+			for ; j < w; j++ {
+				src := b[(jc+jr+j)*ldb+pc : (jc+jr+j)*ldb+pc+kb]
+				for kk, v := range src {
+					sliver[kk*nr+j] = v
+				}
+			}
+		} else {
+			for kk := range kb {
+				o := (pc+kk)*ldb + jc + jr
+				copy(sliver[kk*nr:kk*nr+w], b[o:o+w])
+			}
+		}
+	}
+}
+
+// kernGeneric4x4 is the portable microkernel: a 4 x 4 tile held in sixteen
+// scalar accumulators, which keeps it well ahead of a naive triple loop.
+func kernGeneric4x4(kb int, ap, bp, cp *float32, ldc int, accumulate bool) {
+	a := unsafe.Slice(ap, 4*kb)
+	b := unsafe.Slice(bp, 4*kb)
+	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
+	for k := 0; k < kb; k++ {
+		av := a[4*k : 4*k+4 : 4*k+4]
+		bv := b[4*k : 4*k+4 : 4*k+4]
+		a0, a1, a2, a3 := av[0], av[1], av[2], av[3]
+		b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	c := unsafe.Slice(cp, 3*ldc+4)
+	r0, r1, r2, r3 := c[0:4:4], c[ldc:ldc+4:ldc+4], c[2*ldc:2*ldc+4:2*ldc+4], c[3*ldc:3*ldc+4:3*ldc+4]
+	if accumulate {
+		c00 += r0[0]
+		c01 += r0[1]
+		c02 += r0[2]
+		c03 += r0[3]
+		c10 += r1[0]
+		c11 += r1[1]
+		c12 += r1[2]
+		c13 += r1[3]
+		c20 += r2[0]
+		c21 += r2[1]
+		c22 += r2[2]
+		c23 += r2[3]
+		c30 += r3[0]
+		c31 += r3[1]
+		c32 += r3[2]
+		c33 += r3[3]
+	}
+	r0[0], r0[1], r0[2], r0[3] = c00, c01, c02, c03
+	r1[0], r1[1], r1[2], r1[3] = c10, c11, c12, c13
+	r2[0], r2[1], r2[2], r2[3] = c20, c21, c22, c23
+	r3[0], r3[1], r3[2], r3[3] = c30, c31, c32, c33
+}

@@ -1,0 +1,280 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// Activation is an elementwise function fused into batch normalisation.
+type Activation int
+
+// Activations fusable into BatchNormTrain and BatchNormInference.
+const (
+	ActNone Activation = iota // identity
+	ActReLU                   // max(0, z)
+	ActGELU                   // z*Phi(z), exact erf form
+)
+
+// String returns the activation's name.
+func (a Activation) String() string {
+	switch a {
+	case ActNone:
+		return "none"
+	case ActReLU:
+		return "relu"
+	case ActGELU:
+		return "gelu"
+	}
+	return fmt.Sprintf("Activation(%d)", int(a))
+}
+
+func (a Activation) apply(z float32) float32 {
+	switch a {
+	case ActReLU:
+		return max(z, 0)
+	case ActGELU:
+		return gelu(z)
+	}
+	return z
+}
+
+// grad returns d act(z)/dz.
+func (a Activation) grad(z float32) float32 {
+	switch a {
+	case ActReLU:
+		if z > 0 {
+			return 1
+		}
+		return 0
+	case ActGELU:
+		return geluGrad(z)
+	}
+	return 1
+}
+
+// BatchNorm holds a batch-norm layer's parameters and buffers, one value
+// per channel, with PyTorch's defaults for Momentum (0.1) and Eps (1e-5)
+// set by NewBatchNorm.
+type BatchNorm struct {
+	Gamma, Beta     []float32
+	RunMean, RunVar []float32
+	Momentum, Eps   float32
+}
+
+// NewBatchNorm returns a batch norm over c channels initialised as
+// PyTorch's BatchNorm2d: gamma 1, beta 0, running mean 0, running var 1.
+func NewBatchNorm(c int) *BatchNorm {
+	bn := &BatchNorm{
+		Gamma: make([]float32, c), Beta: make([]float32, c),
+		RunMean: make([]float32, c), RunVar: make([]float32, c),
+		Momentum: 0.1, Eps: 1e-5,
+	}
+	for i := range c {
+		bn.Gamma[i], bn.RunVar[i] = 1, 1
+	}
+	return bn
+}
+
+func (bn *BatchNorm) check(op string, x, y *Tensor) {
+	mustSameShape(op, x, y)
+	c := x.C
+	if len(bn.Gamma) != c || len(bn.Beta) != c || len(bn.RunMean) != c || len(bn.RunVar) != c {
+		panic(fmt.Sprintf("kernels: %s: batch norm has %d channels, tensor %v", op, len(bn.Gamma), x))
+	}
+}
+
+// Train computes y = act(gamma*(x-mean)/sqrt(var+eps) + beta) with the
+// batch's mean and biased variance per channel, stores the mean and
+// 1/sqrt(var+eps) in saveMean and saveInvStd (for Backward), and updates the
+// running statistics (the running variance with the unbiased estimate).
+// y may not alias x.
+func (bn *BatchNorm) Train(y, x *Tensor, saveMean, saveInvStd []float32, act Activation) {
+	bn.check("BatchNorm.Train", x, y)
+	if len(saveMean) != x.C || len(saveInvStd) != x.C {
+		panic("kernels: BatchNorm.Train: saveMean and saveInvStd need one value per channel")
+	}
+	m := x.N * x.H * x.W
+	parallel(x.C, func(_, c int) {
+		xs := x.Channel(c)
+		var s float64
+		for _, v := range xs {
+			s += float64(v)
+		}
+		mean := s / float64(m)
+		var ss float64
+		for _, v := range xs {
+			d := float64(v) - mean
+			ss += d * d
+		}
+		variance := ss / float64(m)
+		invStd := 1 / math.Sqrt(variance+float64(bn.Eps))
+		saveMean[c], saveInvStd[c] = float32(mean), float32(invStd)
+		unbiased := variance
+		if m > 1 {
+			unbiased = ss / float64(m-1)
+		}
+		mom := float64(bn.Momentum)
+		bn.RunMean[c] = float32((1-mom)*float64(bn.RunMean[c]) + mom*mean)
+		bn.RunVar[c] = float32((1-mom)*float64(bn.RunVar[c]) + mom*unbiased)
+		scaleShift(y.Channel(c), xs, bn.Gamma[c]*float32(invStd), bn.Beta[c]-bn.Gamma[c]*float32(invStd)*float32(mean), act)
+	})
+}
+
+// scaleShift writes act(a*x + b).
+func scaleShift(dst, src []float32, a, b float32, act Activation) {
+	dst = dst[:len(src)]
+	switch act {
+	case ActNone:
+		for i, v := range src {
+			dst[i] = a*v + b
+		}
+	case ActReLU:
+		for i, v := range src {
+			dst[i] = max(a*v+b, 0)
+		}
+	default:
+		for i, v := range src {
+			dst[i] = act.apply(a*v + b)
+		}
+	}
+}
+
+// Inference computes y = act(gamma*(x-runMean)/sqrt(runVar+eps) + beta). y
+// may alias x.
+func (bn *BatchNorm) Inference(y, x *Tensor, act Activation) {
+	bn.check("BatchNorm.Inference", x, y)
+	parallel(x.C, func(_, c int) {
+		a := bn.Gamma[c] / float32(math.Sqrt(float64(bn.RunVar[c])+float64(bn.Eps)))
+		scaleShift(y.Channel(c), x.Channel(c), a, bn.Beta[c]-a*bn.RunMean[c], act)
+	})
+}
+
+// Backward computes the gradients of Train(y, x, saveMean, saveInvStd, act)
+// from dy: dx (added if accumulate, else overwritten) and dgamma, dbeta
+// (added). It recomputes the pre-activation from x, so the forward output
+// need not be kept. dx may alias dy.
+func (bn *BatchNorm) Backward(dx, dy, x *Tensor, saveMean, saveInvStd, dgamma, dbeta []float32, act Activation, accumulate bool) {
+	bn.check("BatchNorm.Backward", x, dy)
+	mustSameShape("BatchNorm.Backward", x, dx)
+	if len(dgamma) != x.C || len(dbeta) != x.C {
+		panic("kernels: BatchNorm.Backward: dgamma and dbeta need one value per channel")
+	}
+	m := float32(x.N * x.H * x.W)
+	parallel(x.C, func(_, c int) {
+		xs, gs, ds := x.Channel(c), dy.Channel(c), dx.Channel(c)
+		gs = gs[:len(xs)]
+		ds = ds[:len(xs)]
+		mean, invStd, gamma := saveMean[c], saveInvStd[c], bn.Gamma[c]
+		// The pre-activation is recomputed exactly as Train computed it, so that the
+		// activation's derivative is taken where the forward pass evaluated it (a
+		// differently rounded z can flip ReLU's mask for an element at the mean).
+		a, b := gamma*invStd, bn.Beta[c]-gamma*invStd*mean
+		var sdz, sdzx float64
+		for i, v := range xs {
+			xh := (v - mean) * invStd
+			dz := gs[i]
+			if act == ActReLU {
+				if a*v+b <= 0 {
+					dz = 0
+				}
+			} else if act != ActNone {
+				dz *= act.grad(a*v + b)
+			}
+			sdz += float64(dz)
+			sdzx += float64(dz * xh)
+		}
+		dgamma[c] += float32(sdzx)
+		dbeta[c] += float32(sdz)
+		k := gamma * invStd
+		mdz, mdzx := float32(sdz)/m, float32(sdzx)/m
+		for i, v := range xs {
+			xh := (v - mean) * invStd
+			dz := gs[i]
+			if act == ActReLU {
+				if a*v+b <= 0 {
+					dz = 0
+				}
+			} else if act != ActNone {
+				dz *= act.grad(a*v + b)
+			}
+			g := k * (dz - mdz - xh*mdzx)
+			if accumulate {
+				ds[i] += g
+			} else {
+				ds[i] = g
+			}
+		}
+	})
+}
+
+// Fold folds the running statistics into the preceding convolution for
+// inference: w ([outC][...], outC = len(bn.Gamma)) is scaled in place and
+// the returned bias replaces the convolution's bias (nil meaning zero).
+func (bn *BatchNorm) Fold(w, bias []float32) []float32 {
+	c := len(bn.Gamma)
+	if len(w)%c != 0 || (bias != nil && len(bias) != c) {
+		panic(fmt.Sprintf("kernels: BatchNorm.Fold: %d weights, %d biases for %d channels", len(w), len(bias), c))
+	}
+	per := len(w) / c
+	out := make([]float32, c)
+	for i := range c {
+		a := float64(bn.Gamma[i]) / math.Sqrt(float64(bn.RunVar[i])+float64(bn.Eps))
+		for j := range per {
+			w[i*per+j] = float32(float64(w[i*per+j]) * a)
+		}
+		var b float64
+		if bias != nil {
+			b = float64(bias[i])
+		}
+		out[i] = float32((b-float64(bn.RunMean[i]))*a + float64(bn.Beta[i]))
+	}
+	return out
+}
+
+// ReLU writes y = max(x, 0); y may alias x.
+func ReLU(y, x []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = max(v, 0)
+	}
+}
+
+// ReLUBackward writes dx = dy where y > 0, else 0, from ReLU's output y; dx
+// may alias dy.
+func ReLUBackward(dx, dy, y []float32) {
+	dx, dy = dx[:len(y)], dy[:len(y)]
+	for i, v := range y {
+		if v > 0 {
+			dx[i] = dy[i]
+		} else {
+			dx[i] = 0
+		}
+	}
+}
+
+// GELU writes y = x*Phi(x) = 0.5*x*(1+erf(x/sqrt 2)); y may alias x.
+func GELU(y, x []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = gelu(v)
+	}
+}
+
+// GELUBackward writes dx = dy * GELU'(x); dx may alias dy.
+func GELUBackward(dx, dy, x []float32) {
+	dx, dy = dx[:len(x)], dy[:len(x)]
+	for i, v := range x {
+		dx[i] = dy[i] * geluGrad(v)
+	}
+}
+
+func gelu(x float32) float32 {
+	v := float64(x)
+	return float32(0.5 * v * (1 + math.Erf(v/math.Sqrt2)))
+}
+
+func geluGrad(x float32) float32 {
+	v := float64(x)
+	const invSqrt2Pi = 0.3989422804014327
+	return float32(0.5*(1+math.Erf(v/math.Sqrt2)) + v*invSqrt2Pi*math.Exp(-0.5*v*v))
+}

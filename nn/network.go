@@ -1,0 +1,219 @@
+// Package nn runs the networks msdx specs describe: it compiles a builder graph into an
+// executable network on msdx's CPU kernels, with a forward pass that returns every exit's
+// logits (or stops after exit k, computing only what that exit needs), a backward pass from
+// per-exit logit gradients, train and eval modes, and parameter files in the safetensors
+// layout.
+//
+// Tensors are CNHW (see package kernels). Logits of an exit are a [classes][batch] matrix.
+//
+// A batch norm followed by its activation runs as one fused kernel, and nodes that no exit
+// depends on are never run (PyTorch runs them, but their outputs are unused); they keep
+// their parameters, so parameter files and counts match the reference networks.
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/msdx/msdx/graph"
+	"github.com/msdx/msdx/kernels"
+)
+
+// Param is one trainable tensor and its gradient.
+type Param struct {
+	// Name is "<node name>.weight" or "<node name>.bias", as in parameter files.
+	Name string
+	// Shape is the tensor's shape in PyTorch's layout.
+	Shape []int
+	Data  []float32
+	Grad  []float32
+}
+
+// Buffer is a non-trainable tensor saved with the parameters (batch-norm statistics).
+type Buffer struct {
+	Name  string
+	Shape []int
+	Data  []float32
+}
+
+// Init selects how parameters are initialised.
+type Init string
+
+// Initialisations.
+const (
+	// InitPyTorch is PyTorch's default: weights and biases of convs and linear layers
+	// uniform in ±1/sqrt(fan_in). MSDNet uses it (its custom init is dead code,
+	// architectures.md §2.1), and so does the code of Addad et al.
+	InitPyTorch Init = "pytorch"
+	// InitHeNormal is RANet's: conv weights normal with std sqrt(2/(k²·C_out)), linear
+	// biases zero, linear weights PyTorch's default.
+	InitHeNormal Init = "he-normal"
+)
+
+// step is one compiled node.
+type step struct {
+	node *graph.Node
+	// out is the node whose tensor receives this step's output: the node itself, or for a
+	// batch norm fused with its activation, the activation node.
+	out int
+	act kernels.Activation // activation fused into a batch norm
+
+	conv   kernels.ConvSpec
+	pool   kernels.PoolSpec
+	weight *Param
+	bias   *Param
+	bn     *kernels.BatchNorm
+}
+
+// Network is an executable multi-exit network.
+type Network struct {
+	g       *graph.Graph
+	steps   []*step // indexed by node ID; nil for fused activations and dead nodes
+	params  []*Param
+	buffers []*Buffer
+	train   bool
+
+	// State for the current batch size.
+	batch      int
+	input      *kernels.Tensor // the last forward pass's input
+	out        []*kernels.Tensor
+	grad       []*kernels.Tensor
+	written    []bool // grad[i] holds a value (first writer overwrites, later ones add)
+	saveMean   [][]float32
+	saveInvStd [][]float32
+	scratch    []float32
+	maxExit    int // exits computed by the last forward pass
+}
+
+// New compiles g into a network with parameters initialised by init from seed.
+func New(g *graph.Graph, init Init, seed uint64) (*Network, error) {
+	if init != InitPyTorch && init != InitHeNormal {
+		return nil, fmt.Errorf("nn: unknown initialisation %q (want %s or %s)", init, InitPyTorch, InitHeNormal)
+	}
+	net := &Network{g: g, steps: make([]*step, len(g.Nodes))}
+	rng := rand.New(rand.NewPCG(seed, 0x6d7364780a))
+	consumers := make([][]int, len(g.Nodes))
+	for _, nd := range g.Nodes {
+		for _, in := range nd.Inputs {
+			if in != graph.Input {
+				consumers[in] = append(consumers[in], nd.ID)
+			}
+		}
+	}
+	fused := make([]bool, len(g.Nodes))
+	for _, nd := range g.Nodes {
+		// Nodes no exit needs still get their parameters, so that parameter files and
+		// counts match the reference (and PyTorch) networks; they are never run.
+		if fused[nd.ID] {
+			continue
+		}
+		st := &step{node: nd, out: nd.ID}
+		in := graph.Shape{}
+		if len(nd.In) > 0 {
+			in = nd.In[0]
+		}
+		switch nd.Op.Kind {
+		case graph.Conv:
+			op := nd.Op
+			st.conv = kernels.ConvSpec{InC: in.C, OutC: op.Out, KH: op.Kernel, KW: op.Kernel,
+				StrideH: op.Stride, StrideW: op.Stride, PadH: op.Pad, PadW: op.Pad, Groups: op.Groups}
+			fanIn := in.C / op.Groups * op.Kernel * op.Kernel
+			st.weight = net.newParam(nd.Name+".weight", []int{op.Out, in.C / op.Groups, op.Kernel, op.Kernel})
+			if init == InitHeNormal {
+				fillNormal(rng, st.weight.Data, math.Sqrt(2/float64(op.Kernel*op.Kernel*op.Out)))
+			} else {
+				fillUniform(rng, st.weight.Data, 1/math.Sqrt(float64(fanIn)))
+			}
+			if op.Bias {
+				st.bias = net.newParam(nd.Name+".bias", []int{op.Out})
+				fillUniform(rng, st.bias.Data, 1/math.Sqrt(float64(fanIn)))
+			}
+		case graph.BatchNorm:
+			st.bn = kernels.NewBatchNorm(in.C)
+			st.weight = net.newParam(nd.Name+".weight", []int{in.C})
+			st.bias = net.newParam(nd.Name+".bias", []int{in.C})
+			copy(st.weight.Data, st.bn.Gamma)
+			copy(st.bias.Data, st.bn.Beta)
+			st.bn.Gamma, st.bn.Beta = st.weight.Data, st.bias.Data
+			net.buffers = append(net.buffers,
+				&Buffer{Name: nd.Name + ".running_mean", Shape: []int{in.C}, Data: st.bn.RunMean},
+				&Buffer{Name: nd.Name + ".running_var", Shape: []int{in.C}, Data: st.bn.RunVar})
+			if cs := consumers[nd.ID]; len(cs) == 1 {
+				switch next := g.Nodes[cs[0]]; next.Op.Kind {
+				case graph.ReLU:
+					st.act, st.out, fused[next.ID] = kernels.ActReLU, next.ID, true
+				case graph.GELU:
+					st.act, st.out, fused[next.ID] = kernels.ActGELU, next.ID, true
+				}
+			}
+		case graph.MaxPool, graph.AvgPool:
+			op := nd.Op
+			st.pool = kernels.PoolSpec{KH: op.Kernel, KW: op.Kernel, StrideH: op.Stride, StrideW: op.Stride, PadH: op.Pad, PadW: op.Pad}
+		case graph.Linear:
+			features := int(in.Numel())
+			st.weight = net.newParam(nd.Name+".weight", []int{nd.Op.Out, features})
+			bound := 1 / math.Sqrt(float64(features))
+			fillUniform(rng, st.weight.Data, bound)
+			if nd.Op.Bias {
+				st.bias = net.newParam(nd.Name+".bias", []int{nd.Op.Out})
+				if init == InitPyTorch {
+					fillUniform(rng, st.bias.Data, bound)
+				}
+			}
+		case graph.ReLU, graph.GELU, graph.AdaptiveAvgPool, graph.Concat, graph.Add, graph.Resize:
+		default:
+			return nil, fmt.Errorf("nn: node %s: op kind %q has no kernel", nd.Name, nd.Op.Kind)
+		}
+		net.steps[nd.ID] = st
+	}
+	return net, nil
+}
+
+func (net *Network) newParam(name string, shape []int) *Param {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	p := &Param{Name: name, Shape: shape, Data: make([]float32, n), Grad: make([]float32, n)}
+	net.params = append(net.params, p)
+	return p
+}
+
+func fillUniform(rng *rand.Rand, x []float32, bound float64) {
+	for i := range x {
+		x[i] = float32((2*rng.Float64() - 1) * bound)
+	}
+}
+
+func fillNormal(rng *rand.Rand, x []float32, std float64) {
+	for i := range x {
+		x[i] = float32(rng.NormFloat64() * std)
+	}
+}
+
+// Graph returns the graph the network was compiled from.
+func (net *Network) Graph() *graph.Graph { return net.g }
+
+// Params returns the trainable parameters in graph order.
+func (net *Network) Params() []*Param { return net.params }
+
+// Buffers returns the batch-norm running statistics in graph order.
+func (net *Network) Buffers() []*Buffer { return net.buffers }
+
+// NumExits returns the number of exits.
+func (net *Network) NumExits() int { return len(net.g.Exits) }
+
+// SetTrain selects training mode (batch statistics, running averages updated) or
+// evaluation mode (running statistics).
+func (net *Network) SetTrain(train bool) { net.train = train }
+
+// Training reports whether the network is in training mode.
+func (net *Network) Training() bool { return net.train }
+
+// ZeroGrad clears every parameter gradient.
+func (net *Network) ZeroGrad() {
+	for _, p := range net.params {
+		clear(p.Grad)
+	}
+}

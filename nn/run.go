@@ -1,0 +1,324 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/msdx/msdx/graph"
+	"github.com/msdx/msdx/kernels"
+)
+
+// prepare allocates the activation and gradient tensors for a batch of n images.
+func (net *Network) prepare(n int) {
+	if net.batch == n {
+		return
+	}
+	nodes := net.g.Nodes
+	net.batch = n
+	net.out = make([]*kernels.Tensor, len(nodes))
+	net.grad = make([]*kernels.Tensor, len(nodes))
+	net.written = make([]bool, len(nodes))
+	net.saveMean = make([][]float32, len(nodes))
+	net.saveInvStd = make([][]float32, len(nodes))
+	largest := 0
+	for _, st := range net.steps {
+		if st == nil || st.node.Needed == 0 {
+			continue
+		}
+		s := nodes[st.out].Out
+		net.out[st.out] = kernels.NewTensor(s.C, n, s.H, s.W)
+		largest = max(largest, net.out[st.out].Len())
+		for _, in := range st.node.In {
+			largest = max(largest, int(in.Numel())*n)
+		}
+		if st.bn != nil {
+			net.saveMean[st.node.ID] = make([]float32, s.C)
+			net.saveInvStd[st.node.ID] = make([]float32, s.C)
+		}
+	}
+	net.scratch = make([]float32, largest)
+}
+
+// gradOf returns node id's gradient tensor, allocating it on first use.
+func (net *Network) gradOf(id int) *kernels.Tensor {
+	if net.grad[id] == nil {
+		s := net.g.Nodes[id].Out
+		net.grad[id] = kernels.NewTensor(s.C, net.batch, s.H, s.W)
+	}
+	return net.grad[id]
+}
+
+// scratchLike returns a scratch tensor shaped like t (valid until the next use).
+func (net *Network) scratchLike(t *kernels.Tensor) *kernels.Tensor {
+	return &kernels.Tensor{C: t.C, N: t.N, H: t.H, W: t.W, Data: net.scratch[:t.Len()]}
+}
+
+// Forward runs the network on x (CNHW, shaped as the graph's input) and returns the logits of
+// exits 1..upTo, computing only the nodes those exits need; upTo <= 0 means all exits. The
+// returned tensors belong to the network and are overwritten by the next call.
+func (net *Network) Forward(x *kernels.Tensor, upTo int) []*kernels.Tensor {
+	in := net.g.Input
+	if x.C != in.C || x.H != in.H || x.W != in.W || x.N < 1 {
+		panic(fmt.Sprintf("nn: input %v does not match the network's %s", x, in))
+	}
+	if upTo <= 0 || upTo > len(net.g.Exits) {
+		upTo = len(net.g.Exits)
+	}
+	net.prepare(x.N)
+	net.input = x
+	mask := graph.ExitSet(1)<<upTo - 1
+	tensor := func(id int) *kernels.Tensor {
+		if id == graph.Input {
+			return x
+		}
+		return net.out[id]
+	}
+	for _, st := range net.steps {
+		if st == nil || st.node.Needed&mask == 0 {
+			continue
+		}
+		nd := st.node
+		y := net.out[st.out]
+		var a *kernels.Tensor
+		if len(nd.Inputs) > 0 {
+			a = tensor(nd.Inputs[0])
+		}
+		switch nd.Op.Kind {
+		case graph.Conv:
+			kernels.Conv2D(y, a, st.weight.Data, paramData(st.bias), st.conv)
+		case graph.BatchNorm:
+			if net.train {
+				st.bn.Train(y, a, net.saveMean[nd.ID], net.saveInvStd[nd.ID], st.act)
+			} else {
+				st.bn.Inference(y, a, st.act)
+			}
+		case graph.ReLU:
+			kernels.ReLU(y.Data, a.Data)
+		case graph.GELU:
+			kernels.GELU(y.Data, a.Data)
+		case graph.MaxPool:
+			kernels.MaxPool2D(y, a, st.pool)
+		case graph.AvgPool:
+			kernels.AvgPool2D(y, a, st.pool)
+		case graph.AdaptiveAvgPool:
+			kernels.AdaptiveAvgPool2D(y, a)
+		case graph.Linear:
+			kernels.Linear(y, net.features(a), st.weight.Data, paramData(st.bias))
+		case graph.Concat:
+			c0 := 0
+			for _, id := range nd.Inputs {
+				src := tensor(id)
+				kernels.CopyChannels(y, c0, src)
+				c0 += src.C
+			}
+		case graph.Add:
+			kernels.Add(y.Data, a.Data, tensor(nd.Inputs[1]).Data)
+		case graph.Resize:
+			if a.H == y.H && a.W == y.W {
+				copy(y.Data, a.Data)
+			} else {
+				kernels.ResizeBilinear(y, a)
+			}
+		}
+	}
+	logits := make([]*kernels.Tensor, upTo)
+	for i := range logits {
+		logits[i] = net.out[net.g.Exits[i].Output]
+	}
+	net.maxExit = upTo
+	return logits
+}
+
+// features presents a map as the feature-major matrix a linear layer reads.
+func (net *Network) features(a *kernels.Tensor) *kernels.Tensor {
+	if a.H == 1 && a.W == 1 {
+		return a
+	}
+	f := &kernels.Tensor{C: a.C * a.H * a.W, N: a.N, H: 1, W: 1, Data: net.scratch[:a.Len()]}
+	kernels.Flatten(f, a)
+	return f
+}
+
+func paramData(p *Param) []float32 {
+	if p == nil {
+		return nil
+	}
+	return p.Data
+}
+
+// Backward propagates the per-exit logit gradients dlogits (index k for exit k+1; nil or a
+// shorter slice skips exits) through the last training-mode Forward, adding the parameter
+// gradients to Param.Grad.
+func (net *Network) Backward(dlogits []*kernels.Tensor) {
+	if !net.train {
+		panic("nn: Backward after an evaluation-mode Forward")
+	}
+	if len(dlogits) > net.maxExit {
+		panic(fmt.Sprintf("nn: gradients for %d exits after a forward pass through %d", len(dlogits), net.maxExit))
+	}
+	clear(net.written)
+	for k, d := range dlogits {
+		if d == nil {
+			continue
+		}
+		id := net.g.Exits[k].Output
+		g := net.gradOf(id)
+		if !g.SameShape(d) {
+			panic(fmt.Sprintf("nn: exit %d gradient %v, want %v", k+1, d, g))
+		}
+		copy(g.Data, d.Data)
+		net.written[id] = true
+	}
+	for i := len(net.steps) - 1; i >= 0; i-- {
+		st := net.steps[i]
+		if st == nil || !net.written[st.out] {
+			continue
+		}
+		net.backwardStep(st)
+	}
+}
+
+// inputGrad returns where to write the gradient of input slot i of st and whether to add
+// to it; ok is false for the image, which needs no gradient.
+func (net *Network) inputGrad(st *step, i int) (g *kernels.Tensor, accumulate, ok bool) {
+	id := st.node.Inputs[i]
+	if id == graph.Input {
+		return nil, false, false
+	}
+	g, accumulate = net.gradOf(id), net.written[id]
+	net.written[id] = true
+	return g, accumulate, true
+}
+
+// deliver writes or adds a gradient computed into tmp (a scratch tensor) to dst.
+func deliver(dst, tmp *kernels.Tensor, accumulate bool) {
+	if accumulate {
+		kernels.AddTo(dst.Data, tmp.Data)
+	}
+}
+
+// target returns the tensor an overwrite-only kernel should write the gradient into: dst
+// itself when nothing is there yet, else scratch to be added afterwards.
+func (net *Network) target(dst *kernels.Tensor, accumulate bool) *kernels.Tensor {
+	if accumulate {
+		return net.scratchLike(dst)
+	}
+	return dst
+}
+
+func (net *Network) backwardStep(st *step) {
+	nd := st.node
+	dy := net.grad[st.out]
+	input := func(i int) *kernels.Tensor {
+		if nd.Inputs[i] == graph.Input {
+			return nil
+		}
+		return net.out[nd.Inputs[i]]
+	}
+	switch nd.Op.Kind {
+	case graph.Conv:
+		x := input(0)
+		if nd.Inputs[0] == graph.Input {
+			x = net.input
+		}
+		kernels.Conv2DBackwardWeight(st.weight.Grad, paramGrad(st.bias), x, dy, st.conv)
+		if dx, acc, ok := net.inputGrad(st, 0); ok {
+			kernels.Conv2DBackwardData(dx, dy, st.weight.Data, st.conv, acc)
+		}
+	case graph.BatchNorm:
+		if dx, acc, ok := net.inputGrad(st, 0); ok {
+			st.bn.Backward(dx, dy, input(0), net.saveMean[nd.ID], net.saveInvStd[nd.ID], st.weight.Grad, st.bias.Grad, st.act, acc)
+		}
+	case graph.ReLU:
+		if dx, acc, ok := net.inputGrad(st, 0); ok {
+			t := net.target(dx, acc)
+			kernels.ReLUBackward(t.Data, dy.Data, net.out[nd.ID].Data)
+			deliver(dx, t, acc)
+		}
+	case graph.GELU:
+		if dx, acc, ok := net.inputGrad(st, 0); ok {
+			t := net.target(dx, acc)
+			kernels.GELUBackward(t.Data, dy.Data, input(0).Data)
+			deliver(dx, t, acc)
+		}
+	case graph.MaxPool:
+		if dx, acc, ok := net.inputGrad(st, 0); ok {
+			t := net.target(dx, acc)
+			kernels.MaxPool2DBackward(t, dy, input(0), st.pool)
+			deliver(dx, t, acc)
+		}
+	case graph.AvgPool:
+		if dx, acc, ok := net.inputGrad(st, 0); ok {
+			t := net.target(dx, acc)
+			kernels.AvgPool2DBackward(t, dy, st.pool)
+			deliver(dx, t, acc)
+		}
+	case graph.AdaptiveAvgPool:
+		if dx, acc, ok := net.inputGrad(st, 0); ok {
+			t := net.target(dx, acc)
+			kernels.AdaptiveAvgPool2DBackward(t, dy)
+			deliver(dx, t, acc)
+		}
+	case graph.Linear:
+		a := input(0)
+		x := net.features(a)
+		dx, acc, ok := net.inputGrad(st, 0)
+		if !ok {
+			kernels.LinearBackward(nil, dy, x, st.weight.Data, st.weight.Grad, paramGrad(st.bias), false)
+			break
+		}
+		if x == a {
+			kernels.LinearBackward(dx, dy, x, st.weight.Data, st.weight.Grad, paramGrad(st.bias), acc)
+			break
+		}
+		// Flattened input: the gradient comes back feature-major and is unflattened.
+		df := &kernels.Tensor{C: x.C, N: x.N, H: 1, W: 1, Data: make([]float32, x.Len())}
+		kernels.LinearBackward(df, dy, x, st.weight.Data, st.weight.Grad, paramGrad(st.bias), false)
+		t := net.target(dx, acc)
+		kernels.Unflatten(t, df)
+		deliver(dx, t, acc)
+	case graph.Concat:
+		c0 := 0
+		for i := range nd.Inputs {
+			c := nd.In[i].C
+			part := dy.Channels(c0, c0+c)
+			c0 += c
+			if dx, acc, ok := net.inputGrad(st, i); ok {
+				if acc {
+					kernels.AddTo(dx.Data, part.Data)
+				} else {
+					copy(dx.Data, part.Data)
+				}
+			}
+		}
+	case graph.Add:
+		for i := range nd.Inputs {
+			if dx, acc, ok := net.inputGrad(st, i); ok {
+				if acc {
+					kernels.AddTo(dx.Data, dy.Data)
+				} else {
+					copy(dx.Data, dy.Data)
+				}
+			}
+		}
+	case graph.Resize:
+		if dx, acc, ok := net.inputGrad(st, 0); ok {
+			switch {
+			case dx.H == dy.H && dx.W == dy.W && acc:
+				kernels.AddTo(dx.Data, dy.Data)
+			case dx.H == dy.H && dx.W == dy.W:
+				copy(dx.Data, dy.Data)
+			default:
+				t := net.target(dx, acc)
+				kernels.ResizeBilinearBackward(t, dy)
+				deliver(dx, t, acc)
+			}
+		}
+	}
+}
+
+func paramGrad(p *Param) []float32 {
+	if p == nil {
+		return nil
+	}
+	return p.Grad
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Regenerates the PyTorch golden fixtures of package nn (nn/testdata/golden/*):
+# the Go side writes each case's spec export, initial parameters and batch, then PyTorch
+# (Debian's python3-torch 1.13: apt-get install python3-torch) computes the references.
+# Go tests read the committed fixtures and never need Python.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+go test ./nn -run '^TestGoldenInputs$' -golden-write -count=1
+for dir in nn/testdata/golden/*/; do
+  /usr/bin/python3 scripts/golden/torch_reference.py "$dir"
+  echo "wrote ${dir}expected.safetensors"
+done

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Computes the PyTorch reference outputs for one msdx golden case.
+
+Usage: /usr/bin/python3 scripts/golden/torch_reference.py CASE_DIR
+
+CASE_DIR holds what the Go side wrote (go test ./nn -run TestGoldenInputs -golden-write):
+  model.py            the module "msdx export pytorch" generated for the case's spec
+  params.safetensors  msdx's initial parameters and batch-norm statistics
+  batch.safetensors   "input" (N, C, H, W) float32 and "labels" (N,) int64
+It writes CASE_DIR/expected.safetensors with, for a training-mode forward and backward of
+the summed per-exit cross-entropy:
+  logits/K            logits of exit K (N, classes), K = 1..EXITS
+  loss/K              the mean cross-entropy of exit K (a 1-element tensor)
+  grad/NAME           the gradient of every parameter, under msdx's name
+  after/NAME          every batch-norm running statistic after the step
+  eval_logits/K       logits of exit K in evaluation mode, with those statistics
+Needs Debian's python3-torch (1.13); runs on the CPU in float32.
+"""
+import importlib.util
+import json
+import os
+import struct
+import sys
+
+import torch
+import torch.nn.functional as F
+
+
+def read(path):
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for key, v in header.items():
+        if key == "__metadata__":
+            continue
+        dtype = {"F32": torch.float32, "I64": torch.int64}[v["dtype"]]
+        begin, end = v["data_offsets"]
+        out[key] = torch.frombuffer(bytearray(data[begin:end]), dtype=dtype).reshape(v["shape"])
+    return out
+
+
+def write(path, tensors):
+    items = sorted(tensors.items())
+    header, offset = {"__metadata__": {"generator": "scripts/golden/torch_reference.py", "torch": torch.__version__}}, 0
+    for key, t in items:
+        n = t.numel() * 4
+        header[key] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + n]}
+        offset += n
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(raw)))
+        f.write(raw)
+        for _, t in items:
+            f.write(t.detach().to(torch.float32).contiguous().numpy().tobytes())
+    os.replace(tmp, path)
+
+
+def main(case):
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    spec = importlib.util.spec_from_file_location("model", os.path.join(case, "model.py"))
+    model = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(model)
+    net = model.Net()
+    model.load_msdx(net, os.path.join(case, "params.safetensors"))
+    batch = read(os.path.join(case, "batch.safetensors"))
+    x, labels = batch["input"], batch["labels"]
+
+    # A ReLU input within rounding of zero makes the gradient depend on how the last bit of
+    # batch norm's output was rounded, which no two implementations need agree on: refuse
+    # such a batch (change the case's seed on the Go side instead).
+    closest = []
+    for m in net.modules():
+        if isinstance(m, torch.nn.ReLU):
+            m.register_forward_hook(lambda mod, inp, outp: closest.append(inp[0].abs().min().item()))
+    out = {}
+    net.train()
+    logits = net(x)
+    if closest and min(closest) < 1e-6:
+        sys.exit("%s: a ReLU input is %.3g from zero; pick another batch seed" % (case, min(closest)))
+    losses = [F.cross_entropy(l, labels) for l in logits]
+    sum(losses).backward()
+    for k, (l, loss) in enumerate(zip(logits, losses), 1):
+        out["logits/%d" % k] = l
+        out["loss/%d" % k] = loss.reshape(1)
+    for name, p in net.named_parameters():
+        g = p.grad if p.grad is not None else torch.zeros_like(p)
+        out["grad/" + name.replace("__", "/")] = g
+    for name, b in net.named_buffers():
+        if not name.endswith("num_batches_tracked"):
+            out["after/" + name.replace("__", "/")] = b
+    net.eval()
+    with torch.no_grad():
+        for k, l in enumerate(net(x), 1):
+            out["eval_logits/%d" % k] = l
+    write(os.path.join(case, "expected.safetensors"), out)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    main(sys.argv[1])

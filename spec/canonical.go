@@ -1,0 +1,135 @@
+package spec
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Canonical returns s as TOML in a fixed form: keys in schema order, one table per section,
+// every value explicit (defaults included), no extends, and the fields that the fusion rule,
+// stem or head do not use left out. Two specs describe the same network exactly when their
+// canonical forms without name and description are equal; Parse(Canonical()) gives s back.
+func (s *Spec) Canonical() []byte {
+	return s.canonical(true)
+}
+
+// Hash returns the hex SHA-256 of the canonical form without name and description: it
+// identifies the architecture, whatever the file's formatting, key order, comments, use of
+// extends or defaults, and whatever it is called. Use it to cache and deduplicate trials.
+func (s *Spec) Hash() string {
+	sum := sha256.Sum256(s.canonical(false))
+	return hex.EncodeToString(sum[:])
+}
+
+func (s *Spec) canonical(withMeta bool) []byte {
+	var b bytes.Buffer
+	table := ""
+	for _, f := range fields {
+		switch f.path {
+		case "extends":
+			continue
+		case "name", "description":
+			if !withMeta {
+				continue
+			}
+		}
+		v := f.ptr(s)
+		if f.optional && isZero(v) {
+			continue
+		}
+		key := f.path
+		if i := strings.LastIndexByte(f.path, '.'); i >= 0 {
+			if t := f.path[:i]; t != table {
+				table = t
+				fmt.Fprintf(&b, "\n[%s]\n", t)
+			}
+			key = f.path[i+1:]
+		}
+		fmt.Fprintf(&b, "%s = %s\n", key, tomlValue(v))
+	}
+	return b.Bytes()
+}
+
+func isZero(v any) bool {
+	switch p := v.(type) {
+	case *string:
+		return *p == ""
+	case *int:
+		return *p == 0
+	case *float64:
+		return *p == 0
+	case *bool:
+		return !*p
+	case *[]int:
+		return len(*p) == 0
+	case *[3]int:
+		return *p == [3]int{}
+	}
+	panic(fmt.Sprintf("spec: unexpected field type %T", v))
+}
+
+// tomlValue formats a field value (given by pointer) as a TOML value.
+func tomlValue(v any) string {
+	switch p := v.(type) {
+	case *string:
+		return tomlString(*p)
+	case *int:
+		return strconv.Itoa(*p)
+	case *float64:
+		return tomlFloat(*p)
+	case *bool:
+		return strconv.FormatBool(*p)
+	case *[]int:
+		return intList(*p)
+	case *[3]int:
+		return intList(p[:])
+	}
+	panic(fmt.Sprintf("spec: unexpected field type %T", v))
+}
+
+func tomlFloat(x float64) string {
+	switch {
+	case math.IsNaN(x):
+		return "nan"
+	case math.IsInf(x, 1):
+		return "inf"
+	case math.IsInf(x, -1):
+		return "-inf"
+	}
+	t := strconv.FormatFloat(x, 'g', -1, 64)
+	if !strings.ContainsAny(t, ".eEn") {
+		t += ".0"
+	}
+	return t
+}
+
+// tomlString quotes s as a TOML basic string.
+func tomlString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\u%04X`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}

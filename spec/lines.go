@@ -1,0 +1,230 @@
+package spec
+
+import "strings"
+
+// keyLines finds the line of every key and table header in a TOML document: the TOML
+// decoder does not expose key positions. It maps dotted paths ("blocks", "blocks.count") to
+// the 1-based line where the path first appears. Keys inside inline tables are found too.
+// The document has already been parsed successfully; on anything unexpected the scanner
+// just moves on, so it never fails and always ends.
+func keyLines(data []byte) map[string]int {
+	sc := lineScanner{src: data, line: 1, lines: map[string]int{}, expectKey: true}
+	sc.run()
+	return sc.lines
+}
+
+type scanContext struct {
+	bracket byte   // '[' for an array, '{' for an inline table
+	prefix  string // the key path the array or inline table is the value of
+}
+
+type lineScanner struct {
+	src       []byte
+	pos, line int
+	lines     map[string]int
+	table     string // current [table] header path
+	stack     []scanContext
+	expectKey bool   // the next token is a key
+	valueKey  string // the key whose value is being read
+}
+
+func (sc *lineScanner) record(path string) {
+	// Record every prefix too, so that a dotted key "a.b = 1" locates table "a".
+	for i := 0; i <= len(path); i++ {
+		if i == len(path) || path[i] == '.' {
+			if _, ok := sc.lines[path[:i]]; !ok {
+				sc.lines[path[:i]] = sc.line
+			}
+		}
+	}
+}
+
+func (sc *lineScanner) run() {
+	for sc.pos < len(sc.src) {
+		c := sc.src[sc.pos]
+		switch {
+		case c == '\n':
+			sc.line++
+			sc.pos++
+			if len(sc.stack) == 0 {
+				sc.expectKey = true
+			}
+		case c == ' ' || c == '\t' || c == '\r':
+			sc.pos++
+		case c == '#':
+			for sc.pos < len(sc.src) && sc.src[sc.pos] != '\n' {
+				sc.pos++
+			}
+		case sc.expectKey && len(sc.stack) == 0 && c == '[':
+			sc.header()
+		case sc.expectKey && c == '}' && len(sc.stack) > 0:
+			// Empty inline table or trailing position; handled as a closing bracket.
+			sc.expectKey = false
+		case sc.expectKey:
+			sc.key()
+		case c == '"' || c == '\'':
+			sc.skipString()
+		case c == '[' || c == '{':
+			prefix := sc.valueKey
+			if n := len(sc.stack); n > 0 && sc.stack[n-1].bracket == '[' {
+				prefix = sc.stack[n-1].prefix
+			}
+			sc.stack = append(sc.stack, scanContext{bracket: c, prefix: prefix})
+			sc.expectKey = c == '{'
+			sc.pos++
+		case c == ']' || c == '}':
+			if n := len(sc.stack); n > 0 {
+				sc.stack = sc.stack[:n-1]
+			}
+			sc.pos++
+		case c == ',':
+			if n := len(sc.stack); n > 0 && sc.stack[n-1].bracket == '{' {
+				sc.expectKey = true
+			}
+			sc.pos++
+		default:
+			sc.pos++
+		}
+	}
+}
+
+// header reads "[a.b]" or "[[a.b]]".
+func (sc *lineScanner) header() {
+	sc.pos++
+	if sc.pos < len(sc.src) && sc.src[sc.pos] == '[' {
+		sc.pos++
+	}
+	path, parts := sc.keyPath()
+	sc.table = path
+	if parts > 0 {
+		sc.record(path)
+	}
+	for sc.pos < len(sc.src) && sc.src[sc.pos] != '\n' && sc.src[sc.pos] != '#' {
+		sc.pos++
+	}
+	sc.expectKey = false
+}
+
+// key reads "a.b =" and records the full path.
+func (sc *lineScanner) key() {
+	start := sc.pos
+	path, parts := sc.keyPath()
+	sc.skipBlanks()
+	if sc.pos < len(sc.src) && sc.src[sc.pos] == '=' {
+		sc.pos++
+	}
+	if sc.pos == start {
+		sc.pos++ // not a key at all; make progress
+	}
+	sc.expectKey = false
+	if parts == 0 {
+		return
+	}
+	prefix := sc.table
+	if n := len(sc.stack); n > 0 {
+		prefix = sc.stack[n-1].prefix
+	}
+	if prefix != "" {
+		path = prefix + "." + path
+	}
+	sc.valueKey = path
+	sc.record(path)
+}
+
+// keyPath reads a dotted key of bare and quoted parts and returns it with its number of
+// parts (a quoted part may be empty).
+func (sc *lineScanner) keyPath() (string, int) {
+	var parts []string
+	for {
+		sc.skipBlanks()
+		if sc.pos >= len(sc.src) {
+			break
+		}
+		c := sc.src[sc.pos]
+		var part string
+		switch {
+		case c == '"' || c == '\'':
+			start := sc.pos + 1
+			sc.skipString()
+			end := sc.pos - 1
+			if end < start {
+				end = start
+			}
+			part = string(sc.src[start:end])
+		case isBareKeyChar(c):
+			start := sc.pos
+			for sc.pos < len(sc.src) && isBareKeyChar(sc.src[sc.pos]) {
+				sc.pos++
+			}
+			part = string(sc.src[start:sc.pos])
+		default:
+			return strings.Join(parts, "."), len(parts)
+		}
+		parts = append(parts, part)
+		sc.skipBlanks()
+		if sc.pos < len(sc.src) && sc.src[sc.pos] == '.' {
+			sc.pos++
+			continue
+		}
+		return strings.Join(parts, "."), len(parts)
+	}
+	return strings.Join(parts, "."), len(parts)
+}
+
+func isBareKeyChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
+func (sc *lineScanner) skipBlanks() {
+	for sc.pos < len(sc.src) && (sc.src[sc.pos] == ' ' || sc.src[sc.pos] == '\t') {
+		sc.pos++
+	}
+}
+
+// skipString moves past a basic, literal or multi-line string starting at sc.pos,
+// counting the newlines inside it.
+func (sc *lineScanner) skipString() {
+	q := sc.src[sc.pos]
+	triple := sc.pos+2 < len(sc.src) && sc.src[sc.pos+1] == q && sc.src[sc.pos+2] == q
+	if triple {
+		sc.pos += 3
+		for sc.pos < len(sc.src) {
+			c := sc.src[sc.pos]
+			switch {
+			case c == '\\' && q == '"':
+				if sc.pos+1 < len(sc.src) && sc.src[sc.pos+1] == '\n' {
+					sc.line++
+				}
+				sc.pos += 2
+			case c == '\n':
+				sc.line++
+				sc.pos++
+			case c == q && sc.pos+2 < len(sc.src) && sc.src[sc.pos+1] == q && sc.src[sc.pos+2] == q:
+				sc.pos += 3
+				// Up to two more quotes may belong to the string's content.
+				for k := 0; k < 2 && sc.pos < len(sc.src) && sc.src[sc.pos] == q; k++ {
+					sc.pos++
+				}
+				return
+			default:
+				sc.pos++
+			}
+		}
+		return
+	}
+	sc.pos++
+	for sc.pos < len(sc.src) {
+		c := sc.src[sc.pos]
+		switch {
+		case c == '\\' && q == '"':
+			sc.pos += 2
+		case c == q:
+			sc.pos++
+			return
+		case c == '\n':
+			return // unterminated; the newline is counted by the caller
+		default:
+			sc.pos++
+		}
+	}
+}

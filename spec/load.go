@@ -1,0 +1,443 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Load reads the spec file at path, applies the --set overrides in sets ("path=value", in
+// order) and returns the resolved, validated Spec. Problems with the content are returned as
+// an ErrorList naming file, line and field of each.
+func Load(path string, sets []string) (*Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, ErrorList{{File: path, Msg: readErrorMsg(err)}}
+	}
+	return Parse(path, data, sets)
+}
+
+func readErrorMsg(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// Parse is Load for a document already in memory; name is the file name used in errors.
+func Parse(name string, data []byte, sets []string) (*Spec, error) {
+	return resolve(name, data, sets)
+}
+
+// Resolve loads nameOrPath as a spec file when a file of that name exists (or the name looks
+// like a path: it contains a path separator or ends in ".toml"), and otherwise as the name
+// of a built-in preset.
+func Resolve(nameOrPath string, sets []string) (*Spec, error) {
+	if _, err := os.Stat(nameOrPath); err == nil || looksLikePath(nameOrPath) {
+		return Load(nameOrPath, sets)
+	}
+	data, ok := presetData(nameOrPath)
+	if !ok {
+		return nil, ErrorList{{File: nameOrPath, Msg: fmt.Sprintf("no such file or preset (presets: %s)", strings.Join(PresetNames(), ", "))}}
+	}
+	return resolve(presetFile(nameOrPath), data, sets)
+}
+
+func looksLikePath(s string) bool {
+	return strings.ContainsRune(s, '/') || strings.ContainsRune(s, filepath.Separator) || strings.HasSuffix(s, ".toml")
+}
+
+// assignment is one value written for one field path.
+type assignment struct {
+	value any
+	pos   Pos
+}
+
+// layer is what one source (a preset, the spec file, the overrides) writes. Tables maps
+// the table headers it writes to their positions.
+type layer struct {
+	values map[string]assignment
+	tables map[string]Pos
+}
+
+func newLayer() *layer {
+	return &layer{values: map[string]assignment{}, tables: map[string]Pos{}}
+}
+
+// maxExtendsDepth bounds chains of presets extending presets.
+const maxExtendsDepth = 8
+
+// resolve turns one document plus overrides into a validated Spec.
+func resolve(name string, data []byte, sets []string) (*Spec, error) {
+	var errs ErrorList
+	file, fileErrs, ok := decodeLayer(name, data)
+	errs = append(errs, fileErrs...)
+	if !ok {
+		return nil, errs
+	}
+	over, setErrs := overrideLayer(sets)
+	errs = append(errs, setErrs...)
+
+	// The preset named by extends (the override's, else the file's) lies underneath.
+	var layers []*layer
+	if a, ok := topmost("extends", over, file); ok && a.value != (unset{}) {
+		base, baseErrs := presetLayer(a.value.(string), a.pos, nil)
+		errs = append(errs, baseErrs...)
+		if base != nil {
+			// The preset's name and description describe the preset, not this spec.
+			delete(base.values, "name")
+			delete(base.values, "description")
+			layers = append(layers, base)
+		}
+	}
+	layers = append(layers, file, over)
+
+	// A field whose value was rejected keeps its default; do not also report that.
+	failed := map[string]bool{}
+	for _, e := range errs {
+		failed[e.Field] = true
+	}
+	s := build(name, layers)
+	for _, e := range validate(s) {
+		if !failed[e.Field] {
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) > 0 {
+		sortErrors(errs)
+		return nil, errs
+	}
+	return s, nil
+}
+
+// topmost returns the assignment of path in the first layer that has one.
+func topmost(path string, layers ...*layer) (assignment, bool) {
+	for _, l := range layers {
+		if a, ok := l.values[path]; ok {
+			return a, true
+		}
+	}
+	return assignment{}, false
+}
+
+// presetLayer returns the merged layers of preset name and the presets it extends.
+// seen holds the names already on the chain, to reject cycles.
+func presetLayer(name string, at Pos, seen []string) (*layer, ErrorList) {
+	atErr := func(format string, args ...any) ErrorList {
+		return ErrorList{{File: at.File, Line: at.Line, Field: "extends", Msg: fmt.Sprintf(format, args...)}}
+	}
+	data, ok := presetData(name)
+	if !ok {
+		return nil, atErr("unknown preset %q (presets: %s)", name, strings.Join(PresetNames(), ", "))
+	}
+	for _, s := range seen {
+		if s == name {
+			return nil, atErr("preset %q extends itself (chain %s)", name, strings.Join(append(seen, name), " -> "))
+		}
+	}
+	if len(seen) >= maxExtendsDepth {
+		return nil, atErr("extends chain longer than %d", maxExtendsDepth)
+	}
+	own, errs, ok := decodeLayer(presetFile(name), data)
+	if !ok || len(errs) > 0 {
+		return nil, errs
+	}
+	a, ok := own.values["extends"]
+	if !ok {
+		return own, nil
+	}
+	base, errs := presetLayer(a.value.(string), a.pos, append(seen, name))
+	if base == nil {
+		return nil, errs
+	}
+	for k, v := range own.values {
+		base.values[k] = v
+	}
+	for k, v := range own.tables {
+		base.tables[k] = v
+	}
+	return base, errs
+}
+
+// decodeLayer parses one TOML document into a layer. ok is false when the document could
+// not be parsed at all (a syntax error); otherwise errs lists the keys that were unknown or
+// of the wrong type, and those keys are left out of the layer.
+func decodeLayer(name string, data []byte) (l *layer, errs ErrorList, ok bool) {
+	var raw map[string]any
+	if _, err := toml.Decode(string(data), &raw); err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			line := pe.Position.Line
+			if line < 1 {
+				// The decoder leaves the line unset for some errors at the end of input.
+				line = 1 + bytes.Count(data[:min(max(pe.Position.Start, 0), len(data))], []byte("\n"))
+			}
+			return nil, ErrorList{{File: name, Line: line, Field: keyPathOf(pe.LastKey), Msg: pe.Message}}, false
+		}
+		return nil, ErrorList{{File: name, Msg: err.Error()}}, false
+	}
+	lines := keyLines(data)
+	pos := func(path string) Pos {
+		return Pos{File: name, Line: lookupLine(lines, path)}
+	}
+	l = newLayer()
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, &Error{File: name, Line: lookupLine(lines, path), Field: displayPath(path), Msg: fmt.Sprintf(format, args...)})
+	}
+	var walk func(prefix string, m map[string]any)
+	walk = func(prefix string, m map[string]any) {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			path := k
+			if prefix != "" {
+				path = prefix + "." + k
+			}
+			v := m[k]
+			if isTable(path) {
+				sub, isMap := v.(map[string]any)
+				if !isMap {
+					bad(path, "want a table ([%s]), got %s", path, tomlType(v))
+					continue
+				}
+				l.tables[path] = pos(path)
+				walk(path, sub)
+				continue
+			}
+			f, known := fieldByPath(path)
+			if !known {
+				bad(path, "unknown key%s", suggest(path))
+				continue
+			}
+			x, err := f.fromTOML(v)
+			if err != nil {
+				bad(path, "%v", err)
+				continue
+			}
+			l.values[path] = assignment{value: x, pos: pos(path)}
+		}
+	}
+	walk("", raw)
+	return l, errs, true
+}
+
+// displayPath shows a key path in an error; an empty key would otherwise vanish.
+func displayPath(path string) string {
+	if path == "" || strings.HasSuffix(path, ".") {
+		return path + `""`
+	}
+	return path
+}
+
+// keyPathOf cleans the decoder's LastKey for use as a field path.
+func keyPathOf(lastKey string) string {
+	return strings.Trim(lastKey, ".")
+}
+
+// lookupLine finds the line of path, else of its nearest enclosing table, else 0.
+func lookupLine(lines map[string]int, path string) int {
+	for {
+		if n, ok := lines[path]; ok {
+			return n
+		}
+		i := strings.LastIndexByte(path, '.')
+		if i < 0 {
+			return 0
+		}
+		path = path[:i]
+	}
+}
+
+// overrideLayer parses --set overrides ("path=value"). An empty value removes the key, so
+// that a default (or a lower layer's value) applies again.
+func overrideLayer(sets []string) (*layer, ErrorList) {
+	l := newLayer()
+	var errs ErrorList
+	for i, text := range sets {
+		p := Pos{File: setFile, Line: i + 1, Text: text}
+		bad := func(path, format string, args ...any) {
+			errs = append(errs, &Error{File: setFile, Line: i + 1, Field: path, Msg: fmt.Sprintf(format, args...) + fmt.Sprintf(" (--set %s)", text)})
+		}
+		path, value, found := strings.Cut(text, "=")
+		path = strings.TrimSpace(path)
+		if !found {
+			bad(path, "want path=value")
+			continue
+		}
+		f, known := fieldByPath(path)
+		if !known {
+			if isTable(path) {
+				bad(path, "is a table; set one of its fields, e.g. %s", tableExample(path))
+			} else {
+				bad(path, "unknown field%s", suggest(path))
+			}
+			continue
+		}
+		if strings.TrimSpace(value) == "" {
+			l.values[path] = assignment{value: unset{}, pos: p}
+			continue
+		}
+		x, err := f.fromText(value)
+		if err != nil {
+			bad(path, "%v", err)
+			continue
+		}
+		l.values[path] = assignment{value: x, pos: p}
+	}
+	return l, errs
+}
+
+// unset is the value of an override that removes a key.
+type unset struct{}
+
+func tableExample(table string) string {
+	for _, f := range fields {
+		if strings.HasPrefix(f.path, table+".") {
+			return f.path
+		}
+	}
+	return table
+}
+
+// suggest proposes the closest known field path for a misspelt one.
+func suggest(path string) string {
+	best, bestDist := "", 4
+	for _, f := range fields {
+		if d := editDistance(path, f.path); d < bestDist {
+			best, bestDist = f.path, d
+		}
+		// A known leaf name under the wrong table, e.g. "count" at top level.
+		if leaf := f.path[strings.LastIndexByte(f.path, '.')+1:]; leaf == path[strings.LastIndexByte(path, '.')+1:] && best == "" {
+			best, bestDist = f.path, 3
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// build applies the defaults for the final fusion rule and then the layers, bottom first.
+func build(name string, layers []*layer) *Spec {
+	merged := map[string]assignment{}
+	tablePos := map[string]Pos{}
+	for _, l := range layers {
+		for k, a := range l.values {
+			if _, isUnset := a.value.(unset); isUnset {
+				delete(merged, k)
+				continue
+			}
+			merged[k] = a
+		}
+		for k, p := range l.tables {
+			tablePos[k] = p
+		}
+	}
+	rule := RuleMSDNet
+	if a, ok := merged["fusion.rule"]; ok {
+		rule = a.value.(string)
+	}
+	s := defaults(rule)
+	s.Origin = &Origin{File: name, Fields: map[string]Pos{}}
+	for k, p := range tablePos {
+		s.Origin.Fields[k] = p
+	}
+	for _, f := range fields {
+		if a, ok := merged[f.path]; ok {
+			f.set(s, a.value)
+			s.Origin.Fields[f.path] = a.pos
+		}
+	}
+	// Defaults that depend on other fields.
+	if _, ok := merged["name"]; !ok {
+		s.Name = defaultName(name)
+	}
+	if _, ok := merged["stem.stride"]; !ok && isAddadStem(s.Stem.Kind) {
+		s.Stem.Stride = 1
+	}
+	if _, ok := merged["head.channels"]; !ok && !headHasChannels(s.Head.Kind) {
+		s.Head.Channels = 0
+	}
+	s.Extends = ""
+	return s
+}
+
+// defaultName is the file's base name without its extension; for a preset, its name.
+func defaultName(file string) string {
+	if strings.HasPrefix(file, "<preset ") && strings.HasSuffix(file, ">") {
+		return strings.TrimSuffix(strings.TrimPrefix(file, "<preset "), ">")
+	}
+	base := filepath.Base(file)
+	return strings.TrimSuffix(base, filepath.Ext(base))
+}
+
+func isAddadStem(kind string) bool {
+	return kind == StemAddadCode || kind == StemAddadSeparable
+}
+
+// headHasChannels reports whether a head kind has its own hidden width (head.channels);
+// the ImageNet kinds work at their input width.
+func headHasChannels(kind string) bool {
+	return kind == HeadMSDNetCIFAR || kind == HeadAddad
+}
+
+// defaults returns the reference repos' argparse defaults for a fusion rule (see the
+// package documentation). An unknown rule gets MSDNet's defaults; validation rejects it.
+func defaults(rule string) *Spec {
+	s := &Spec{
+		Input:      [3]int{3, 32, 32},
+		Classes:    10,
+		Activation: "relu",
+		Growth:     6,
+		Reduction:  0.5,
+		Bottleneck: true,
+		Fusion:     Fusion{Rule: rule},
+		Stem:       Stem{Kind: StemMSDNetCIFAR},
+		Head:       Head{Kind: HeadMSDNetCIFAR, Channels: 128},
+	}
+	if rule == RuleRANet {
+		s.Channels = 16
+		s.Scales = Scales{GrFactor: []int{4, 2, 1, 1}, BnFactor: []int{4, 2, 1, 1}, Resolution: []int{1, 2, 3, 3}}
+		s.Blocks = Blocks{Count: 2, Step: 4, StepMode: "even", BlockStep: 2}
+		s.Fusion.CompressFactor = 0.25
+		return s
+	}
+	s.Channels = 32
+	s.Scales = Scales{GrFactor: []int{1, 2, 4}, BnFactor: []int{1, 2, 4}}
+	s.Blocks = Blocks{Count: 1, Base: 4, Step: 1, StepMode: "even"}
+	s.Fusion.Prune = "max"
+	return s
+}

@@ -1,0 +1,306 @@
+package spec
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// Bounds on the numbers in a spec. They are far above every published configuration and
+// keep what the builder has to construct small enough to count and allocate.
+const (
+	MaxInputChannels = 4
+	MinInputSize     = 8
+	MaxInputSize     = 2048
+	MaxClasses       = 100000
+	MaxChannels      = 1024 // channels and head.channels
+	MaxGrowth        = 256
+	MaxFactor        = 16 // each entry of gr_factor and bn_factor
+	MaxScales        = 8
+	MaxBlocks        = 100 // blocks.count
+	MaxBlockLayers   = 100 // blocks.base and blocks.step
+	MaxBlockStep     = 20
+	MaxLayers        = 500 // layers in the whole network
+)
+
+// Activations.
+const (
+	ActReLU = "relu"
+	ActGELU = "gelu"
+)
+
+// Step modes.
+const (
+	StepEven    = "even"     // every block after the first has blocks.step layers
+	StepLinGrow = "lin_grow" // MSDNet: block i+1 has step*i+1 layers
+	StepLG      = "lg"       // RANet: block j has step*j layers
+)
+
+// Prune schedules (MSDNet and dense rules).
+const (
+	PruneMax = "max"
+	PruneMin = "min"
+)
+
+// validator collects the problems of one resolved Spec.
+type validator struct {
+	s    *Spec
+	errs ErrorList
+}
+
+func (v *validator) errorf(field, format string, args ...any) {
+	v.errs = append(v.errs, v.s.Errorf(field, format, args...))
+}
+
+// given reports whether path was written by some source rather than defaulted.
+func (v *validator) given(path string) bool {
+	if v.s.Origin == nil {
+		return false
+	}
+	_, ok := v.s.Origin.Fields[path]
+	return ok
+}
+
+// blame picks the first of the paths that was written, else the first.
+func (v *validator) blame(paths ...string) string {
+	for _, p := range paths {
+		if v.given(p) {
+			return p
+		}
+	}
+	return paths[0]
+}
+
+func (v *validator) intRange(field string, x, lo, hi int) bool {
+	if x < lo || x > hi {
+		v.errorf(field, "%d is out of range [%d, %d]", x, lo, hi)
+		return false
+	}
+	return true
+}
+
+func (v *validator) oneOf(field, x string, allowed ...string) bool {
+	for _, a := range allowed {
+		if x == a {
+			return true
+		}
+	}
+	v.errorf(field, "%q is not one of %s", x, quoteList(allowed))
+	return false
+}
+
+// notApplicable rejects a value written for a field that the rest of the spec does not use.
+func (v *validator) notApplicable(field string, isSet bool, why string) {
+	if isSet {
+		v.errorf(field, "not used %s", why)
+	}
+}
+
+func quoteList(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
+}
+
+// Validate checks a Spec built in code (or edited after loading) and returns every problem
+// as an ErrorList, or nil. Load, Parse and Resolve already validate what they return.
+func (s *Spec) Validate() error {
+	if errs := validate(s); len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// validate checks every field and every combination that the spec alone decides. Checks that
+// need the built graph's shapes (for example the MSDNet CIFAR head's 8x8 map) are the
+// builder's.
+func validate(s *Spec) ErrorList {
+	v := &validator{s: s}
+
+	if s.Input[0] < 1 || s.Input[0] > MaxInputChannels {
+		v.errorf("input", "%d channels is out of range [1, %d]", s.Input[0], MaxInputChannels)
+	}
+	for i, dim := range []string{"height", "width"} {
+		if x := s.Input[i+1]; x < MinInputSize || x > MaxInputSize {
+			v.errorf("input", "%s %d is out of range [%d, %d]", dim, x, MinInputSize, MaxInputSize)
+		}
+	}
+	v.intRange("classes", s.Classes, 1, MaxClasses)
+	v.oneOf("activation", s.Activation, ActReLU, ActGELU)
+	v.intRange("channels", s.Channels, 1, MaxChannels)
+	growthOK := v.intRange("growth", s.Growth, 1, MaxGrowth)
+	if !(s.Reduction >= 0 && s.Reduction < 1) {
+		v.errorf("reduction", "%v is out of range: want 0 <= reduction < 1 (0 disables transitions)", s.Reduction)
+	}
+
+	rule := s.Fusion.Rule
+	ruleOK := v.oneOf("fusion.rule", rule, RuleMSDNet, RuleDense, RuleRANet)
+	ranet := rule == RuleRANet
+
+	// Scales.
+	gr, bn := s.Scales.GrFactor, s.Scales.BnFactor
+	factorsOK := true
+	if len(gr) < 1 || len(gr) > MaxScales {
+		v.errorf("scales.gr_factor", "has %d entries; want 1 to %d scales", len(gr), MaxScales)
+		factorsOK = false
+	}
+	if len(bn) != len(gr) {
+		v.errorf("scales.bn_factor", "has %d entries and gr_factor %d; want one entry per scale", len(bn), len(gr))
+		factorsOK = false
+	}
+	for _, list := range []struct {
+		path string
+		xs   []int
+	}{{"scales.gr_factor", gr}, {"scales.bn_factor", bn}} {
+		for i, x := range list.xs {
+			if x < 1 || x > MaxFactor {
+				v.errorf(list.path, "entry %d is %d; want 1 to %d", i+1, x, MaxFactor)
+				factorsOK = false
+			}
+		}
+	}
+	if ruleOK && !ranet && growthOK && factorsOK {
+		// The down and normal units of a scale each make half of its new channels; an odd
+		// count loses a channel and the reference's next layer breaks (architectures.md §2.1).
+		for i := 1; i < len(gr); i++ {
+			if s.Growth*gr[i]%2 != 0 {
+				v.errorf(v.blame("scales.gr_factor", "growth"), "growth %d x gr_factor[%d] %d = %d new channels on scale %d is odd; the down and normal units each make half, so it must be even",
+					s.Growth, i+1, gr[i], s.Growth*gr[i], i+1)
+				break
+			}
+		}
+	}
+	res := s.Scales.Resolution
+	if ranet {
+		switch {
+		case len(res) == 0:
+			v.errorf("scales.resolution", "the ranet rule needs one resolution per flow, e.g. [1, 2, 3, 3]")
+		case len(res) != len(gr):
+			v.errorf("scales.resolution", "has %d entries and gr_factor %d; want one entry per flow", len(res), len(gr))
+		default:
+			for i, r := range res {
+				prev := 1
+				if i > 0 {
+					prev = res[i-1]
+				}
+				if i == 0 && r != 1 || i > 0 && r != prev && r != prev+1 {
+					v.errorf("scales.resolution", "%s is not a resolution list: want it to start at 1 and rise by 0 or 1 per flow, e.g. [1, 2, 3, 3]", intList(res))
+					break
+				}
+			}
+		}
+	} else {
+		v.notApplicable("scales.resolution", len(res) > 0, "by fusion rule "+quote(rule)+" (only by ranet)")
+	}
+
+	// Blocks.
+	b := s.Blocks
+	countOK := v.intRange("blocks.count", b.Count, 1, MaxBlocks)
+	stepOK := v.intRange("blocks.step", b.Step, 1, MaxBlockLayers)
+	var modeOK bool
+	if ranet {
+		modeOK = v.oneOf("blocks.step_mode", b.StepMode, StepEven, StepLG)
+		v.notApplicable("blocks.base", b.Base != 0, "by fusion rule ranet (every RANet block has blocks.step layers, or step*j with lg)")
+		blockStepOK := v.intRange("blocks.block_step", b.BlockStep, 1, MaxBlockStep)
+		if countOK && stepOK && modeOK && blockStepOK && len(gr) <= MaxScales {
+			if n := ranetLayers(b, len(gr)); n > MaxLayers {
+				v.errorf(v.blame("blocks.count", "blocks.step", "blocks.block_step"), "the network would have %d layers; at most %d", n, MaxLayers)
+			}
+		}
+	} else {
+		modeOK = v.oneOf("blocks.step_mode", b.StepMode, StepEven, StepLinGrow)
+		baseOK := v.intRange("blocks.base", b.Base, 1, MaxBlockLayers)
+		v.notApplicable("blocks.block_step", b.BlockStep != 0, "by fusion rule "+quote(rule)+" (only by ranet)")
+		if countOK && stepOK && modeOK && baseOK {
+			if n := msdnetLayers(b); n > MaxLayers {
+				v.errorf(v.blame("blocks.count", "blocks.step", "blocks.base"), "the network would have %d layers; at most %d", n, MaxLayers)
+			}
+		}
+	}
+
+	// Fusion.
+	f := s.Fusion
+	if ranet {
+		v.notApplicable("fusion.prune", f.Prune != "", "by fusion rule ranet")
+		if !(f.CompressFactor > 0 && f.CompressFactor < 1) {
+			v.errorf("fusion.compress_factor", "%v is out of range: want 0 < compress_factor < 1", f.CompressFactor)
+		} else if growthOK && factorsOK {
+			for i := 1; i < len(gr); i++ {
+				g := s.Growth * gr[i]
+				low := int(math.Floor(float64(g) * f.CompressFactor))
+				if low < 1 || g-low < 1 {
+					v.errorf(v.blame("fusion.compress_factor", "growth", "scales.gr_factor"), "flow %d grows %d channels per layer, split %d from the lower flow and %d from its own; both parts must be at least 1",
+						i+1, g, low, g-low)
+					break
+				}
+			}
+		}
+	} else if ruleOK {
+		v.oneOf("fusion.prune", f.Prune, PruneMax, PruneMin)
+		v.notApplicable("fusion.compress_factor", f.CompressFactor != 0, "by fusion rule "+quote(rule)+" (only by ranet)")
+	}
+
+	// Stem.
+	if v.oneOf("stem.kind", s.Stem.Kind, StemMSDNetCIFAR, StemMSDNetImageNet, StemAddadCode, StemAddadSeparable) {
+		if isAddadStem(s.Stem.Kind) {
+			if s.Stem.Stride != 1 && s.Stem.Stride != 2 {
+				v.errorf("stem.stride", "%d is neither 1 (CIFAR) nor 2 (ImageNet)", s.Stem.Stride)
+			}
+			if ranet {
+				v.errorf(v.blame("stem.kind", "fusion.rule"), "the %s stem is defined for the msdnet and dense rules only; ranet uses %q or %q", s.Stem.Kind, StemMSDNetCIFAR, StemMSDNetImageNet)
+			}
+		} else {
+			v.notApplicable("stem.stride", s.Stem.Stride != 0, "by stem "+quote(s.Stem.Kind)+" (only by the addad stems)")
+		}
+	}
+
+	// Head.
+	if v.oneOf("head.kind", s.Head.Kind, HeadMSDNetCIFAR, HeadMSDNetImageNet, HeadAddad, HeadAddadImageNet) {
+		if headHasChannels(s.Head.Kind) {
+			v.intRange("head.channels", s.Head.Channels, 1, MaxChannels)
+		} else {
+			v.notApplicable("head.channels", s.Head.Channels != 0, "by head "+quote(s.Head.Kind)+" (it works at its input width)")
+		}
+	}
+	return v.errs
+}
+
+func quote(s string) string { return fmt.Sprintf("%q", s) }
+
+func intList(xs []int) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprint(x)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// msdnetLayers is the number of MSDN layers L of the msdnet and dense rules.
+func msdnetLayers(b Blocks) int {
+	n := b.Base
+	for i := 1; i < b.Count; i++ {
+		if b.StepMode == StepLinGrow {
+			n += b.Step*i + 1
+		} else {
+			n += b.Step
+		}
+	}
+	return n
+}
+
+// ranetLayers is the number of dense layers over all RANet flows.
+func ranetLayers(b Blocks, flows int) int {
+	n := 0
+	for i := 0; i < flows; i++ {
+		for j := 1; j <= b.Count+i*b.BlockStep; j++ {
+			if b.StepMode == StepLG {
+				n += b.Step * j
+			} else {
+				n += b.Step
+			}
+		}
+	}
+	return n
+}
