@@ -73,12 +73,15 @@ type Network struct {
 	params  []*Param
 	buffers []*Buffer
 	train   bool
+	place   []placement // where each node's output lives (see planConcats)
+	writer  []*step     // the step that writes each node's tensor; nil if none runs
 
 	// State for the current batch size.
 	batch      int
 	input      *kernels.Tensor // the last forward pass's input
 	out        []*kernels.Tensor
 	grad       []*kernels.Tensor
+	gradRoots  []int  // concatenations owning a slab, whose gradients are zeroed before each backward pass
 	written    []bool // grad[i] holds a value (first writer overwrites, later ones add)
 	saveMean   [][]float32
 	saveInvStd [][]float32
@@ -167,7 +170,67 @@ func New(g *graph.Graph, init Init, seed uint64) (*Network, error) {
 		}
 		net.steps[nd.ID] = st
 	}
+	net.writer = make([]*step, len(g.Nodes))
+	for _, st := range net.steps {
+		if st != nil && st.node.Needed != 0 {
+			net.writer[st.out] = st
+		}
+	}
+	net.planConcats()
 	return net, nil
+}
+
+// placement locates a node's output inside another node's tensor: channels
+// [offset, offset+C) of root's output.
+type placement struct {
+	root, offset int
+}
+
+// planConcats lets concatenations happen in place: walking the graph backwards, a live
+// concat that no later concat has claimed owns a tensor (a slab), and each of its inputs
+// not claimed yet is placed at its channel offset inside that slab, so the op producing the
+// input writes straight into the concatenation, and the concatenation (forward) and its
+// split (backward) cost nothing. Dense layers chain: a layer's input is the prefix of its
+// output, so a whole run of layers between transitions shares one slab.
+func (net *Network) planConcats() {
+	nodes := net.g.Nodes
+	net.place = make([]placement, len(nodes))
+	for i := range net.place {
+		net.place[i] = placement{root: i}
+	}
+	claimed := make([]bool, len(nodes))
+	for i := len(nodes) - 1; i >= 0; i-- {
+		nd := nodes[i]
+		if nd.Op.Kind != graph.Concat || nd.Needed == 0 {
+			continue
+		}
+		base, off := net.place[i], 0
+		for k, in := range nd.Inputs {
+			if in != graph.Input && !claimed[in] && net.producer(in) != nil {
+				claimed[in] = true
+				net.place[in] = placement{root: base.root, offset: base.offset + off}
+			}
+			off += nd.In[k].C
+		}
+	}
+}
+
+// producer returns the step whose output is node id's tensor (a fused batch norm for its
+// activation), or nil if the node is not run.
+func (net *Network) producer(id int) *step { return net.writer[id] }
+
+// inPlace reports whether input k of concat node nd already sits where the concat puts it.
+func (net *Network) inPlace(nd *graph.Node, k int) bool {
+	in := nd.Inputs[k]
+	if in == graph.Input {
+		return false
+	}
+	off := 0
+	for j := 0; j < k; j++ {
+		off += nd.In[j].C
+	}
+	p, q := net.place[in], net.place[nd.ID]
+	return p.root == q.root && p.offset == q.offset+off && p.root != in
 }
 
 func (net *Network) newParam(name string, shape []int) *Param {

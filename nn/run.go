@@ -7,7 +7,8 @@ import (
 	"github.com/msdx/msdx/kernels"
 )
 
-// prepare allocates the activation and gradient tensors for a batch of n images.
+// prepare allocates the activation and gradient tensors for a batch of n images: one per
+// run node, except that nodes placed inside a concatenation's slab get views of it.
 func (net *Network) prepare(n int) {
 	if net.batch == n {
 		return
@@ -19,33 +20,43 @@ func (net *Network) prepare(n int) {
 	net.written = make([]bool, len(nodes))
 	net.saveMean = make([][]float32, len(nodes))
 	net.saveInvStd = make([][]float32, len(nodes))
+	net.gradRoots = net.gradRoots[:0]
 	largest := 0
-	for _, st := range net.steps {
-		if st == nil || st.node.Needed == 0 {
+	for id, st := range net.writer {
+		if st == nil || net.place[id].root != id {
 			continue
 		}
-		s := nodes[st.out].Out
-		net.out[st.out] = kernels.NewTensor(s.C, n, s.H, s.W)
-		largest = max(largest, net.out[st.out].Len())
+		s := nodes[id].Out
+		net.out[id] = kernels.NewTensor(s.C, n, s.H, s.W)
+		net.grad[id] = kernels.NewTensor(s.C, n, s.H, s.W)
+		if nodes[id].Op.Kind == graph.Concat {
+			net.gradRoots = append(net.gradRoots, id)
+		}
+	}
+	for id, st := range net.writer {
+		if st == nil {
+			continue
+		}
+		if p := net.place[id]; p.root != id {
+			c := nodes[id].Out.C
+			net.out[id] = net.out[p.root].Channels(p.offset, p.offset+c)
+			net.grad[id] = net.grad[p.root].Channels(p.offset, p.offset+c)
+		}
+		largest = max(largest, net.out[id].Len())
 		for _, in := range st.node.In {
 			largest = max(largest, int(in.Numel())*n)
 		}
 		if st.bn != nil {
-			net.saveMean[st.node.ID] = make([]float32, s.C)
-			net.saveInvStd[st.node.ID] = make([]float32, s.C)
+			c := st.node.Out.C
+			net.saveMean[st.node.ID] = make([]float32, c)
+			net.saveInvStd[st.node.ID] = make([]float32, c)
 		}
 	}
 	net.scratch = make([]float32, largest)
 }
 
-// gradOf returns node id's gradient tensor, allocating it on first use.
-func (net *Network) gradOf(id int) *kernels.Tensor {
-	if net.grad[id] == nil {
-		s := net.g.Nodes[id].Out
-		net.grad[id] = kernels.NewTensor(s.C, net.batch, s.H, s.W)
-	}
-	return net.grad[id]
-}
+// gradOf returns node id's gradient tensor.
+func (net *Network) gradOf(id int) *kernels.Tensor { return net.grad[id] }
 
 // scratchLike returns a scratch tensor shaped like t (valid until the next use).
 func (net *Network) scratchLike(t *kernels.Tensor) *kernels.Tensor {
@@ -105,9 +116,11 @@ func (net *Network) Forward(x *kernels.Tensor, upTo int) []*kernels.Tensor {
 			kernels.Linear(y, net.features(a), st.weight.Data, paramData(st.bias))
 		case graph.Concat:
 			c0 := 0
-			for _, id := range nd.Inputs {
+			for k, id := range nd.Inputs {
 				src := tensor(id)
-				kernels.CopyChannels(y, c0, src)
+				if !net.inPlace(nd, k) {
+					kernels.CopyChannels(y, c0, src)
+				}
 				c0 += src.C
 			}
 		case graph.Add:
@@ -155,7 +168,17 @@ func (net *Network) Backward(dlogits []*kernels.Tensor) {
 	if len(dlogits) > net.maxExit {
 		panic(fmt.Sprintf("nn: gradients for %d exits after a forward pass through %d", len(dlogits), net.maxExit))
 	}
+	// Slabs are zeroed and every writer into them adds, since several nodes' gradients
+	// share one slab; other gradients are overwritten by their first writer.
 	clear(net.written)
+	for _, id := range net.gradRoots {
+		clear(net.grad[id].Data)
+	}
+	for id, p := range net.place {
+		if net.writer[id] != nil && (p.root != id || net.g.Nodes[id].Op.Kind == graph.Concat) {
+			net.written[id] = true
+		}
+	}
 	for k, d := range dlogits {
 		if d == nil {
 			continue
@@ -282,6 +305,9 @@ func (net *Network) backwardStep(st *step) {
 			c := nd.In[i].C
 			part := dy.Channels(c0, c0+c)
 			c0 += c
+			if net.inPlace(nd, i) {
+				continue // the input's gradient is this very slice
+			}
 			if dx, acc, ok := net.inputGrad(st, i); ok {
 				if acc {
 					kernels.AddTo(dx.Data, part.Data)
