@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/msdx/msdx/kernels"
 )
 
 // Version is msdx's version, set at release time with -ldflags "-X ...cli.Version=v1.2.3".
@@ -19,10 +21,13 @@ type VersionInfo struct {
 	Go      string `json:"go"`
 	OS      string `json:"os"`
 	Arch    string `json:"arch"`
+	// Kernels names the GEMM path in use: avx512, avx2 or generic (MSDX_KERNELS forces a
+	// lower one).
+	Kernels string `json:"kernels"`
 }
 
 func versionInfo() VersionInfo {
-	v := VersionInfo{Version: Version, Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH}
+	v := VersionInfo{Version: Version, Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH, Kernels: kernels.Path()}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
 			if s.Key == "vcs.revision" {
@@ -53,7 +58,7 @@ func newCmdVersion(ios *IOStreams) *cobra.Command {
 			if commit == "" {
 				commit = "unknown"
 			}
-			_, err := fmt.Fprintf(ios.Out, "msdx %s (commit %s, %s, %s/%s)\n", v.Version, commit, v.Go, v.OS, v.Arch)
+			_, err := fmt.Fprintf(ios.Out, "msdx %s (commit %s, %s, %s/%s, kernels %s)\n", v.Version, commit, v.Go, v.OS, v.Arch, v.Kernels)
 			return err
 		},
 	}

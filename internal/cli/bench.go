@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/msdx/msdx/bench"
+	"github.com/msdx/msdx/internal/tableprinter"
+	"github.com/msdx/msdx/kernels"
+	"github.com/msdx/msdx/nn"
+	"github.com/msdx/msdx/spec"
+)
+
+// BenchOptions are the inputs of "msdx bench".
+type BenchOptions struct {
+	IO      *IOStreams
+	Spec    string
+	Sets    []string
+	Batch   int
+	Threads int
+	MinTime time.Duration
+	JSON    bool
+}
+
+func newCmdBench(ios *IOStreams) *cobra.Command {
+	opts := &BenchOptions{IO: ios}
+	cmd := &cobra.Command{
+		Use:   "bench SPEC_OR_PRESET",
+		Short: "Measure inference and training speed on msdx's kernels",
+		Long: `Measure, on random weights and inputs, the inference latency and throughput up to each
+exit (evaluation mode, computing only what exits 1..k need) and the training throughput
+(forward, per-exit cross-entropy, backward and an SGD step). Wall-clock numbers depend on
+the machine's load: compare with a peer measured in the same run (scripts/bench).`,
+		Example: `  msdx bench msdnet-cifar100-anytime --batch 64 --threads 1`,
+		Args:    exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Spec = args[0]
+			if opts.Batch < 1 {
+				return usageError{fmt.Errorf("--batch must be at least 1")}
+			}
+			return benchRun(opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&opts.Sets, "set", nil, "override a spec field, `path=value` (repeatable)")
+	f.IntVar(&opts.Batch, "batch", 64, "images per pass")
+	f.IntVar(&opts.Threads, "threads", 0, "threads for the kernels (default: all cores)")
+	f.DurationVar(&opts.MinTime, "time", 2*time.Second, "minimum time per measurement")
+	f.BoolVar(&opts.JSON, "json", false, "print JSON")
+	return cmd
+}
+
+func benchRun(opts *BenchOptions) error {
+	s, g, err := loadGraph(opts.Spec, opts.Sets, "")
+	if err != nil {
+		return err
+	}
+	if opts.Threads > 0 {
+		runtime.GOMAXPROCS(opts.Threads)
+		kernels.SetThreads(opts.Threads)
+	}
+	init := nn.InitPyTorch
+	if s.Fusion.Rule == spec.RuleRANet {
+		init = nn.InitHeNormal
+	}
+	res, err := bench.Run(g, init, bench.Options{Batch: opts.Batch, MinTime: opts.MinTime, Seed: 1})
+	if err != nil {
+		return err
+	}
+	if opts.JSON {
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Name string `json:"name"`
+			*bench.Result
+		}{s.Name, res})
+	}
+	if opts.IO.IsTerminal {
+		fmt.Fprintf(opts.IO.Out, "%s  batch %d  %d threads  kernels %s\n\n", s.Name, res.Batch, res.Threads, res.Kernels)
+	}
+	tp := tableprinter.New(opts.IO.Out, opts.IO.IsTerminal)
+	tp.AlignRight(1, 2, 3, 4)
+	tp.AddRow("exit", "MACs", "ms/batch", "images/s", "GMAC/s")
+	macs := func(n int64) string { return strconv.FormatInt(n, 10) }
+	if opts.IO.IsTerminal {
+		macs = tableprinter.Human
+	}
+	for _, e := range res.Exits {
+		tp.AddRow(strconv.Itoa(e.Exit), macs(e.MACs), fmt.Sprintf("%.2f", e.BatchSeconds*1e3),
+			fmt.Sprintf("%.1f", e.ImagesPerSecond), fmt.Sprintf("%.1f", e.GMACsPerSecond))
+	}
+	tp.AddRow("train", "", fmt.Sprintf("%.2f", res.TrainStepSeconds*1e3), fmt.Sprintf("%.1f", res.TrainImagesPerSecond), "")
+	return tp.Render()
+}
