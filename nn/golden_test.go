@@ -2,12 +2,14 @@ package nn_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/msdx/msdx/builder"
@@ -136,6 +138,9 @@ func TestGoldenPyTorch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if got := strconv.FormatInt(g.Params(), 10); want.Metadata["param_count"] != got {
+				t.Errorf("PyTorch module has %s parameters, msdx counts %s", want.Metadata["param_count"], got)
+			}
 			in := batch.Lookup("input")
 			x := kernels.FromNCHW(in.Shape[0], in.Shape[1], in.Shape[2], in.Shape[3], in.F32)
 			labels := make([]int, len(batch.Lookup("labels").I64))
@@ -211,6 +216,37 @@ func TestGoldenPyTorch(t *testing.T) {
 				t.Errorf("preset %s uses op kind %s, which no golden case covers", p.Name, n.Op.Kind)
 				kinds[n.Op.Kind] = true
 			}
+		}
+	}
+}
+
+// TestExportedParamCounts checks that every preset's exported PyTorch module has exactly
+// the parameters the cost model counts (fixture written by scripts/golden/regenerate.sh).
+func TestExportedParamCounts(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "golden", "preset_params.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var counts map[string]int64
+	if err := json.Unmarshal(raw, &counts); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range spec.Presets() {
+		s, err := spec.Preset(p.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := builder.Build(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := counts[p.Name]
+		if !ok {
+			t.Errorf("%s: no exported count (rerun scripts/golden/regenerate.sh)", p.Name)
+			continue
+		}
+		if got != g.Params() {
+			t.Errorf("%s: PyTorch module has %d parameters, msdx flops counts %d", p.Name, got, g.Params())
 		}
 	}
 }

@@ -14,6 +14,7 @@ the summed per-exit cross-entropy:
   grad/NAME           the gradient of every parameter, under msdx's name
   after/NAME          every batch-norm running statistic after the step
   eval_logits/K       logits of exit K in evaluation mode, with those statistics
+and the module's parameter count in the metadata ("param_count").
 Needs Debian's python3-torch (1.13); runs on the CPU in float32.
 """
 import importlib.util
@@ -41,9 +42,10 @@ def read(path):
     return out
 
 
-def write(path, tensors):
+def write(path, tensors, meta):
     items = sorted(tensors.items())
-    header, offset = {"__metadata__": {"generator": "scripts/golden/torch_reference.py", "torch": torch.__version__}}, 0
+    meta = dict(meta, generator="scripts/golden/torch_reference.py", torch=torch.__version__)
+    header, offset = {"__metadata__": meta}, 0
     for key, t in items:
         n = t.numel() * 4
         header[key] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + n]}
@@ -97,7 +99,8 @@ def main(case):
     with torch.no_grad():
         for k, l in enumerate(net(x), 1):
             out["eval_logits/%d" % k] = l
-    write(os.path.join(case, "expected.safetensors"), out)
+    params = sum(p.numel() for p in net.parameters())
+    write(os.path.join(case, "expected.safetensors"), out, {"param_count": str(params)})
 
 
 if __name__ == "__main__":
