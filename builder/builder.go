@@ -8,6 +8,7 @@
 package builder
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -106,9 +107,9 @@ func Build(s *spec.Spec) (*graph.Graph, error) {
 		segment: 1,
 	}
 	switch s.Activation {
-	case "relu":
+	case spec.ActReLU:
 		a.Act = graph.ReLU
-	case "gelu":
+	case spec.ActGELU:
 		a.Act = graph.GELU
 	default:
 		return nil, s.Errorf("activation", "unknown activation %q (known: relu, gelu)", s.Activation)
@@ -116,7 +117,8 @@ func Build(s *spec.Spec) (*graph.Graph, error) {
 	wire(a)
 	g, err := a.B.Finish()
 	if err != nil {
-		if _, ok := err.(*spec.Error); ok {
+		var se *spec.Error
+		if errors.As(err, &se) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%s: cannot build the network: %w", s.Name, err)

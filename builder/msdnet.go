@@ -17,7 +17,7 @@ func init() {
 func BlockLayers(s *spec.Spec) []int {
 	steps := []int{s.Blocks.Base}
 	for i := 1; i < s.Blocks.Count; i++ {
-		if s.Blocks.StepMode == "lin_grow" {
+		if s.Blocks.StepMode == spec.StepLinGrow {
 			steps = append(steps, s.Blocks.Step*i+1)
 		} else {
 			steps = append(steps, s.Blocks.Step)
@@ -29,7 +29,7 @@ func BlockLayers(s *spec.Spec) []int {
 // scaleSpan returns how many scales layer n (1-based, of total) reads and writes under the
 // pruning schedule (architectures.md §2.1).
 func scaleSpan(prune string, scales, n, total int) (in, out int) {
-	if prune == "min" {
+	if prune == spec.PruneMin {
 		return min(scales, total-n+2), min(scales, total-n+1)
 	}
 	interval := int(math.Ceil(float64(total) / float64(scales)))
@@ -91,8 +91,8 @@ func buildMSDNet(a *Arch, dense bool) {
 			x = next
 			c += g
 			transition := s.Reduction > 0 &&
-				(s.Fusion.Prune == "max" && in > out ||
-					s.Fusion.Prune == "min" && (n == total/3 || n == 2*total/3))
+				(s.Fusion.Prune == spec.PruneMax && in > out ||
+					s.Fusion.Prune == spec.PruneMin && (n == total/3 || n == 2*total/3))
 			if transition {
 				reduced := floorMul(s.Reduction, c)
 				a.at(fmt.Sprintf("transition %d", n))

@@ -45,7 +45,7 @@ func buildRANet(a *Arch) {
 
 	blocksOf := func(f int) int { return s.Blocks.Count + f*s.Blocks.BlockStep }
 	layersOf := func(b int) int { // b is 1-based
-		if s.Blocks.StepMode == "lg" {
+		if s.Blocks.StepMode == spec.StepLG {
 			return s.Blocks.Step * b
 		}
 		return s.Blocks.Step
