@@ -68,10 +68,22 @@ func (s ConvSpec) isPointwise() bool {
 // chunking.
 var colBudget = 1 << 16
 
+// dotBlock is the length of the l-blocks dotAcc works on: long enough to
+// amortise the final reduction of the accumulators, short enough that a's
+// block of rows stays in L2.
+const dotBlock = 2048
+
+// minChunkCols is the fewest columns an im2col chunk holds when the batch
+// has enough images. Tests lower it with colBudget.
+var minChunkCols = 512
+
 // imagesPerChunk returns how many images one im2col chunk holds.
 func (s ConvSpec) imagesPerChunk(n, ho, wo int) int {
 	k := s.InC / s.Groups * s.KH * s.KW
-	return max(1, min(n, colBudget/(k*ho*wo)))
+	plane := ho * wo
+	// At least minChunkCols columns, or the GEMM repacks the weights for
+	// every few columns (a deep layer's single 8x8 image is 64 columns).
+	return min(n, max(1, colBudget/(k*plane), (minChunkCols+plane-1)/plane))
 }
 
 // Conv2D computes y = conv(x, w) + bias. w is [OutC][InC/Groups][KH][KW];
@@ -81,16 +93,42 @@ func Conv2D(y, x *Tensor, w, bias []float32, spec ConvSpec) {
 	if bias != nil && len(bias) != s.OutC {
 		panic(fmt.Sprintf("kernels: Conv2D: len(bias)=%d, want %d", len(bias), s.OutC))
 	}
+	convForward(y, x, w, s, false)
+	if bias != nil {
+		for c, b := range bias {
+			row := y.Channel(c)
+			for i := range row {
+				row[i] += b
+			}
+		}
+	}
+}
+
+// convForward computes y = conv(x, w), or y += conv(x, w) if accumulate,
+// for a checked, normalised spec.
+func convForward(y, x *Tensor, w []float32, s ConvSpec, accumulate bool) {
 	cg, og := s.InC/s.Groups, s.OutC/s.Groups
 	k := cg * s.KH * s.KW
 	plane := y.H * y.W
 	cols := y.N * plane
+	var beta float32
+	if accumulate {
+		beta = 1
+	}
 	switch {
 	case cg == 1:
+		if accumulate {
+			tmp := getBuf(len(y.Data))
+			defer putBuf(tmp)
+			t := &Tensor{C: y.C, N: y.N, H: y.H, W: y.W, Data: *tmp}
+			convDirect(t, x, w, s)
+			AddTo(y.Data, t.Data)
+			return
+		}
 		convDirect(y, x, w, s)
 	case s.isPointwise():
 		for g := range s.Groups {
-			gemm.Sgemm(false, false, og, cols, cg, 1, w[g*og*k:], k, x.Data[g*cg*cols:], cols, 0, y.Data[g*og*cols:], cols, Threads())
+			gemm.Sgemm(false, false, og, cols, cg, 1, w[g*og*k:], k, x.Data[g*cg*cols:], cols, beta, y.Data[g*og*cols:], cols, Threads())
 		}
 	default:
 		nb := s.imagesPerChunk(x.N, y.H, y.W)
@@ -103,18 +141,38 @@ func Conv2D(y, x *Tensor, w, bias []float32, spec ConvSpec) {
 			defer putBuf(buf)
 			for g := range s.Groups {
 				im2col(*buf, x, g*cg, cg, n0, n1, s, y.H, y.W)
-				gemm.Sgemm(false, false, og, ccols, k, 1, w[g*og*k:], k, *buf, ccols, 0, y.Data[g*og*cols+n0*plane:], cols, 1)
+				gemm.Sgemm(false, false, og, ccols, k, 1, w[g*og*k:], k, *buf, ccols, beta, y.Data[g*og*cols+n0*plane:], cols, 1)
 			}
 		})
 	}
-	if bias != nil {
-		for c, b := range bias {
-			row := y.Channel(c)
-			for i := range row {
-				row[i] += b
+}
+
+// transposedSpec returns the spec and weights of the stride-1 convolution
+// whose forward pass is the backward-data pass of s: input and output
+// channels swap within each group and the kernel turns by 180 degrees, with
+// padding K-1-Pad. ok is false when s has a stride or a padding of K or
+// more.
+func transposedSpec(s ConvSpec, w []float32) (t ConvSpec, wt *[]float32, ok bool) {
+	if s.StrideH != 1 || s.StrideW != 1 || s.PadH >= s.KH || s.PadW >= s.KW {
+		return t, nil, false
+	}
+	t = ConvSpec{InC: s.OutC, OutC: s.InC, KH: s.KH, KW: s.KW, StrideH: 1, StrideW: 1,
+		PadH: s.KH - 1 - s.PadH, PadW: s.KW - 1 - s.PadW, Groups: s.Groups}
+	cg, og, kk := s.InC/s.Groups, s.OutC/s.Groups, s.KH*s.KW
+	wt = getBuf(len(w))
+	d := *wt
+	for g := range s.Groups {
+		for co := range og {
+			for ci := range cg {
+				src := w[((g*og+co)*cg+ci)*kk:][:kk]
+				dst := d[((g*cg+ci)*og+co)*kk:][:kk]
+				for i, v := range src {
+					dst[kk-1-i] = v
+				}
 			}
 		}
 	}
+	return t, wt, true
 }
 
 // Conv2DBackwardData computes the input gradient dx from the output
@@ -134,6 +192,13 @@ func Conv2DBackwardData(dx, dy *Tensor, w []float32, spec ConvSpec, accumulate b
 			gemm.Sgemm(true, false, cg, cols, og, 1, w[g*og*k:], k, dy.Data[g*og*cols:], cols, beta, dx.Data[g*cg*cols:], cols, Threads())
 		}
 		return
+	}
+	if cg > 1 {
+		if t, wt, ok := transposedSpec(s, w); ok {
+			convForward(dx, dy, *wt, t, accumulate)
+			putBuf(wt)
+			return
+		}
 	}
 	if !accumulate {
 		clear(dx.Data)
@@ -176,10 +241,28 @@ func Conv2DBackwardWeight(dw, dbias []float32, x, dy *Tensor, spec ConvSpec) {
 		convDirectBackwardWeight(dw, x, dy, s)
 	case s.isPointwise():
 		for g := range s.Groups {
-			gemm.Sgemm(false, true, og, cg, cols, 1, dy.Data[g*og*cols:], cols, x.Data[g*cg*cols:], cols, 1, dw[g*og*k:], k, Threads())
+			dyg, xg, dwg := dy.Data[g*og*cols:], x.Data[g*cg*cols:], dw[g*og*k:]
+			if simdLanes() == 0 {
+				gemm.Sgemm(false, true, og, cg, cols, 1, dyg, cols, xg, cols, 1, dwg, k, Threads())
+				continue
+			}
+			// Split the input channels (columns of dw) among the threads.
+			const step = 8
+			parts := (cg + step - 1) / step
+			parallel(parts, func(_, pi int) {
+				j0 := pi * step
+				j1 := min(cg, j0+step)
+				dotAcc(og, j1-j0, cols, dyg, cols, xg[j0*cols:], cols, dwg[j0:], k)
+			})
 		}
 	default:
 		nb := s.imagesPerChunk(x.N, dy.H, dy.W)
+		useDot := simdLanes() > 0
+		if useDot {
+			// The dot kernels reduce their accumulators once per chunk: keep
+			// chunks at least dotBlock/2 columns long.
+			nb = min(x.N, max(nb, (dotBlock/2+plane-1)/plane))
+		}
 		chunks := (x.N + nb - 1) / nb
 		workers := min(Threads(), chunks)
 		partial := getBuf(workers * len(dw))
@@ -194,7 +277,10 @@ func Conv2DBackwardWeight(dw, dbias []float32, x, dy *Tensor, spec ConvSpec) {
 			acc := (*partial)[wk*len(dw) : (wk+1)*len(dw)]
 			for g := range s.Groups {
 				im2col(*buf, x, g*cg, cg, n0, n1, s, dy.H, dy.W)
-				gemm.Sgemm(false, true, og, k, ccols, 1, dy.Data[g*og*cols+n0*plane:], cols, *buf, ccols, 1, acc[g*og*k:], k, 1)
+				dyg := dy.Data[g*og*cols+n0*plane:]
+				if !useDot || !dotAcc(og, k, ccols, dyg, cols, *buf, ccols, acc[g*og*k:], k) {
+					gemm.Sgemm(false, true, og, k, ccols, 1, dyg, cols, *buf, ccols, 1, acc[g*og*k:], k, 1)
+				}
 			}
 		})
 		for wk := range workers {
@@ -243,6 +329,10 @@ func validRange(out, in, stride, pad, kOff int) (lo, hi int) {
 // im2col writes the columns of images [n0, n1) and channels
 // [c0, c0+cg) of x into col, laid out [cg*KH*KW][(n1-n0)*ho*wo].
 func im2col(col []float32, x *Tensor, c0, cg, n0, n1 int, s ConvSpec, ho, wo int) {
+	if s.StrideH == 1 && s.StrideW == 1 && ho == x.H && wo == x.W {
+		im2colSame(col, x, c0, cg, n0, n1, s)
+		return
+	}
 	plane := ho * wo
 	ld := (n1 - n0) * plane
 	r := 0
@@ -271,6 +361,57 @@ func im2col(col []float32, x *Tensor, c0, cg, n0, n1 int, s ConvSpec, ho, wo int
 							for ow := owLo; ow < owHi; ow++ {
 								d[ow] = srow[ow*s.StrideW+off]
 							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// im2colSame is im2col for stride 1 and an output as large as the input:
+// with CNHW, a column row of channel ci is the channel's contiguous slab of
+// images shifted by (ky-PadH)*W + (kx-PadW), so it is one bulk copy
+// followed by zeroing the positions whose source lies in the padding.
+func im2colSame(col []float32, x *Tensor, c0, cg, n0, n1 int, s ConvSpec) {
+	h, w := x.H, x.W
+	plane := h * w
+	ld := (n1 - n0) * plane
+	r := 0
+	for ci := range cg {
+		src := x.Data[((c0+ci)*x.N+n0)*plane : ((c0+ci)*x.N+n1)*plane]
+		for ky := range s.KH {
+			ohLo, ohHi := validRange(h, h, 1, s.PadH, ky)
+			for kx := range s.KW {
+				owLo, owHi := validRange(w, w, 1, s.PadW, kx)
+				row := col[r*ld : (r+1)*ld]
+				r++
+				shift := (ky-s.PadH)*w + (kx - s.PadW)
+				switch {
+				case shift >= ld || -shift >= ld:
+					clear(row)
+					continue
+				case shift >= 0:
+					copy(row[:ld-shift], src[shift:])
+					clear(row[ld-shift:])
+				default:
+					copy(row[-shift:], src[:ld+shift])
+					clear(row[:-shift])
+				}
+				for n := range n1 - n0 {
+					p := row[n*plane : (n+1)*plane]
+					clear(p[:ohLo*w])
+					clear(p[ohHi*w:])
+					if owLo == 0 && owHi == w {
+						continue
+					}
+					for oh := ohLo; oh < ohHi; oh++ {
+						rw := p[oh*w : (oh+1)*w]
+						for i := range owLo {
+							rw[i] = 0
+						}
+						for i := owHi; i < w; i++ {
+							rw[i] = 0
 						}
 					}
 				}

@@ -72,9 +72,9 @@ var convCases = []struct {
 }
 
 func TestConv2D(t *testing.T) {
-	saved := colBudget
-	colBudget = 200 // several im2col chunks per batch
-	defer func() { colBudget = saved }()
+	saved, savedCols := colBudget, minChunkCols
+	colBudget, minChunkCols = 200, 1 // several im2col chunks per batch
+	defer func() { colBudget, minChunkCols = saved, savedCols }()
 	forEachPath(t, func(t *testing.T) {
 		for ci, tc := range convCases {
 			t.Run(tc.name, func(t *testing.T) {

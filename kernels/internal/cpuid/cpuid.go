@@ -7,5 +7,7 @@ package cpuid
 // HasAVX2FMA reports whether AVX2 and FMA3 instructions are usable.
 var HasAVX2FMA bool
 
-// HasAVX512F reports whether AVX-512 Foundation instructions are usable.
+// HasAVX512F reports whether AVX-512 Foundation instructions, with the
+// vector-length extension (AVX512VL, which every AVX-512 CPU but Xeon Phi
+// has) are usable.
 var HasAVX512F bool

@@ -32,9 +32,10 @@ func init() {
 	}
 	_, ebx7, _, _ := cpuid(7, 0)
 	const (
-		avx2Bit    = 1 << 5
-		avx512FBit = 1 << 16
+		avx2Bit     = 1 << 5
+		avx512FBit  = 1 << 16
+		avx512VLBit = 1 << 31
 	)
 	HasAVX2FMA = ebx7&avx2Bit != 0 && ecx1&fmaBit != 0
-	HasAVX512F = HasAVX2FMA && ebx7&avx512FBit != 0 && xcr0&avx512State == avx512State
+	HasAVX512F = HasAVX2FMA && ebx7&avx512FBit != 0 && ebx7&avx512VLBit != 0 && xcr0&avx512State == avx512State
 }

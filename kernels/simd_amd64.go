@@ -1,0 +1,186 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import "github.com/msdx/msdx/kernels/internal/gemm"
+
+//go:generate go run gen_simd.go
+
+func scaleShift512(dst, src *float32, n int, a, b float32, relu bool)
+func sum512(x *float32, n int) float32
+func sumSqDev512(x *float32, n int, mean float32) float32
+func bnReduce512(x, dy *float32, n int, a, b, mean float32, relu bool) (sdz, sdzx float32)
+func bnApply512(dx, x, dy *float32, n int, a, b, mean, k, p, q float32, relu, accumulate bool)
+
+func scaleShift256(dst, src *float32, n int, a, b float32, relu bool)
+func sum256(x *float32, n int) float32
+func sumSqDev256(x *float32, n int, mean float32) float32
+func bnReduce256(x, dy *float32, n int, a, b, mean float32, relu bool) (sdz, sdzx float32)
+func bnApply256(dx, x, dy *float32, n int, a, b, mean, k, p, q float32, relu, accumulate bool)
+
+func dot1_1_512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot1_2_512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot1_3_512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot1_4_512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot2_1_512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot2_2_512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot2_3_512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot2_4_512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot3_1_512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot3_2_512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot3_3_512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot3_4_512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot4_1_512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot4_2_512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot4_3_512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot4_4_512(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot1_1_256(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot1_2_256(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot1_3_256(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot1_4_256(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot2_1_256(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot2_2_256(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot2_3_256(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+func dot2_4_256(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+
+type dotKernel func(a *float32, lda int, b *float32, ldb int, n int, c *float32, ldc int)
+
+// dotKernels[path][r-1][c-1] is the r x c tile kernel of dotAcc.
+var dotKernels = [2][][]dotKernel{
+	{{dot1_1_512, dot1_2_512, dot1_3_512, dot1_4_512},
+		{dot2_1_512, dot2_2_512, dot2_3_512, dot2_4_512},
+		{dot3_1_512, dot3_2_512, dot3_3_512, dot3_4_512},
+		{dot4_1_512, dot4_2_512, dot4_3_512, dot4_4_512}},
+	{{dot1_1_256, dot1_2_256, dot1_3_256, dot1_4_256},
+		{dot2_1_256, dot2_2_256, dot2_3_256, dot2_4_256}},
+}
+
+// dotAcc computes c[i*ldc+j] += sum over l < k of a[i*lda+l]*b[j*ldb+l]
+// for i < m, j < n, and reports whether a SIMD path did it (false: nothing
+// was done). Each l-block of b's rows is read once, a's from L2.
+func dotAcc(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) bool {
+	var kern [][]dotKernel
+	switch simdLanes() {
+	case 16:
+		kern = dotKernels[0]
+	case 8:
+		kern = dotKernels[1]
+	default:
+		return false
+	}
+	if m == 0 || n == 0 || k == 0 {
+		return true
+	}
+	_, _, _ = a[(m-1)*lda+k-1], b[(n-1)*ldb+k-1], c[(m-1)*ldc+n-1]
+	tr, tc := len(kern), len(kern[0])
+	for l0 := 0; l0 < k; l0 += dotBlock {
+		lb := min(dotBlock, k-l0)
+		for j0 := 0; j0 < n; j0 += tc {
+			nc := min(tc, n-j0)
+			for i0 := 0; i0 < m; i0 += tr {
+				nr := min(tr, m-i0)
+				kern[nr-1][nc-1](&a[i0*lda+l0], lda, &b[j0*ldb+l0], ldb, lb, &c[i0*ldc+j0], ldc)
+			}
+		}
+	}
+	return true
+}
+
+// simdLanes returns the vector width (floats) of the active path's
+// elementwise loops, or 0 for the portable path. The elementwise loops
+// follow the GEMM path, so MSDX_KERNELS and SetPath select both.
+func simdLanes() int {
+	switch gemm.Path() {
+	case "avx512":
+		return 16
+	case "avx2":
+		return 8
+	}
+	return 0
+}
+
+// The *Vec functions return how many leading elements they processed: all
+// of them on a SIMD path for scaleShiftVec, bnReduceVec and bnApplyVec
+// (whose a*x+b must round identically for every element), the longest
+// whole number of vectors for sumVec and sumSqDevVec; the caller finishes
+// the rest with scalar code. Lengths are checked by the callers.
+
+func scaleShiftVec(dst, src []float32, a, b float32, relu bool) int {
+	n := len(src)
+	if simdLanes() == 0 || n == 0 {
+		return 0
+	}
+	l := simdLanes()
+	_ = dst[n-1]
+	if l == 16 {
+		scaleShift512(&dst[0], &src[0], n, a, b, relu)
+	} else {
+		scaleShift256(&dst[0], &src[0], n, a, b, relu)
+	}
+	return n
+}
+
+func sumVec(x []float32) (float32, int) {
+	l := simdLanes()
+	n := 0
+	if l != 0 {
+		n = len(x) / l * l
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	if l == 16 {
+		return sum512(&x[0], n), n
+	}
+	return sum256(&x[0], n), n
+}
+
+func sumSqDevVec(x []float32, mean float32) (float32, int) {
+	l := simdLanes()
+	n := 0
+	if l != 0 {
+		n = len(x) / l * l
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	if l == 16 {
+		return sumSqDev512(&x[0], n, mean), n
+	}
+	return sumSqDev256(&x[0], n, mean), n
+}
+
+func bnReduceVec(x, dy []float32, a, b, mean float32, relu bool) (sdz, sdzx float32, n int) {
+	l := simdLanes()
+	if l != 0 {
+		n = len(x)
+	}
+	if n == 0 {
+		return 0, 0, 0
+	}
+	_ = dy[n-1]
+	if l == 16 {
+		sdz, sdzx = bnReduce512(&x[0], &dy[0], n, a, b, mean, relu)
+	} else {
+		sdz, sdzx = bnReduce256(&x[0], &dy[0], n, a, b, mean, relu)
+	}
+	return sdz, sdzx, n
+}
+
+func bnApplyVec(dx, x, dy []float32, a, b, mean, k, p, q float32, relu, accumulate bool) int {
+	l := simdLanes()
+	n := 0
+	if l != 0 {
+		n = len(x)
+	}
+	if n == 0 {
+		return 0
+	}
+	_, _ = dx[n-1], dy[n-1]
+	if l == 16 {
+		bnApply512(&dx[0], &x[0], &dy[0], n, a, b, mean, k, p, q, relu, accumulate)
+	} else {
+		bnApply256(&dx[0], &x[0], &dy[0], n, a, b, mean, k, p, q, relu, accumulate)
+	}
+	return n
+}
