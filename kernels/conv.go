@@ -73,6 +73,11 @@ var colBudget = 1 << 16
 // block of rows stays in L2.
 const dotBlock = 2048
 
+// weightGradSlots is the number of partial weight gradients the im2col
+// path of Conv2DBackwardWeight sums, in a fixed order, whatever the number
+// of threads; it bounds that path's parallelism.
+const weightGradSlots = 8
+
 // minChunkCols is the fewest columns an im2col chunk holds when the batch
 // has enough images. Tests lower it with colBudget.
 var minChunkCols = 512
@@ -200,15 +205,16 @@ func Conv2DBackwardData(dx, dy *Tensor, w []float32, spec ConvSpec, accumulate b
 			return
 		}
 	}
-	if !accumulate {
-		clear(dx.Data)
-	}
 	if cg == 1 {
+		if !accumulate {
+			clear(dx.Data)
+		}
 		convDirectBackwardData(dx, dy, w, s)
 		return
 	}
 	nb := s.imagesPerChunk(dx.N, dy.H, dy.W)
 	chunks := (dx.N + nb - 1) / nb
+	hw := dx.H * dx.W
 	parallel(chunks, func(_, ci int) {
 		n0 := ci * nb
 		n1 := min(dx.N, n0+nb)
@@ -217,6 +223,13 @@ func Conv2DBackwardData(dx, dy *Tensor, w []float32, spec ConvSpec, accumulate b
 		defer putBuf(buf)
 		for g := range s.Groups {
 			gemm.Sgemm(true, false, k, ccols, og, 1, w[g*og*k:], k, dy.Data[g*og*cols+n0*plane:], cols, 0, *buf, ccols, 1)
+			if !accumulate {
+				// Clear this chunk's part of dx just before col2im adds
+				// into it, while it is in cache.
+				for c := g * cg; c < (g+1)*cg; c++ {
+					clear(dx.Data[(c*dx.N+n0)*hw : (c*dx.N+n1)*hw])
+				}
+			}
 			col2im(dx, *buf, g*cg, cg, n0, n1, s, dy.H, dy.W)
 		}
 	})
@@ -264,27 +277,33 @@ func Conv2DBackwardWeight(dw, dbias []float32, x, dy *Tensor, spec ConvSpec) {
 			nb = min(x.N, max(nb, (dotBlock/2+plane-1)/plane))
 		}
 		chunks := (x.N + nb - 1) / nb
-		workers := min(Threads(), chunks)
-		partial := getBuf(workers * len(dw))
+		// Chunk ci accumulates into slot ci % slots, each slot's chunks in
+		// order, and the slots are summed in order: the gradient does not
+		// depend on the thread count or on scheduling, so training runs
+		// (and resumed runs) reproduce bit for bit.
+		slots := min(weightGradSlots, chunks)
+		partial := getBuf(slots * len(dw))
 		defer putBuf(partial)
 		clear(*partial)
-		parallel(chunks, func(wk, ci int) {
-			n0 := ci * nb
-			n1 := min(x.N, n0+nb)
-			ccols := (n1 - n0) * plane
-			buf := getBuf(k * ccols)
-			defer putBuf(buf)
-			acc := (*partial)[wk*len(dw) : (wk+1)*len(dw)]
-			for g := range s.Groups {
-				im2col(*buf, x, g*cg, cg, n0, n1, s, dy.H, dy.W)
-				dyg := dy.Data[g*og*cols+n0*plane:]
-				if !useDot || !dotAcc(og, k, ccols, dyg, cols, *buf, ccols, acc[g*og*k:], k) {
-					gemm.Sgemm(false, true, og, k, ccols, 1, dyg, cols, *buf, ccols, 1, acc[g*og*k:], k, 1)
+		parallel(slots, func(_, slot int) {
+			acc := (*partial)[slot*len(dw) : (slot+1)*len(dw)]
+			for ci := slot; ci < chunks; ci += slots {
+				n0 := ci * nb
+				n1 := min(x.N, n0+nb)
+				ccols := (n1 - n0) * plane
+				buf := getBuf(k * ccols)
+				for g := range s.Groups {
+					im2col(*buf, x, g*cg, cg, n0, n1, s, dy.H, dy.W)
+					dyg := dy.Data[g*og*cols+n0*plane:]
+					if !useDot || !dotAcc(og, k, ccols, dyg, cols, *buf, ccols, acc[g*og*k:], k) {
+						gemm.Sgemm(false, true, og, k, ccols, 1, dyg, cols, *buf, ccols, 1, acc[g*og*k:], k, 1)
+					}
 				}
+				putBuf(buf)
 			}
 		})
-		for wk := range workers {
-			for i, v := range (*partial)[wk*len(dw) : (wk+1)*len(dw)] {
+		for slot := range slots {
+			for i, v := range (*partial)[slot*len(dw) : (slot+1)*len(dw)] {
 				dw[i] += v
 			}
 		}
@@ -334,36 +353,60 @@ func im2col(col []float32, x *Tensor, c0, cg, n0, n1 int, s ConvSpec, ho, wo int
 		return
 	}
 	plane := ho * wo
+	hw := x.H * x.W
 	ld := (n1 - n0) * plane
+	images := n1 - n0
 	r := 0
 	for ci := range cg {
+		src := x.Data[((c0+ci)*x.N+n0)*hw : ((c0+ci)*x.N+n1)*hw]
 		for ky := range s.KH {
 			ohLo, ohHi := validRange(ho, x.H, s.StrideH, s.PadH, ky)
 			for kx := range s.KW {
 				owLo, owHi := validRange(wo, x.W, s.StrideW, s.PadW, kx)
 				row := col[r*ld : (r+1)*ld]
 				r++
-				for n := n0; n < n1; n++ {
-					dst := row[(n-n0)*plane : (n-n0+1)*plane]
-					src := x.Data[((c0+ci)*x.N+n)*x.H*x.W:][:x.H*x.W]
-					clear(dst[:ohLo*wo])
-					clear(dst[ohHi*wo:])
-					for oh := ohLo; oh < ohHi; oh++ {
-						d := dst[oh*wo : (oh+1)*wo]
-						ih := oh*s.StrideH - s.PadH + ky
-						srow := src[ih*x.W : (ih+1)*x.W]
-						clear(d[:owLo])
-						clear(d[owHi:])
-						off := kx - s.PadW
-						if s.StrideW == 1 {
-							copy(d[owLo:owHi], srow[owLo+off:owHi+off])
-						} else {
-							for ow := owLo; ow < owHi; ow++ {
-								d[ow] = srow[ow*s.StrideW+off]
-							}
-						}
+				// Zero the outputs whose source lies in the padding.
+				if ohLo > 0 || ohHi < ho {
+					for n := range images {
+						dst := row[n*plane : (n+1)*plane]
+						clear(dst[:ohLo*wo])
+						clear(dst[ohHi*wo:])
 					}
 				}
+				for c := range owLo {
+					zeroStrided(row[c:], wo)
+				}
+				for c := owHi; c < wo; c++ {
+					zeroStrided(row[c:], wo)
+				}
+				if ohLo >= ohHi || owLo >= owHi {
+					continue
+				}
+				ih0 := ohLo*s.StrideH - s.PadH + ky
+				iw0 := owLo*s.StrideW - s.PadW + kx
+				gatherStrided(row[ohLo*wo+owLo:], src[ih0*x.W+iw0:], images, ohHi-ohLo, owHi-owLo,
+					s.StrideW, hw, s.StrideH*x.W, plane, wo)
+			}
+		}
+	}
+}
+
+// gatherStrided sets dst[i*dstImg+r*dstRow+j] = src[i*srcImg+r*srcRow+j*stride]
+// for i < images, r < rows, j < n.
+func gatherStrided(dst, src []float32, images, rows, n, stride, srcImg, srcRow, dstImg, dstRow int) {
+	if stride == 2 && gatherEvenVec(dst, src, images, rows, n, srcImg, srcRow, dstImg, dstRow) {
+		return
+	}
+	for i := range images {
+		for r := range rows {
+			d := dst[i*dstImg+r*dstRow:][:n]
+			sr := src[i*srcImg+r*srcRow:][:(n-1)*stride+1]
+			if stride == 1 {
+				copy(d, sr)
+				continue
+			}
+			for j := range d {
+				d[j] = sr[j*stride]
 			}
 		}
 	}
@@ -398,25 +441,30 @@ func im2colSame(col []float32, x *Tensor, c0, cg, n0, n1 int, s ConvSpec) {
 					copy(row[-shift:], src[:ld+shift])
 					clear(row[:-shift])
 				}
-				for n := range n1 - n0 {
-					p := row[n*plane : (n+1)*plane]
-					clear(p[:ohLo*w])
-					clear(p[ohHi*w:])
-					if owLo == 0 && owHi == w {
-						continue
+				if ohLo > 0 || ohHi < h {
+					for n := range n1 - n0 {
+						p := row[n*plane : (n+1)*plane]
+						clear(p[:ohLo*w])
+						clear(p[ohHi*w:])
 					}
-					for oh := ohLo; oh < ohHi; oh++ {
-						rw := p[oh*w : (oh+1)*w]
-						for i := range owLo {
-							rw[i] = 0
-						}
-						for i := owHi; i < w; i++ {
-							rw[i] = 0
-						}
-					}
+				}
+				// Columns [0, owLo) and [owHi, w) of every image row: one
+				// strided sweep per column over the whole chunk.
+				for c := range owLo {
+					zeroStrided(row[c:], w)
+				}
+				for c := owHi; c < w; c++ {
+					zeroStrided(row[c:], w)
 				}
 			}
 		}
+	}
+}
+
+// zeroStrided sets s[0], s[stride], s[2*stride], ... to zero.
+func zeroStrided(s []float32, stride int) {
+	for i := 0; i < len(s); i += stride {
+		s[i] = 0
 	}
 }
 
@@ -424,35 +472,42 @@ func im2colSame(col []float32, x *Tensor, c0, cg, n0, n1 int, s ConvSpec) {
 // channels [c0, c0+cg) of dx.
 func col2im(dx *Tensor, col []float32, c0, cg, n0, n1 int, s ConvSpec, ho, wo int) {
 	plane := ho * wo
+	hw := dx.H * dx.W
 	ld := (n1 - n0) * plane
 	r := 0
 	for ci := range cg {
+		dst := dx.Data[((c0+ci)*dx.N+n0)*hw : ((c0+ci)*dx.N+n1)*hw]
 		for ky := range s.KH {
 			ohLo, ohHi := validRange(ho, dx.H, s.StrideH, s.PadH, ky)
 			for kx := range s.KW {
 				owLo, owHi := validRange(wo, dx.W, s.StrideW, s.PadW, kx)
 				row := col[r*ld : (r+1)*ld]
 				r++
-				off := kx - s.PadW
-				for n := n0; n < n1; n++ {
-					srcPlane := row[(n-n0)*plane : (n-n0+1)*plane]
-					dst := dx.Data[((c0+ci)*dx.N+n)*dx.H*dx.W:][:dx.H*dx.W]
-					for oh := ohLo; oh < ohHi; oh++ {
-						ih := oh*s.StrideH - s.PadH + ky
-						drow := dst[ih*dx.W : (ih+1)*dx.W]
-						srow := srcPlane[oh*wo : (oh+1)*wo]
-						if s.StrideW == 1 {
-							d := drow[owLo+off : owHi+off]
-							for i, v := range srow[owLo:owHi] {
-								d[i] += v
-							}
-						} else {
-							for ow := owLo; ow < owHi; ow++ {
-								drow[ow*s.StrideW+off] += srow[ow]
-							}
-						}
-					}
+				if ohLo >= ohHi || owLo >= owHi {
+					continue
 				}
+				ih0 := ohLo*s.StrideH - s.PadH + ky
+				iw0 := owLo*s.StrideW - s.PadW + kx
+				scatterAddStrided(dst[ih0*dx.W+iw0:], row[ohLo*wo+owLo:], n1-n0, ohHi-ohLo, owHi-owLo,
+					s.StrideW, hw, s.StrideH*dx.W, plane, wo)
+			}
+		}
+	}
+}
+
+// scatterAddStrided adds src[i*srcImg+r*srcRow+j] to
+// dst[i*dstImg+r*dstRow+j*stride] for i < images, r < rows, j < n: the
+// adjoint of gatherStrided.
+func scatterAddStrided(dst, src []float32, images, rows, n, stride, dstImg, dstRow, srcImg, srcRow int) {
+	if stride == 2 && scatterAddEvenVec(dst, src, images, rows, n, dstImg, dstRow, srcImg, srcRow) {
+		return
+	}
+	for i := range images {
+		for r := range rows {
+			d := dst[i*dstImg+r*dstRow:][:(n-1)*stride+1]
+			sr := src[i*srcImg+r*srcRow:][:n]
+			for j, v := range sr {
+				d[j*stride] += v
 			}
 		}
 	}
@@ -483,6 +538,12 @@ func directPlane(dst, src, wc []float32, s ConvSpec, ho, wo, h, w int) {
 			wv := wc[ky*s.KW+kx]
 			owLo, owHi := validRange(wo, w, s.StrideW, s.PadW, kx)
 			off := kx - s.PadW
+			if s.StrideW == 1 && ohLo < ohHi && owLo < owHi {
+				ih0 := ohLo*s.StrideH - s.PadH + ky
+				if axpyRowsVec(dst[ohLo*wo+owLo:], src[ih0*w+owLo+off:], ohHi-ohLo, owHi-owLo, wo, s.StrideH*w, wv) {
+					continue
+				}
+			}
 			for oh := ohLo; oh < ohHi; oh++ {
 				ih := oh*s.StrideH - s.PadH + ky
 				srow := src[ih*w : (ih+1)*w]
@@ -518,6 +579,12 @@ func convDirectBackwardData(dx, dy *Tensor, w []float32, s ConvSpec) {
 						wv := wc[ky*s.KW+kx]
 						owLo, owHi := validRange(dy.W, dx.W, s.StrideW, s.PadW, kx)
 						off := kx - s.PadW
+						if s.StrideW == 1 && ohLo < ohHi && owLo < owHi {
+							ih0 := ohLo*s.StrideH - s.PadH + ky
+							if axpyRowsVec(d[ih0*dx.W+owLo+off:], g[ohLo*dy.W+owLo:], ohHi-ohLo, owHi-owLo, s.StrideH*dx.W, dy.W, wv) {
+								continue
+							}
+						}
 						for oh := ohLo; oh < ohHi; oh++ {
 							ih := oh*s.StrideH - s.PadH + ky
 							drow := d[ih*dx.W : (ih+1)*dx.W]
@@ -546,6 +613,13 @@ func convDirectBackwardWeight(dw []float32, x, dy *Tensor, s ConvSpec) {
 				for kx := range s.KW {
 					owLo, owHi := validRange(dy.W, x.W, s.StrideW, s.PadW, kx)
 					off := kx - s.PadW
+					if s.StrideW == 1 && ohLo < ohHi && owLo < owHi {
+						ih0 := ohLo*s.StrideH - s.PadH + ky
+						if acc, ok := dotRowsVec(g[ohLo*dy.W+owLo:], src[ih0*x.W+owLo+off:], ohHi-ohLo, owHi-owLo, dy.W, s.StrideH*x.W); ok {
+							dw[co*kk+ky*s.KW+kx] += acc
+							continue
+						}
+					}
 					var acc float32
 					for oh := ohLo; oh < ohHi; oh++ {
 						ih := oh*s.StrideH - s.PadH + ky

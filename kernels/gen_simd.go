@@ -1,9 +1,11 @@
 //go:build ignore
 
 // gen_simd writes simd_amd64.s, the vectorised elementwise and reduction
-// loops of batch normalisation, in an AVX-512 and an AVX2 variant. Every
-// routine handles n elements, n a multiple of 16 (AVX-512) or 8 (AVX2); the
-// Go callers finish the tail with the scalar code.
+// loops of batch normalisation and the dot kernels of weight gradients, in
+// an AVX-512 and an AVX2 variant, and the AVX-512 stride-2 gather and
+// scatter-add of im2col and col2im. Routines handle tails with masks or
+// report how many elements they did; the Go callers finish the rest with
+// the scalar code.
 //
 // Run with: go run gen_simd.go
 package main
@@ -48,6 +50,10 @@ func main() {
 			}
 		}
 	}
+	gatherEven512()
+	scatterAddEven512()
+	axpyRows512()
+	dotRows512()
 	// tailMask holds 8 all-ones lanes then 8 zero lanes; loading 8 lanes at
 	// byte offset 32-4*n selects the first n.
 	for i := 0; i < 16; i++ {
@@ -515,6 +521,259 @@ func dot(s isa, r, cols int) {
 			p("ADDQ R8, DX")
 		}
 	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// gatherEven512 writes the stride-2 gather of im2col:
+// dst[i*dstImg+r*dstRow+j] = src[i*srcImg+r*srcRow+2*j] for i < images,
+// r < rows, j < n (strides in elements; images, rows, n > 0). Each block of
+// 8 outputs is one masked 15-lane load (never touching src past the last
+// element it needs) narrowed by VPMOVQD, which keeps the low (even) float of
+// every 64-bit pair.
+func gatherEven512() {
+	fmt.Fprintf(&b, "\n// func gatherEven512(dst, src *float32, images, rows, n, srcImg, srcRow, dstImg, dstRow int)\n")
+	fmt.Fprintf(&b, "TEXT ·gatherEven512(SB), NOSPLIT, $0-72\n")
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ src+8(FP), SI")
+	p("MOVQ images+16(FP), R8")
+	p("MOVQ rows+24(FP), R9")
+	p("MOVQ n+32(FP), R10")
+	p("MOVQ srcImg+40(FP), R11")
+	p("SHLQ $2, R11")
+	p("MOVQ srcRow+48(FP), R12")
+	p("SHLQ $2, R12")
+	p("MOVQ dstImg+56(FP), R13")
+	p("SHLQ $2, R13")
+	p("MOVQ dstRow+64(FP), R14")
+	p("SHLQ $2, R14")
+	// K1: 15 lanes of a whole block; K3: the t = n%8 tail outputs;
+	// K2: the 2t-1 source lanes of the tail.
+	p("MOVQ $0x7fff, AX")
+	p("KMOVW AX, K1")
+	p("MOVQ R10, CX")
+	p("ANDQ $7, CX")
+	p("MOVQ $1, AX")
+	p("SHLQ CX, AX")
+	p("DECQ AX")
+	p("KMOVW AX, K3")
+	p("LEAQ -1(CX)(CX*1), CX")
+	p("MOVQ $1, AX")
+	p("SHLQ CX, AX")
+	p("DECQ AX")
+	p("KMOVW AX, K2")
+	// R10: byte offset in dst of the end of the whole blocks.
+	p("SHRQ $3, R10")
+	p("SHLQ $5, R10")
+	label("gatherEvenImg")
+	p("MOVQ SI, AX")
+	p("MOVQ DI, BX")
+	p("MOVQ R9, CX")
+	label("gatherEvenRow")
+	p("XORQ DX, DX")
+	p("CMPQ DX, R10")
+	p("JGE gatherEvenTail")
+	label("gatherEvenBlock")
+	p("VMOVUPS.Z (AX)(DX*2), K1, Z0")
+	p("VPMOVQD Z0, Y1")
+	p("VMOVUPS Y1, (BX)(DX*1)")
+	p("ADDQ $32, DX")
+	p("CMPQ DX, R10")
+	p("JLT gatherEvenBlock")
+	label("gatherEvenTail")
+	p("KORTESTW K3, K3")
+	p("JZ gatherEvenRowDone")
+	p("VMOVUPS.Z (AX)(DX*2), K2, Z0")
+	p("VPMOVQD Z0, Y1")
+	p("VMOVUPS Y1, K3, (BX)(DX*1)")
+	label("gatherEvenRowDone")
+	p("ADDQ R12, AX")
+	p("ADDQ R14, BX")
+	p("DECQ CX")
+	p("JNE gatherEvenRow")
+	p("ADDQ R11, SI")
+	p("ADDQ R13, DI")
+	p("DECQ R8")
+	p("JNE gatherEvenImg")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// scatterAddEven512 is the adjoint of gatherEven512, for col2im:
+// dst[i*dstImg+r*dstRow+2*j] += src[i*srcImg+r*srcRow+j]. VPMOVZXDQ spreads
+// 8 sources to the even lanes; loads and stores of dst touch only the even
+// lanes (mask 0x5555), so odd elements are left alone and every addition
+// rounds as the scalar dst += src.
+func scatterAddEven512() {
+	fmt.Fprintf(&b, "\n// func scatterAddEven512(dst, src *float32, images, rows, n, dstImg, dstRow, srcImg, srcRow int)\n")
+	fmt.Fprintf(&b, "TEXT ·scatterAddEven512(SB), NOSPLIT, $0-72\n")
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ src+8(FP), SI")
+	p("MOVQ images+16(FP), R8")
+	p("MOVQ rows+24(FP), R9")
+	p("MOVQ n+32(FP), R10")
+	p("MOVQ dstImg+40(FP), R11")
+	p("SHLQ $2, R11")
+	p("MOVQ dstRow+48(FP), R12")
+	p("SHLQ $2, R12")
+	p("MOVQ srcImg+56(FP), R13")
+	p("SHLQ $2, R13")
+	p("MOVQ srcRow+64(FP), R14")
+	p("SHLQ $2, R14")
+	// K1: even lanes of a whole block; K3: the t = n%8 tail sources;
+	// K2: the even lanes among the first 2t of the tail.
+	p("MOVQ $0x5555, AX")
+	p("KMOVW AX, K1")
+	p("MOVQ R10, CX")
+	p("ANDQ $7, CX")
+	p("MOVQ $1, AX")
+	p("SHLQ CX, AX")
+	p("DECQ AX")
+	p("KMOVW AX, K3")
+	p("ADDQ CX, CX")
+	p("MOVQ $1, AX")
+	p("SHLQ CX, AX")
+	p("DECQ AX")
+	p("ANDQ $0x5555, AX")
+	p("KMOVW AX, K2")
+	// R10: byte offset in src of the end of the whole blocks.
+	p("SHRQ $3, R10")
+	p("SHLQ $5, R10")
+	label("scatterEvenImg")
+	p("MOVQ SI, AX")
+	p("MOVQ DI, BX")
+	p("MOVQ R9, CX")
+	label("scatterEvenRow")
+	p("XORQ DX, DX")
+	p("CMPQ DX, R10")
+	p("JGE scatterEvenTail")
+	label("scatterEvenBlock")
+	p("VPMOVZXDQ (AX)(DX*1), Z0")
+	p("VMOVUPS.Z (BX)(DX*2), K1, Z1")
+	p("VADDPS Z0, Z1, Z1")
+	p("VMOVUPS Z1, K1, (BX)(DX*2)")
+	p("ADDQ $32, DX")
+	p("CMPQ DX, R10")
+	p("JLT scatterEvenBlock")
+	label("scatterEvenTail")
+	p("KORTESTW K3, K3")
+	p("JZ scatterEvenRowDone")
+	p("VMOVUPS.Z (AX)(DX*1), K3, Y0")
+	p("VPMOVZXDQ Y0, Z0")
+	p("VMOVUPS.Z (BX)(DX*2), K2, Z1")
+	p("VADDPS Z0, Z1, Z1")
+	p("VMOVUPS Z1, K2, (BX)(DX*2)")
+	label("scatterEvenRowDone")
+	p("ADDQ R14, AX")
+	p("ADDQ R12, BX")
+	p("DECQ CX")
+	p("JNE scatterEvenRow")
+	p("ADDQ R13, SI")
+	p("ADDQ R11, DI")
+	p("DECQ R8")
+	p("JNE scatterEvenImg")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// axpyRows512 is the row update of direct (depthwise) convolution:
+// dst[r*dstRow+j] += w*src[r*srcRow+j] for r < rows, j < n (rows, n > 0),
+// one fused multiply-add per element, the tail masked, so every element
+// rounds alike wherever it lies.
+func axpyRows512() {
+	fmt.Fprintf(&b, "\n// func axpyRows512(dst, src *float32, rows, n, dstRow, srcRow int, w float32)\n")
+	fmt.Fprintf(&b, "TEXT ·axpyRows512(SB), NOSPLIT, $0-52\n")
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ src+8(FP), SI")
+	p("MOVQ rows+16(FP), R9")
+	p("MOVQ n+24(FP), R10")
+	p("MOVQ dstRow+32(FP), R12")
+	p("SHLQ $2, R12")
+	p("MOVQ srcRow+40(FP), R14")
+	p("SHLQ $2, R14")
+	p("VBROADCASTSS w+48(FP), Z2")
+	p("MOVQ R10, CX")
+	p("ANDQ $15, CX")
+	p("MOVQ $1, AX")
+	p("SHLQ CX, AX")
+	p("DECQ AX")
+	p("KMOVW AX, K2")
+	// R10: byte offset of the end of the whole vectors.
+	p("SHRQ $4, R10")
+	p("SHLQ $6, R10")
+	label("axpyRowsRow")
+	p("XORQ DX, DX")
+	p("CMPQ DX, R10")
+	p("JGE axpyRowsTail")
+	label("axpyRowsVec")
+	p("VMOVUPS (SI)(DX*1), Z0")
+	p("VMOVUPS (DI)(DX*1), Z1")
+	p("VFMADD231PS Z0, Z2, Z1")
+	p("VMOVUPS Z1, (DI)(DX*1)")
+	p("ADDQ $64, DX")
+	p("CMPQ DX, R10")
+	p("JLT axpyRowsVec")
+	label("axpyRowsTail")
+	p("KORTESTW K2, K2")
+	p("JZ axpyRowsDone")
+	p("VMOVUPS.Z (SI)(DX*1), K2, Z0")
+	p("VMOVUPS.Z (DI)(DX*1), K2, Z1")
+	p("VFMADD231PS Z0, Z2, Z1")
+	p("VMOVUPS Z1, K2, (DI)(DX*1)")
+	label("axpyRowsDone")
+	p("ADDQ R14, SI")
+	p("ADDQ R12, DI")
+	p("DECQ R9")
+	p("JNE axpyRowsRow")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// dotRows512 is the weight-gradient reduction of direct convolution:
+// the sum of a[r*aRow+j]*b[r*bRow+j] over r < rows, j < n (rows, n > 0).
+func dotRows512() {
+	fmt.Fprintf(&b, "\n// func dotRows512(a, b *float32, rows, n, aRow, bRow int) float32\n")
+	fmt.Fprintf(&b, "TEXT ·dotRows512(SB), NOSPLIT, $0-52\n")
+	p("MOVQ a+0(FP), DI")
+	p("MOVQ b+8(FP), SI")
+	p("MOVQ rows+16(FP), R9")
+	p("MOVQ n+24(FP), R10")
+	p("MOVQ aRow+32(FP), R12")
+	p("SHLQ $2, R12")
+	p("MOVQ bRow+40(FP), R14")
+	p("SHLQ $2, R14")
+	p("VPXORD Z0, Z0, Z0")
+	p("MOVQ R10, CX")
+	p("ANDQ $15, CX")
+	p("MOVQ $1, AX")
+	p("SHLQ CX, AX")
+	p("DECQ AX")
+	p("KMOVW AX, K2")
+	p("SHRQ $4, R10")
+	p("SHLQ $6, R10")
+	label("dotRowsRow")
+	p("XORQ DX, DX")
+	p("CMPQ DX, R10")
+	p("JGE dotRowsTail")
+	label("dotRowsVec")
+	p("VMOVUPS (DI)(DX*1), Z1")
+	p("VFMADD231PS (SI)(DX*1), Z1, Z0")
+	p("ADDQ $64, DX")
+	p("CMPQ DX, R10")
+	p("JLT dotRowsVec")
+	label("dotRowsTail")
+	p("KORTESTW K2, K2")
+	p("JZ dotRowsDone")
+	p("VMOVUPS.Z (DI)(DX*1), K2, Z1")
+	p("VMOVUPS.Z (SI)(DX*1), K2, Z2")
+	p("VFMADD231PS Z2, Z1, Z0")
+	label("dotRowsDone")
+	p("ADDQ R12, DI")
+	p("ADDQ R14, SI")
+	p("DECQ R9")
+	p("JNE dotRowsRow")
+	isa{reg: "Z", avx512: true}.hsum()
+	p("VMOVSS X0, ret+48(FP)")
 	p("VZEROUPPER")
 	p("RET")
 }

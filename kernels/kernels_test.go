@@ -435,3 +435,41 @@ func TestShapeMismatchPanics(t *testing.T) {
 	s := ConvSpec{InC: 2, OutC: 2, KH: 3, KW: 3}
 	Conv2D(NewTensor(2, 1, 4, 4), NewTensor(2, 1, 4, 4), make([]float32, s.WeightLen()), nil, s)
 }
+
+// TestConv2DBackwardWeightDeterministic checks that the weight gradient is
+// bit-identical whatever the thread count and scheduling: training must
+// reproduce exactly (a resumed run equals an uninterrupted one).
+func TestConv2DBackwardWeightDeterministic(t *testing.T) {
+	savedPath, savedThreads := Path(), Threads()
+	defer func() {
+		if err := SetPath(savedPath); err != nil {
+			t.Fatal(err)
+		}
+		SetThreads(savedThreads)
+	}()
+	s := ConvSpec{InC: 4, OutC: 5, KH: 3, KW: 3, PadH: 1, PadW: 1}
+	for _, p := range Paths() {
+		t.Run(p, func(t *testing.T) {
+			if err := SetPath(p); err != nil {
+				t.Fatal(err)
+			}
+			// 160 images of 8x8 make more chunks than partial-sum slots.
+			r := rand.New(rand.NewPCG(3, 4))
+			x := randTensor(r, shape{4, 160, 8, 8})
+			dy := randTensor(r, shape{5, 160, 8, 8})
+			var want []float32
+			for _, th := range []int{1, 2, 3, 2, 3} {
+				SetThreads(th)
+				dw := make([]float32, s.WeightLen())
+				Conv2DBackwardWeight(dw, nil, x, dy, s)
+				if want == nil {
+					want = dw
+					continue
+				}
+				if diff := cmp.Diff(want, dw); diff != "" {
+					t.Fatalf("threads=%d: gradient differs from threads=1 (-want +got):\n%s", th, diff)
+				}
+			}
+		})
+	}
+}

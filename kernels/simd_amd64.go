@@ -184,3 +184,73 @@ func bnApplyVec(dx, x, dy []float32, a, b, mean, k, p, q float32, relu, accumula
 	}
 	return n
 }
+
+func gatherEven512(dst, src *float32, images, rows, n, srcImg, srcRow, dstImg, dstRow int)
+
+// gatherEvenVec sets dst[i*dstImg+r*dstRow+j] = src[i*srcImg+r*srcRow+2*j]
+// for i < images, r < rows, j < n, and reports whether a SIMD path did it
+// (false: nothing was done).
+func gatherEvenVec(dst, src []float32, images, rows, n, srcImg, srcRow, dstImg, dstRow int) bool {
+	if simdLanes() != 16 {
+		return false
+	}
+	if images <= 0 || rows <= 0 || n <= 0 {
+		return true
+	}
+	_ = src[(images-1)*srcImg+(rows-1)*srcRow+2*(n-1)]
+	_ = dst[(images-1)*dstImg+(rows-1)*dstRow+n-1]
+	gatherEven512(&dst[0], &src[0], images, rows, n, srcImg, srcRow, dstImg, dstRow)
+	return true
+}
+
+func scatterAddEven512(dst, src *float32, images, rows, n, dstImg, dstRow, srcImg, srcRow int)
+
+// scatterAddEvenVec adds src[i*srcImg+r*srcRow+j] to
+// dst[i*dstImg+r*dstRow+2*j] for i < images, r < rows, j < n, and reports
+// whether a SIMD path did it (false: nothing was done).
+func scatterAddEvenVec(dst, src []float32, images, rows, n, dstImg, dstRow, srcImg, srcRow int) bool {
+	if simdLanes() != 16 {
+		return false
+	}
+	if images <= 0 || rows <= 0 || n <= 0 {
+		return true
+	}
+	_ = dst[(images-1)*dstImg+(rows-1)*dstRow+2*(n-1)]
+	_ = src[(images-1)*srcImg+(rows-1)*srcRow+n-1]
+	scatterAddEven512(&dst[0], &src[0], images, rows, n, dstImg, dstRow, srcImg, srcRow)
+	return true
+}
+
+func axpyRows512(dst, src *float32, rows, n, dstRow, srcRow int, w float32)
+
+// axpyRowsVec adds w*src[r*srcRow+j] to dst[r*dstRow+j] for r < rows,
+// j < n, with one fused multiply-add per element, and reports whether a
+// SIMD path did it (false: nothing was done).
+func axpyRowsVec(dst, src []float32, rows, n, dstRow, srcRow int, w float32) bool {
+	if simdLanes() != 16 {
+		return false
+	}
+	if rows <= 0 || n <= 0 {
+		return true
+	}
+	_ = dst[(rows-1)*dstRow+n-1]
+	_ = src[(rows-1)*srcRow+n-1]
+	axpyRows512(&dst[0], &src[0], rows, n, dstRow, srcRow, w)
+	return true
+}
+
+func dotRows512(a, b *float32, rows, n, aRow, bRow int) float32
+
+// dotRowsVec returns the sum of a[r*aRow+j]*b[r*bRow+j] over r < rows,
+// j < n, and reports whether a SIMD path computed it.
+func dotRowsVec(a, b []float32, rows, n, aRow, bRow int) (float32, bool) {
+	if simdLanes() != 16 {
+		return 0, false
+	}
+	if rows <= 0 || n <= 0 {
+		return 0, true
+	}
+	_ = a[(rows-1)*aRow+n-1]
+	_ = b[(rows-1)*bRow+n-1]
+	return dotRows512(&a[0], &b[0], rows, n, aRow, bRow), true
+}

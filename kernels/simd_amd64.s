@@ -3901,6 +3901,234 @@ dot2_4_256reduce:
 	VMOVSS X14, 12(DX)
 	VZEROUPPER
 	RET
+
+// func gatherEven512(dst, src *float32, images, rows, n, srcImg, srcRow, dstImg, dstRow int)
+TEXT ·gatherEven512(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ images+16(FP), R8
+	MOVQ rows+24(FP), R9
+	MOVQ n+32(FP), R10
+	MOVQ srcImg+40(FP), R11
+	SHLQ $2, R11
+	MOVQ srcRow+48(FP), R12
+	SHLQ $2, R12
+	MOVQ dstImg+56(FP), R13
+	SHLQ $2, R13
+	MOVQ dstRow+64(FP), R14
+	SHLQ $2, R14
+	MOVQ $0x7fff, AX
+	KMOVW AX, K1
+	MOVQ R10, CX
+	ANDQ $7, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K3
+	LEAQ -1(CX)(CX*1), CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K2
+	SHRQ $3, R10
+	SHLQ $5, R10
+gatherEvenImg:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R9, CX
+gatherEvenRow:
+	XORQ DX, DX
+	CMPQ DX, R10
+	JGE gatherEvenTail
+gatherEvenBlock:
+	VMOVUPS.Z (AX)(DX*2), K1, Z0
+	VPMOVQD Z0, Y1
+	VMOVUPS Y1, (BX)(DX*1)
+	ADDQ $32, DX
+	CMPQ DX, R10
+	JLT gatherEvenBlock
+gatherEvenTail:
+	KORTESTW K3, K3
+	JZ gatherEvenRowDone
+	VMOVUPS.Z (AX)(DX*2), K2, Z0
+	VPMOVQD Z0, Y1
+	VMOVUPS Y1, K3, (BX)(DX*1)
+gatherEvenRowDone:
+	ADDQ R12, AX
+	ADDQ R14, BX
+	DECQ CX
+	JNE gatherEvenRow
+	ADDQ R11, SI
+	ADDQ R13, DI
+	DECQ R8
+	JNE gatherEvenImg
+	VZEROUPPER
+	RET
+
+// func scatterAddEven512(dst, src *float32, images, rows, n, dstImg, dstRow, srcImg, srcRow int)
+TEXT ·scatterAddEven512(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ images+16(FP), R8
+	MOVQ rows+24(FP), R9
+	MOVQ n+32(FP), R10
+	MOVQ dstImg+40(FP), R11
+	SHLQ $2, R11
+	MOVQ dstRow+48(FP), R12
+	SHLQ $2, R12
+	MOVQ srcImg+56(FP), R13
+	SHLQ $2, R13
+	MOVQ srcRow+64(FP), R14
+	SHLQ $2, R14
+	MOVQ $0x5555, AX
+	KMOVW AX, K1
+	MOVQ R10, CX
+	ANDQ $7, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K3
+	ADDQ CX, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	ANDQ $0x5555, AX
+	KMOVW AX, K2
+	SHRQ $3, R10
+	SHLQ $5, R10
+scatterEvenImg:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R9, CX
+scatterEvenRow:
+	XORQ DX, DX
+	CMPQ DX, R10
+	JGE scatterEvenTail
+scatterEvenBlock:
+	VPMOVZXDQ (AX)(DX*1), Z0
+	VMOVUPS.Z (BX)(DX*2), K1, Z1
+	VADDPS Z0, Z1, Z1
+	VMOVUPS Z1, K1, (BX)(DX*2)
+	ADDQ $32, DX
+	CMPQ DX, R10
+	JLT scatterEvenBlock
+scatterEvenTail:
+	KORTESTW K3, K3
+	JZ scatterEvenRowDone
+	VMOVUPS.Z (AX)(DX*1), K3, Y0
+	VPMOVZXDQ Y0, Z0
+	VMOVUPS.Z (BX)(DX*2), K2, Z1
+	VADDPS Z0, Z1, Z1
+	VMOVUPS Z1, K2, (BX)(DX*2)
+scatterEvenRowDone:
+	ADDQ R14, AX
+	ADDQ R12, BX
+	DECQ CX
+	JNE scatterEvenRow
+	ADDQ R13, SI
+	ADDQ R11, DI
+	DECQ R8
+	JNE scatterEvenImg
+	VZEROUPPER
+	RET
+
+// func axpyRows512(dst, src *float32, rows, n, dstRow, srcRow int, w float32)
+TEXT ·axpyRows512(SB), NOSPLIT, $0-52
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ rows+16(FP), R9
+	MOVQ n+24(FP), R10
+	MOVQ dstRow+32(FP), R12
+	SHLQ $2, R12
+	MOVQ srcRow+40(FP), R14
+	SHLQ $2, R14
+	VBROADCASTSS w+48(FP), Z2
+	MOVQ R10, CX
+	ANDQ $15, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K2
+	SHRQ $4, R10
+	SHLQ $6, R10
+axpyRowsRow:
+	XORQ DX, DX
+	CMPQ DX, R10
+	JGE axpyRowsTail
+axpyRowsVec:
+	VMOVUPS (SI)(DX*1), Z0
+	VMOVUPS (DI)(DX*1), Z1
+	VFMADD231PS Z0, Z2, Z1
+	VMOVUPS Z1, (DI)(DX*1)
+	ADDQ $64, DX
+	CMPQ DX, R10
+	JLT axpyRowsVec
+axpyRowsTail:
+	KORTESTW K2, K2
+	JZ axpyRowsDone
+	VMOVUPS.Z (SI)(DX*1), K2, Z0
+	VMOVUPS.Z (DI)(DX*1), K2, Z1
+	VFMADD231PS Z0, Z2, Z1
+	VMOVUPS Z1, K2, (DI)(DX*1)
+axpyRowsDone:
+	ADDQ R14, SI
+	ADDQ R12, DI
+	DECQ R9
+	JNE axpyRowsRow
+	VZEROUPPER
+	RET
+
+// func dotRows512(a, b *float32, rows, n, aRow, bRow int) float32
+TEXT ·dotRows512(SB), NOSPLIT, $0-52
+	MOVQ a+0(FP), DI
+	MOVQ b+8(FP), SI
+	MOVQ rows+16(FP), R9
+	MOVQ n+24(FP), R10
+	MOVQ aRow+32(FP), R12
+	SHLQ $2, R12
+	MOVQ bRow+40(FP), R14
+	SHLQ $2, R14
+	VPXORD Z0, Z0, Z0
+	MOVQ R10, CX
+	ANDQ $15, CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K2
+	SHRQ $4, R10
+	SHLQ $6, R10
+dotRowsRow:
+	XORQ DX, DX
+	CMPQ DX, R10
+	JGE dotRowsTail
+dotRowsVec:
+	VMOVUPS (DI)(DX*1), Z1
+	VFMADD231PS (SI)(DX*1), Z1, Z0
+	ADDQ $64, DX
+	CMPQ DX, R10
+	JLT dotRowsVec
+dotRowsTail:
+	KORTESTW K2, K2
+	JZ dotRowsDone
+	VMOVUPS.Z (DI)(DX*1), K2, Z1
+	VMOVUPS.Z (SI)(DX*1), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+dotRowsDone:
+	ADDQ R12, DI
+	ADDQ R14, SI
+	DECQ R9
+	JNE dotRowsRow
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VPERMILPS $0x0e, X0, X1
+	VADDPS X1, X0, X0
+	VPERMILPS $0x01, X0, X1
+	VADDSS X1, X0, X0
+	VMOVSS X0, ret+48(FP)
+	VZEROUPPER
+	RET
 DATA tailMask<>+0(SB)/4, $0xffffffff
 DATA tailMask<>+4(SB)/4, $0xffffffff
 DATA tailMask<>+8(SB)/4, $0xffffffff

@@ -24,3 +24,19 @@ func bnApplyVec(dx, x, dy []float32, a, b, mean, k, p, q float32, relu, accumula
 func dotAcc(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) bool {
 	return false
 }
+
+func gatherEvenVec(dst, src []float32, images, rows, n, srcImg, srcRow, dstImg, dstRow int) bool {
+	return false
+}
+
+func scatterAddEvenVec(dst, src []float32, images, rows, n, dstImg, dstRow, srcImg, srcRow int) bool {
+	return false
+}
+
+func axpyRowsVec(dst, src []float32, rows, n, dstRow, srcRow int, w float32) bool {
+	return false
+}
+
+func dotRowsVec(a, b []float32, rows, n, aRow, bRow int) (float32, bool) {
+	return 0, false
+}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestDotAcc(t *testing.T) {
@@ -98,6 +100,151 @@ func TestBatchNormPaths(t *testing.T) {
 					checkClose(t, "accumulated dx - 2 dx", dx2.Data, make([]float64, len(dx2.Data)), 1e-5)
 				})
 			}
+		}
+	})
+}
+
+// TestGatherStrided checks the strided gather of im2col on every path, with
+// row lengths around the 8-output blocks of the AVX-512 kernel; a canary
+// after the destination rows catches writes past them.
+func TestGatherStrided(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		for _, stride := range []int{1, 2, 3} {
+			for _, n := range []int{1, 2, 7, 8, 9, 15, 16, 17, 31} {
+				t.Run(fmt.Sprintf("stride=%d/n=%d", stride, n), func(t *testing.T) {
+					const images, rows = 3, 4
+					r := rand.New(rand.NewPCG(uint64(stride), uint64(n)))
+					srcRow := (n-1)*stride + 1 + r.IntN(3)
+					srcImg := rows*srcRow + r.IntN(3)
+					dstRow, dstImg := n+2, rows*(n+2)+1
+					// The source ends right at the last element read.
+					src := randVec(r, (images-1)*srcImg+(rows-1)*srcRow+(n-1)*stride+1)
+					dst := make([]float32, images*dstImg)
+					for i := range dst {
+						dst[i] = -1
+					}
+					want := append([]float32(nil), dst...)
+					for i := range images {
+						for k := range rows {
+							for j := range n {
+								want[i*dstImg+k*dstRow+j] = src[i*srcImg+k*srcRow+j*stride]
+							}
+						}
+					}
+					gatherStrided(dst, src, images, rows, n, stride, srcImg, srcRow, dstImg, dstRow)
+					if diff := cmp.Diff(want, dst); diff != "" {
+						t.Errorf("gatherStrided mismatch (-want +got):\n%s", diff)
+					}
+				})
+			}
+		}
+	})
+}
+
+// TestScatterAddStrided checks col2im's strided scatter-add on every path
+// against the scalar loop, bit for bit (each element is one addition), and
+// that elements between the strided ones stay untouched.
+func TestScatterAddStrided(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		for _, stride := range []int{1, 2, 3} {
+			for _, n := range []int{1, 2, 7, 8, 9, 15, 16, 17, 31} {
+				t.Run(fmt.Sprintf("stride=%d/n=%d", stride, n), func(t *testing.T) {
+					const images, rows = 3, 4
+					r := rand.New(rand.NewPCG(uint64(stride), uint64(n)))
+					dstRow := (n-1)*stride + 1 + r.IntN(3)
+					dstImg := rows*dstRow + r.IntN(3)
+					srcRow, srcImg := n+2, rows*(n+2)+1
+					src := randVec(r, images*srcImg)
+					// The destination ends right at the last element written.
+					dst := randVec(r, (images-1)*dstImg+(rows-1)*dstRow+(n-1)*stride+1)
+					want := append([]float32(nil), dst...)
+					for i := range images {
+						for k := range rows {
+							for j := range n {
+								want[i*dstImg+k*dstRow+j*stride] += src[i*srcImg+k*srcRow+j]
+							}
+						}
+					}
+					scatterAddStrided(dst, src, images, rows, n, stride, dstImg, dstRow, srcImg, srcRow)
+					if diff := cmp.Diff(want, dst); diff != "" {
+						t.Errorf("scatterAddStrided mismatch (-want +got):\n%s", diff)
+					}
+				})
+			}
+		}
+	})
+}
+
+// TestAxpyRows checks the row update of direct convolution on every path
+// against float64 arithmetic, and that each element rounds the same
+// whether it lies in a whole vector or in a masked tail.
+func TestAxpyRows(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		for _, n := range []int{1, 5, 15, 16, 17, 33} {
+			t.Run(fmt.Sprintf("n=%d", n), func(t *testing.T) {
+				const rows = 3
+				r := rand.New(rand.NewPCG(uint64(n), 7))
+				srcRow, dstRow := n+r.IntN(3), n+1+r.IntN(3)
+				src := randVec(r, (rows-1)*srcRow+n)
+				dst := randVec(r, (rows-1)*dstRow+n+2)
+				w := float32(r.NormFloat64())
+				want := make([]float64, len(dst))
+				for i, v := range dst {
+					want[i] = float64(v)
+				}
+				for k := range rows {
+					for j := range n {
+						want[k*dstRow+j] += float64(w) * float64(src[k*srcRow+j])
+					}
+				}
+				single := append([]float32(nil), dst...)
+				if !axpyRowsVec(dst, src, rows, n, dstRow, srcRow, w) {
+					if simdLanes() == 16 {
+						t.Fatal("axpyRowsVec declined on the AVX-512 path")
+					}
+					return
+				}
+				checkClose(t, "dst", dst, want, 1e-6)
+				// Element by element, each one a masked tail of length 1.
+				for k := range rows {
+					for j := range n {
+						axpyRowsVec(single[k*dstRow+j:], src[k*srcRow+j:], 1, 1, 1, 1, w)
+					}
+				}
+				if diff := cmp.Diff(single, dst); diff != "" {
+					t.Errorf("rounding depends on the position (-one at a time +rows):\n%s", diff)
+				}
+			})
+		}
+	})
+}
+
+// TestDotRows checks the weight-gradient reduction of direct convolution
+// on every path against float64 arithmetic, with tails around the vector
+// width.
+func TestDotRows(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		for _, n := range []int{1, 5, 15, 16, 17, 40} {
+			t.Run(fmt.Sprintf("n=%d", n), func(t *testing.T) {
+				const rows = 4
+				r := rand.New(rand.NewPCG(uint64(n), 9))
+				aRow, bRow := n+r.IntN(3), n+1+r.IntN(3)
+				a, b := randVec(r, (rows-1)*aRow+n), randVec(r, (rows-1)*bRow+n)
+				var want float64
+				for k := range rows {
+					for j := range n {
+						want += float64(a[k*aRow+j]) * float64(b[k*bRow+j])
+					}
+				}
+				got, ok := dotRowsVec(a, b, rows, n, aRow, bRow)
+				if !ok {
+					if simdLanes() == 16 {
+						t.Fatal("dotRowsVec declined on the AVX-512 path")
+					}
+					return
+				}
+				checkClose(t, "dot", []float32{got}, []float64{want}, 1e-5*math.Sqrt(float64(rows*n)))
+			})
 		}
 	})
 }

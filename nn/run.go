@@ -83,55 +83,18 @@ func (net *Network) Forward(x *kernels.Tensor, upTo int) []*kernels.Tensor {
 		}
 		return net.out[id]
 	}
+	io := stepIO{
+		input:   tensor,
+		inPlace: net.inPlace,
+		scratch: func(n int) []float32 { return net.scratch[:n] },
+		train:   net.train,
+	}
 	for _, st := range net.steps {
 		if st == nil || st.node.Needed&mask == 0 {
 			continue
 		}
-		nd := st.node
-		y := net.out[st.out]
-		var a *kernels.Tensor
-		if len(nd.Inputs) > 0 {
-			a = tensor(nd.Inputs[0])
-		}
-		switch nd.Op.Kind {
-		case graph.Conv:
-			kernels.Conv2D(y, a, st.weight.Data, paramData(st.bias), st.conv)
-		case graph.BatchNorm:
-			if net.train {
-				st.bn.Train(y, a, net.saveMean[nd.ID], net.saveInvStd[nd.ID], st.act)
-			} else {
-				st.bn.Inference(y, a, st.act)
-			}
-		case graph.ReLU:
-			kernels.ReLU(y.Data, a.Data)
-		case graph.GELU:
-			kernels.GELU(y.Data, a.Data)
-		case graph.MaxPool:
-			kernels.MaxPool2D(y, a, st.pool)
-		case graph.AvgPool:
-			kernels.AvgPool2D(y, a, st.pool)
-		case graph.AdaptiveAvgPool:
-			kernels.AdaptiveAvgPool2D(y, a)
-		case graph.Linear:
-			kernels.Linear(y, net.features(a), st.weight.Data, paramData(st.bias))
-		case graph.Concat:
-			c0 := 0
-			for k, id := range nd.Inputs {
-				src := tensor(id)
-				if !net.inPlace(nd, k) {
-					kernels.CopyChannels(y, c0, src)
-				}
-				c0 += src.C
-			}
-		case graph.Add:
-			kernels.Add(y.Data, a.Data, tensor(nd.Inputs[1]).Data)
-		case graph.Resize:
-			if a.H == y.H && a.W == y.W {
-				copy(y.Data, a.Data)
-			} else {
-				kernels.ResizeBilinear(y, a)
-			}
-		}
+		io.mean, io.invStd = net.saveMean[st.node.ID], net.saveInvStd[st.node.ID]
+		st.forward(net.out[st.out], io)
 	}
 	logits := make([]*kernels.Tensor, upTo)
 	for i := range logits {
@@ -141,12 +104,78 @@ func (net *Network) Forward(x *kernels.Tensor, upTo int) []*kernels.Tensor {
 	return logits
 }
 
-// features presents a map as the feature-major matrix a linear layer reads.
-func (net *Network) features(a *kernels.Tensor) *kernels.Tensor {
+// stepIO is what a step's forward computation reads besides its own parameters.
+type stepIO struct {
+	// input returns a node's output tensor (graph.Input for the image).
+	input func(id int) *kernels.Tensor
+	// inPlace reports whether input k of a concatenation already sits in its output; nil
+	// means none does.
+	inPlace func(nd *graph.Node, k int) bool
+	// scratch returns n floats of temporary storage.
+	scratch func(n int) []float32
+	// train selects batch statistics; mean and invStd receive them.
+	train        bool
+	mean, invStd []float32
+}
+
+// forward computes st's op into y: the one definition of every op's forward pass, shared by
+// Forward and the early-exit executor.
+func (st *step) forward(y *kernels.Tensor, io stepIO) {
+	nd := st.node
+	var a *kernels.Tensor
+	if len(nd.Inputs) > 0 {
+		a = io.input(nd.Inputs[0])
+	}
+	switch nd.Op.Kind {
+	case graph.Conv:
+		kernels.Conv2D(y, a, st.weight.Data, paramData(st.bias), st.conv)
+	case graph.BatchNorm:
+		if io.train {
+			st.bn.Train(y, a, io.mean, io.invStd, st.act)
+		} else {
+			st.bn.Inference(y, a, st.act)
+		}
+	case graph.ReLU:
+		kernels.ReLU(y.Data, a.Data)
+	case graph.GELU:
+		kernels.GELU(y.Data, a.Data)
+	case graph.MaxPool:
+		kernels.MaxPool2D(y, a, st.pool)
+	case graph.AvgPool:
+		kernels.AvgPool2D(y, a, st.pool)
+	case graph.AdaptiveAvgPool:
+		kernels.AdaptiveAvgPool2D(y, a)
+	case graph.Linear:
+		kernels.Linear(y, features(a, io.scratch), st.weight.Data, paramData(st.bias))
+	case graph.Concat:
+		c0 := 0
+		for k, id := range nd.Inputs {
+			src := io.input(id)
+			if io.inPlace == nil || !io.inPlace(nd, k) {
+				kernels.CopyChannels(y, c0, src)
+			}
+			c0 += src.C
+		}
+	case graph.Add:
+		kernels.Add(y.Data, a.Data, io.input(nd.Inputs[1]).Data)
+	case graph.Resize:
+		if a.H == y.H && a.W == y.W {
+			copy(y.Data, a.Data)
+		} else {
+			kernels.ResizeBilinear(y, a)
+		}
+	default:
+		panic(fmt.Sprintf("nn: node %s: op kind %q has no kernel", nd.Name, nd.Op.Kind))
+	}
+}
+
+// features presents a map as the feature-major matrix a linear layer reads, flattening it
+// into scratch storage unless it is already 1×1.
+func features(a *kernels.Tensor, scratch func(n int) []float32) *kernels.Tensor {
 	if a.H == 1 && a.W == 1 {
 		return a
 	}
-	f := &kernels.Tensor{C: a.C * a.H * a.W, N: a.N, H: 1, W: 1, Data: net.scratch[:a.Len()]}
+	f := &kernels.Tensor{C: a.C * a.H * a.W, N: a.N, H: 1, W: 1, Data: scratch(a.Len())}
 	kernels.Flatten(f, a)
 	return f
 }
@@ -283,7 +312,7 @@ func (net *Network) backwardStep(st *step) {
 		}
 	case graph.Linear:
 		a := input(0)
-		x := net.features(a)
+		x := features(a, func(n int) []float32 { return net.scratch[:n] })
 		dx, acc, ok := net.inputGrad(st, 0)
 		if !ok {
 			kernels.LinearBackward(nil, dy, x, st.weight.Data, st.weight.Grad, paramGrad(st.bias), false)

@@ -15,6 +15,13 @@
 //	  for jc in N by NC:  pack B[pc, jc] (KC x NC, L2-resident)
 //	    for ir in M by MR:  for jr in NC by NR:  microkernel
 //
+// When M fits one register panel, or the KC x N block of B fits in L2, B is
+// not packed: strided microkernels read its rows in place (packing would
+// copy data that is then read once, or that stays in cache anyway). Each
+// microkernel prefetches its C tile before the k loop. Multi-threaded
+// calls split the longer dimension into several parts per thread, taken
+// dynamically.
+//
 // The path (AVX-512, AVX2+FMA or portable Go) is chosen at start-up from
 // CPUID and may be lowered with the environment variable MSDX_KERNELS
 // (generic or avx2) or with SetPath.
@@ -24,6 +31,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -39,6 +47,10 @@ const (
 // elements. With accumulate false the tile is overwritten.
 type kernelFunc func(kc int, a, b, c *float32, ldc int, accumulate bool)
 
+// stridedKernelFunc is a kernelFunc reading B unpacked: step k's NR
+// floats start at b + k*ldb.
+type stridedKernelFunc func(kc int, a, b *float32, ldb int, c *float32, ldc int, accumulate bool)
+
 // path is one implementation of the microkernel.
 type path struct {
 	name string
@@ -47,6 +59,8 @@ type path struct {
 	// kern[r] computes r-row tiles; a nil entry means r-row panels are
 	// zero-padded to mr rows and computed through a scratch tile.
 	kern []kernelFunc
+	// strided[r], if the path has it, is kern[r] reading B in place.
+	strided []stridedKernelFunc
 }
 
 var (
@@ -131,36 +145,55 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		serial(p, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	var wg sync.WaitGroup
+	// Split the longer of m and n into parts several times more numerous
+	// than the threads, taken dynamically: on a shared machine a thread
+	// whose core is busy does less of the work instead of holding up the
+	// others at the join.
+	const partsPerThread = 4
+	var parts, step int
 	if n >= m {
-		parts := min(threads, (n+p.nr-1)/p.nr)
-		step := ((n+parts-1)/parts + p.nr - 1) / p.nr * p.nr
-		for j0 := 0; j0 < n; j0 += step {
+		step = roundUp(max((n+threads*partsPerThread-1)/(threads*partsPerThread), minPartCols), p.nr)
+		parts = (n + step - 1) / step
+	} else {
+		step = roundUp((m+threads*partsPerThread-1)/(threads*partsPerThread), p.mr)
+		parts = (m + step - 1) / step
+	}
+	part := func(i int) {
+		if n >= m {
+			j0 := i * step
 			j1 := min(n, j0+step)
 			bo := j0
 			if transB {
 				bo = j0 * ldb
 			}
-			wg.Go(func() {
-				serial(p, transA, transB, m, j1-j0, k, alpha, a, lda, b[bo:], ldb, beta, c[j0:], ldc)
-			})
+			serial(p, transA, transB, m, j1-j0, k, alpha, a, lda, b[bo:], ldb, beta, c[j0:], ldc)
+			return
 		}
-	} else {
-		parts := min(threads, (m+p.mr-1)/p.mr)
-		step := ((m+parts-1)/parts + p.mr - 1) / p.mr * p.mr
-		for i0 := 0; i0 < m; i0 += step {
-			i1 := min(m, i0+step)
-			ao := i0 * lda
-			if transA {
-				ao = i0
+		i0 := i * step
+		i1 := min(m, i0+step)
+		ao := i0 * lda
+		if transA {
+			ao = i0
+		}
+		serial(p, transA, transB, i1-i0, n, k, alpha, a[ao:], lda, b, ldb, beta, c[i0*ldc:], ldc)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(threads, parts) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < parts; i = int(next.Add(1)) - 1 {
+				part(i)
 			}
-			wg.Go(func() {
-				serial(p, transA, transB, i1-i0, n, k, alpha, a[ao:], lda, b, ldb, beta, c[i0*ldc:], ldc)
-			})
-		}
+		})
 	}
 	wg.Wait()
 }
+
+// minPartCols is the fewest columns a parallel part gets: narrower parts
+// would repack A too often for the work they do.
+const minPartCols = 256
+
+func roundUp(x, to int) int { return (x + to - 1) / to * to }
 
 func checkDims(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	if m < 0 || n < 0 || k < 0 {
@@ -218,6 +251,10 @@ func serial(p *path, transA, transB bool, m, n, k int, alpha float32, a []float3
 		kb := min(kc, k-pc)
 		packA(p, ws.a, transA, a, lda, m, pc, kb, alpha)
 		accumulate := beta != 0 || pc > 0
+		if !transB && p.strided != nil && readBInPlace(m, n, kb, p) {
+			inPlaceB(p, ws, m, n, kb, b[pc*ldb:], ldb, c, ldc, accumulate)
+			continue
+		}
 		for jc := 0; jc < n; jc += nc {
 			nb := min(nc, n-jc)
 			packB(p, ws.b, transB, b, ldb, pc, kb, jc, nb)
@@ -250,6 +287,67 @@ func serial(p *path, transA, transB bool, m, n, k int, alpha float32, a []float3
 					}
 				}
 			}
+		}
+	}
+}
+
+// inPlaceBMaxFloats bounds the kb x n block of B that the strided kernels
+// read in place when A has several row panels: every panel re-reads the
+// block, which must therefore stay in L2.
+const inPlaceBMaxFloats = 1 << 17
+
+// readBInPlace reports whether the microkernels should read the kb x n
+// block of B unpacked. Packing copies B once to read it contiguously
+// afterwards; that pays only when the packed sliver is reused by several
+// row panels and the unpacked block would not stay in cache.
+func readBInPlace(m, n, kb int, p *path) bool {
+	return m <= p.mr || kb*n <= inPlaceBMaxFloats
+}
+
+// inPlaceB computes c (+)= A*B[0:kb, 0:n] from the packed A in ws.a with
+// the strided kernels reading B in place; only a last partial sliver of
+// fewer than NR columns is packed (zero-padded).
+func inPlaceB(p *path, ws *workspace, m, n, kb int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+	full := n / p.nr * p.nr
+	if full < n {
+		packB(p, ws.b, false, b, ldb, 0, kb, full, n-full)
+	}
+	for ir := 0; ir < m; ir += p.mr {
+		mr := min(p.mr, m-ir)
+		ap := &ws.a[ir*kb]
+		rows := mr
+		if p.kern[mr] == nil {
+			rows = p.mr
+		}
+		skern := p.strided[rows]
+		for jr := 0; jr < full; jr += p.nr {
+			co := ir*ldc + jr
+			if rows == mr {
+				skern(kb, ap, &b[jr], ldb, &c[co], ldc, accumulate)
+				continue
+			}
+			skern(kb, ap, &b[jr], ldb, &ws.tile[0], p.nr, false)
+			addTile(c[co:], ldc, ws.tile, p.nr, mr, p.nr, accumulate)
+		}
+		if full < n {
+			co := ir*ldc + full
+			p.kern[rows](kb, ap, &ws.b[0], &ws.tile[0], p.nr, false)
+			addTile(c[co:], ldc, ws.tile, p.nr, mr, n-full, accumulate)
+		}
+	}
+}
+
+// addTile adds (or copies) the rows x cols top-left corner of tile into c.
+func addTile(c []float32, ldc int, tile []float32, ldt, rows, cols int, accumulate bool) {
+	for i := range rows {
+		dst := c[i*ldc : i*ldc+cols]
+		src := tile[i*ldt : i*ldt+cols]
+		if accumulate {
+			for j, v := range src {
+				dst[j] += v
+			}
+		} else {
+			copy(dst, src)
 		}
 	}
 }

@@ -1,0 +1,359 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/msdx/msdx/dyneval"
+	"github.com/msdx/msdx/evaluate"
+	"github.com/msdx/msdx/kernels"
+	"github.com/msdx/msdx/nn"
+	"github.com/msdx/msdx/train"
+)
+
+// tinyRun trains a four-exit MSDNet for two epochs on 300 synthetic images (a few
+// seconds) and returns its run directory.
+func tinyRun(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "run")
+	_, err := train.Train(context.Background(), train.Options{
+		Spec:       "msdnet-cifar10-anytime",
+		SpecSets:   []string{"channels=8", "growth=4", "blocks.count=4", "blocks.base=1", "blocks.step=1", "head.channels=16"},
+		Data:       "synthetic:seed=1,train=300,test=120",
+		Recipe:     "quick",
+		RecipeSets: []string{"epochs=2", "schedule.warmup_epochs=0", "validation.size=30", "batch_size=32"},
+		Out:        dir,
+		Version:    "test",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestEvalAndPredict runs "msdx eval" and "msdx predict" on one tiny run directory.
+func TestEvalAndPredict(t *testing.T) {
+	dir := tinyRun(t)
+	// Before "msdx eval" saved its results, --budget fits the thresholds itself.
+	fresh, stderr := predictBatch(t, dir, "--budget", "1G")
+	if !strings.Contains(stderr, "fitted on the validation split") {
+		t.Errorf("predict --budget without eval results: stderr %q does not say where the thresholds come from", stderr)
+	}
+	t.Run("eval", func(t *testing.T) { testEval(t, dir) })
+	t.Run("predict-fitted-budget", func(t *testing.T) {
+		doc := evalJSON(t, dir, "--no-check")
+		setting, err := pickSetting(doc.Budgeted, evaluate.CostReference, 1e9)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fresh.Correct != setting.Test.Correct || !cmp.Equal(fresh.ExitCounts, setting.Test.ExitCounts) {
+			t.Errorf("predict --budget 1G before eval: %d correct, exits %v; eval's setting p=%d: %d correct, exits %v",
+				fresh.Correct, fresh.ExitCounts, setting.P, setting.Test.Correct, setting.Test.ExitCounts)
+		}
+	})
+	t.Run("predict-images", func(t *testing.T) { testPredictImages(t, dir) })
+	t.Run("predict-batch-budget", func(t *testing.T) { testPredictBatchBudget(t, dir) })
+	t.Run("errors", func(t *testing.T) { testPredictAndEvalErrors(t, dir) })
+}
+
+func evalJSON(t *testing.T, dir string, args ...string) EvalReport {
+	t.Helper()
+	stdout, stderr, code := run(t, false, append([]string{"eval", dir, "--json"}, args...)...)
+	if code != ExitOK {
+		t.Fatalf("msdx eval: exit %d: %s", code, stderr)
+	}
+	var doc EvalReport
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("msdx eval --json: %v", err)
+	}
+	return doc
+}
+
+func testEval(t *testing.T, dir string) {
+	doc := evalJSON(t, dir, "--check", "5", "--check", "20", "--check", "35", "--batch", "50")
+	r, err := train.OpenRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The anytime accuracies are those the trainer measured on the test split.
+	res, err := r.Test()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Anytime.Exits) != len(res.Final) {
+		t.Fatalf("%d anytime exits, the run's test.json has %d", len(doc.Anytime.Exits), len(res.Final))
+	}
+	for k, e := range doc.Anytime.Exits {
+		if math.Abs(e.Top1-100*res.Final[k].Top1) > 1e-9 || math.Abs(e.Top5-100*res.Final[k].Top5) > 1e-9 {
+			t.Errorf("exit %d: top-1/top-5 %v/%v, the trainer measured %v/%v", k+1, e.Top1, e.Top5, 100*res.Final[k].Top1, 100*res.Final[k].Top5)
+		}
+	}
+	if len(doc.Budgeted.Settings) != dyneval.NumBudgetSettings {
+		t.Errorf("%d budget settings", len(doc.Budgeted.Settings))
+	}
+	if len(doc.Checks) != 3 {
+		t.Fatalf("%d cross-checks, want 3", len(doc.Checks))
+	}
+	for _, c := range doc.Checks {
+		if c.Mismatches != 0 || c.Real.Correct != c.Simulated.Correct || !cmp.Equal(c.Real.ExitCounts, c.Simulated.ExitCounts) {
+			t.Errorf("p=%d: real early exit %+v, simulated %+v, %d mismatches", c.P, c.Real, c.Simulated, c.Mismatches)
+		}
+	}
+
+	// The files agree with the printed report.
+	for _, name := range []string{"anytime.json", "anytime.csv", "budgeted.json", "budgeted.csv", "report.json"} {
+		if _, err := os.Stat(filepath.Join(dir, "eval", name)); err != nil {
+			t.Error(err)
+		}
+	}
+	saved, err := readBudgeted(filepath.Join(dir, "eval"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(doc.Budgeted, saved); diff != "" {
+		t.Errorf("budgeted.json differs from the printed report (-printed +file):\n%s", diff)
+	}
+
+	// Piped output: three tab-separated tables.
+	stdout, stderr, code := run(t, false, "eval", dir, "--batch", "64")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	tables := strings.Split(strings.TrimSpace(stdout), "\n\n")
+	if len(tables) != 3 {
+		t.Fatalf("%d tables in\n%s", len(tables), stdout)
+	}
+	for i, want := range []int{1 + len(doc.Anytime.Exits), 1 + dyneval.NumBudgetSettings, 2} {
+		lines := strings.Split(tables[i], "\n")
+		if len(lines) != want {
+			t.Errorf("table %d has %d lines, want %d", i+1, len(lines), want)
+		}
+		for _, l := range lines {
+			if !strings.Contains(l, "\t") {
+				t.Errorf("table %d: line %q is not tab-separated", i+1, l)
+			}
+		}
+	}
+	if !strings.Contains(tables[2], "identical") {
+		t.Errorf("cross-check table does not say identical:\n%s", tables[2])
+	}
+}
+
+// testImage returns image i of the run's test split as an image.Image.
+func testImage(t *testing.T, r *train.Run, i int) (image.Image, int) {
+	t.Helper()
+	ds, err := r.Dataset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &ds.Test
+	px := s.Image(i)
+	img := image.NewNRGBA(image.Rect(0, 0, s.W, s.H))
+	plane := s.H * s.W
+	for y := range s.H {
+		for x := range s.W {
+			img.SetNRGBA(x, y, color.NRGBA{R: px[y*s.W+x], G: px[plane+y*s.W+x], B: px[2*plane+y*s.W+x], A: 255})
+		}
+	}
+	return img, int(s.Labels[i])
+}
+
+func writeImage(t *testing.T, name string, img image.Image) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.HasSuffix(name, ".png") {
+		err = png.Encode(f, img)
+	} else {
+		err = jpeg.Encode(f, img, &jpeg.Options{Quality: 95})
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// padded returns img centred on a larger black canvas, which predict crops back.
+func padded(img image.Image, border int) image.Image {
+	b := img.Bounds()
+	out := image.NewNRGBA(image.Rect(0, 0, b.Dx()+2*border, b.Dy()+2*border))
+	for y := range out.Rect.Dy() {
+		for x := range out.Rect.Dx() {
+			out.Set(x, y, color.Black)
+		}
+	}
+	for y := range b.Dy() {
+		for x := range b.Dx() {
+			out.Set(x+border, y+border, img.At(b.Min.X+x, b.Min.Y+y))
+		}
+	}
+	return out
+}
+
+func testPredictImages(t *testing.T, dir string) {
+	r, err := train.OpenRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := r.Network("final")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What early exit decides for the first test images when they come from the run's
+	// own loader: image files must give the same.
+	const threshold = 0.3
+	loader, err := r.EvalLoader("test", 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := loader.Batch(0, 0)
+	rule := func(k int, conf float32) bool { return conf >= threshold }
+	want := nn.NewEarlyExit(net).Run(&kernels.Tensor{C: batch.C, N: batch.N, H: batch.H, W: batch.W, Data: batch.Data}, rule, nil)
+	exits := map[int]bool{}
+	var args []string
+	for i := range batch.N {
+		img, _ := testImage(t, r, i)
+		if i%2 == 1 {
+			img = padded(img, 3) // centre-cropped back to 32×32
+		}
+		args = append(args, writeImage(t, "img"+string(rune('a'+i))+".png", img))
+		exits[want[i].Exit] = true
+	}
+	stdout, stderr, code := run(t, false, append([]string{"predict", dir, "--threshold", "0.3", "--json"}, args...)...)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var got []PredictResult
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != batch.N {
+		t.Fatalf("%d results for %d images", len(got), batch.N)
+	}
+	for i, p := range got {
+		w := want[i]
+		if p.Input != args[i] || p.Class != w.Class || p.Exit != w.Exit+1 || p.Confidence != w.Confidence || p.ClassName != r.DataInfo.Classes[w.Class] {
+			t.Errorf("image %d: got %+v, want class %d (%s) at exit %d, confidence %v", i, p, w.Class, r.DataInfo.Classes[w.Class], w.Exit+1, w.Confidence)
+		}
+	}
+	if len(exits) < 2 {
+		t.Logf("all images left at exits %v; the threshold exercises little", exits)
+	}
+
+	// A JPEG decodes and gives a prediction (lossy, so no exact comparison), in a table.
+	img, _ := testImage(t, r, 0)
+	stdout, stderr, code = run(t, false, "predict", dir, "--threshold", "0.3", writeImage(t, "x.jpg", img))
+	if code != ExitOK {
+		t.Fatalf("jpeg: exit %d: %s", code, stderr)
+	}
+	if lines := strings.Split(strings.TrimSpace(stdout), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[0], "input\tclass\texit") {
+		t.Errorf("jpeg: output\n%s", stdout)
+	}
+}
+
+func testPredictBatchBudget(t *testing.T, dir string) {
+	doc := evalJSON(t, dir, "--no-check")
+	for _, model := range []string{evaluate.CostReference, evaluate.CostCone} {
+		for _, p := range []int{3, 20, 39} {
+			budget := doc.Budgeted.Settings[p-1].Validation.ExpectedCost[model]
+			setting, err := pickSetting(doc.Budgeted, model, budget)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if setting.Validation.ExpectedCost[model] != budget {
+				t.Fatalf("budget %v picked a setting costing %v", budget, setting.Validation.ExpectedCost[model])
+			}
+			got, _ := predictBatch(t, dir, "--budget", formatExact(budget), "--cost-model", model)
+			want := setting.Test
+			if got.N != want.N || got.Correct != want.Correct || !cmp.Equal(got.ExitCounts, want.ExitCounts) {
+				t.Errorf("%s budget of p=%d: predict --batch gives %d/%d correct, exits %v; eval's setting p=%d %d/%d, exits %v",
+					model, p, got.Correct, got.N, got.ExitCounts, setting.P, want.Correct, want.N, want.ExitCounts)
+			}
+			if math.Abs(got.MACsPerImage-want.ExpectedCost[evaluate.CostCone]) > 1e-6*got.MACsPerImage {
+				t.Errorf("%s budget of p=%d: executed %v MACs per image, the cone model expects %v", model, p, got.MACsPerImage, want.ExpectedCost[evaluate.CostCone])
+			}
+		}
+	}
+}
+
+// predictBatch runs "msdx predict --batch test" with args and returns its result and stderr.
+func predictBatch(t *testing.T, dir string, args ...string) (PredictBatchResult, string) {
+	t.Helper()
+	stdout, stderr, code := run(t, false, append([]string{"predict", dir, "--batch", "test", "--json"}, args...)...)
+	if code != ExitOK {
+		t.Fatalf("msdx predict %v: exit %d: %s", args, code, stderr)
+	}
+	var res PredictBatchResult
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	return res, stderr
+}
+
+// formatExact formats v so that parsing it gives v back.
+func formatExact(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+func testPredictAndEvalErrors(t *testing.T, dir string) {
+	img, _ := testImage(t, mustOpen(t, dir), 0)
+	file := writeImage(t, "a.png", img)
+	notImage := filepath.Join(t.TempDir(), "x.png")
+	if err := os.WriteFile(notImage, []byte("not an image"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"no rule", []string{"predict", dir, file}, ExitUsage, "exactly one of --threshold and --budget"},
+		{"both rules", []string{"predict", dir, file, "--threshold", "0.5", "--budget", "3M"}, ExitUsage, "exactly one"},
+		{"no inputs", []string{"predict", dir, "--threshold", "0.5"}, ExitUsage, "give IMAGE files"},
+		{"inputs and batch", []string{"predict", dir, file, "--batch", "test", "--threshold", "0.5"}, ExitUsage, "give no IMAGE files"},
+		{"bad budget", []string{"predict", dir, file, "--budget", "lots"}, ExitUsage, "not a positive number"},
+		{"bad split", []string{"predict", dir, "--batch", "train", "--threshold", "0.5"}, ExitUsage, "want val or test"},
+		{"bad cost model", []string{"predict", dir, file, "--budget", "1M", "--cost-model", "flops"}, ExitUsage, "--cost-model"},
+		{"budget too small", []string{"predict", dir, file, "--budget", "1k"}, ExitError, "below the cheapest setting"},
+		{"not an image", []string{"predict", dir, notImage, "--threshold", "0.5"}, ExitError, "want a PNG or JPEG"},
+		{"missing image", []string{"predict", dir, "nonexistent.png", "--threshold", "0.5"}, ExitError, "nonexistent.png"},
+		{"eval bad check", []string{"eval", dir, "--check", "40"}, ExitUsage, "--check 40"},
+		{"eval bad split", []string{"eval", dir, "--split", "holdout"}, ExitUsage, "want test, val or train"},
+		{"eval bad weights", []string{"eval", dir, "--weights", "first"}, ExitUsage, "--weights"},
+		{"eval no run", []string{"eval", filepath.Join(t.TempDir(), "none")}, ExitError, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stderr, code := run(t, false, tt.args...)
+			if code != tt.code || !strings.Contains(stderr, tt.msg) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, tt.code, tt.msg)
+			}
+		})
+	}
+}
+
+func mustOpen(t *testing.T, dir string) *train.Run {
+	t.Helper()
+	r, err := train.OpenRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}

@@ -1,0 +1,398 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	_ "image/jpeg" // decoder registration
+	_ "image/png"  // decoder registration
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/msdx/msdx/data"
+	"github.com/msdx/msdx/dyneval"
+	"github.com/msdx/msdx/evaluate"
+	"github.com/msdx/msdx/internal/tableprinter"
+	"github.com/msdx/msdx/kernels"
+	"github.com/msdx/msdx/nn"
+	"github.com/msdx/msdx/train"
+)
+
+// PredictOptions are the inputs of "msdx predict".
+type PredictOptions struct {
+	IO      *IOStreams
+	RunDir  string
+	Inputs  []string // image files
+	Split   string   // --batch: classify a whole split instead of Inputs
+	Weights string
+	// Exactly one of Threshold (when HasThreshold) and Budget (when positive) is set.
+	Threshold    float64
+	HasThreshold bool
+	Budget       float64
+	CostModel    string // the cost model Budget is expressed in
+	BatchSize    int
+	JSON         bool
+}
+
+func newCmdPredict(ios *IOStreams) *cobra.Command {
+	opts := &PredictOptions{IO: ios}
+	cmd := &cobra.Command{
+		Use:   "predict RUN_DIR IMAGE... (--threshold T | --budget MACS) | predict RUN_DIR --batch SPLIT ...",
+		Short: "Classify images with real early exit",
+		Long: `Classify images with the network of a training run, evaluating its exits in order
+and stopping at the first one whose max softmax probability reaches its threshold (the last
+exit takes every image); each exit computes only the nodes it needs that earlier exits did
+not compute.
+
+The thresholds are either
+  --threshold T   the same T at every exit but the last, or
+  --budget MACS   those of the budgeted-batch setting whose expected cost per image on the
+                  validation split is the largest not above MACS (suffixes k, M, G allowed),
+                  in the cost model --cost-model (reference, the papers' cumulative cost,
+                  or cone, what early exit executes). The settings come from the run's
+                  "msdx eval" results when they exist, else they are fitted on the
+                  validation split now.
+
+IMAGE files are PNG or JPEG. Colour images are used as RGB (alpha ignored) and grey images
+are replicated to the network's channels; for a network trained on grey images, colour is
+converted to grey (ITU-R 601 luma). An image larger or smaller than the network's input is
+centre-cropped or zero-padded to it, as the training data was, and normalised with the
+run's statistics. For each image msdx prints the predicted class, the exit taken, the
+confidence and the time the network took.
+
+--batch SPLIT classifies a whole split of the run's dataset (val or test) in batches of
+--batch-size, images leaving the batch as they exit, and prints the accuracy, the number
+of images leaving at each exit, the MACs executed per image and the throughput.`,
+		Example: `  msdx predict runs/c10 cat.png dog.jpg --threshold 0.9
+  msdx predict runs/c10 cat.png --budget 20M
+  msdx predict runs/c10 --batch test --budget 15M --cost-model cone`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 1 {
+				return usageError{errors.New("missing RUN_DIR")}
+			}
+			if opts.Split == "" && len(args) < 2 {
+				return usageError{errors.New("give IMAGE files, or --batch SPLIT")}
+			}
+			if opts.Split != "" && len(args) > 1 {
+				return usageError{errors.New("--batch classifies a split: give no IMAGE files")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.RunDir, opts.Inputs = args[0], args[1:]
+			opts.HasThreshold = cmd.Flags().Changed("threshold")
+			budget, _ := cmd.Flags().GetString("budget")
+			if opts.HasThreshold == (budget != "") {
+				return usageError{errors.New("give exactly one of --threshold and --budget")}
+			}
+			if opts.HasThreshold && (math.IsNaN(opts.Threshold) || math.IsInf(opts.Threshold, 0)) {
+				return usageError{fmt.Errorf("--threshold %v: want a number", opts.Threshold)}
+			}
+			if budget != "" {
+				b, err := parseMACs(budget)
+				if err != nil {
+					return usageError{fmt.Errorf("--budget: %w", err)}
+				}
+				opts.Budget = b
+			}
+			switch opts.CostModel {
+			case evaluate.CostReference, evaluate.CostCone:
+			default:
+				return usageError{fmt.Errorf("--cost-model %q: want %s or %s", opts.CostModel, evaluate.CostReference, evaluate.CostCone)}
+			}
+			if opts.Split != "" && opts.Split != "val" && opts.Split != "test" {
+				return usageError{fmt.Errorf("--batch %q: want val or test", opts.Split)}
+			}
+			if err := checkEvalFlags("test", opts.Weights, opts.BatchSize); err != nil {
+				return err
+			}
+			return predictRun(opts)
+		},
+	}
+	f := cmd.Flags()
+	f.Float64Var(&opts.Threshold, "threshold", 0, "confidence `T` at which an image leaves at an exit")
+	f.String("budget", "", "expected `MACS` per image; picks a budgeted setting's thresholds")
+	f.StringVar(&opts.CostModel, "cost-model", evaluate.CostReference, "cost model of --budget: reference or cone")
+	f.StringVar(&opts.Weights, "weights", "final", "weights: final, best or latest")
+	f.StringVar(&opts.Split, "batch", "", "classify the whole `SPLIT` (val or test) instead of image files")
+	f.IntVar(&opts.BatchSize, "batch-size", 128, "images per batch with --batch")
+	f.BoolVar(&opts.JSON, "json", false, "print JSON")
+	return cmd
+}
+
+// parseMACs reads a positive count with an optional k, M or G suffix.
+func parseMACs(s string) (float64, error) {
+	mult := 1.0
+	switch {
+	case strings.HasSuffix(s, "k"):
+		mult, s = 1e3, strings.TrimSuffix(s, "k")
+	case strings.HasSuffix(s, "M"):
+		mult, s = 1e6, strings.TrimSuffix(s, "M")
+	case strings.HasSuffix(s, "G"):
+		mult, s = 1e9, strings.TrimSuffix(s, "G")
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(v > 0) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("%q is not a positive number of MACs", s)
+	}
+	return v * mult, nil
+}
+
+// PredictResult is the JSON form of one classified image.
+type PredictResult struct {
+	Input      string  `json:"input"`
+	Class      int     `json:"class"`
+	ClassName  string  `json:"class_name"`
+	Exit       int     `json:"exit"` // from 1
+	Confidence float32 `json:"confidence"`
+	Seconds    float64 `json:"seconds"`
+}
+
+// PredictBatchResult is the JSON form of "msdx predict --batch".
+type PredictBatchResult struct {
+	Split      string             `json:"split"`
+	Thresholds dyneval.Thresholds `json:"thresholds"`
+	N          int                `json:"n"`
+	Correct    int                `json:"correct"`
+	Top1       float64            `json:"top1_percent"`
+	ExitCounts []int              `json:"exit_counts"`
+	// MACsPerImage is what early exit executed, averaged over the images.
+	MACsPerImage float64 `json:"macs_per_image"`
+	Seconds      float64 `json:"seconds"`
+	ImagesPerSec float64 `json:"images_per_second"`
+}
+
+func predictRun(opts *PredictOptions) error {
+	r, err := train.OpenRun(opts.RunDir)
+	if err != nil {
+		return err
+	}
+	net, err := r.Network(opts.Weights)
+	if err != nil {
+		return err
+	}
+	t, note, err := predictThresholds(opts, r, net)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		fmt.Fprintln(opts.IO.ErrOut, "msdx:", note)
+	}
+	if opts.Split != "" {
+		return predictSplit(opts, r, net, t)
+	}
+	return predictImages(opts, r, net, t)
+}
+
+// predictThresholds returns the thresholds the options ask for, and a note saying where
+// they come from.
+func predictThresholds(opts *PredictOptions, r *train.Run, net *nn.Network) (dyneval.Thresholds, string, error) {
+	k := net.NumExits()
+	if opts.HasThreshold {
+		t := make(dyneval.Thresholds, k)
+		for i := range t {
+			t[i] = float32(opts.Threshold)
+		}
+		t[k-1] = dyneval.AcceptAll
+		return t, "", nil
+	}
+	dir := evalDir(r, opts.Weights, "test")
+	res, err := readBudgeted(dir)
+	source := "the budgeted results in " + dir
+	if errors.Is(err, os.ErrNotExist) {
+		// Fit the settings on the validation split now; only their validation outcomes
+		// are used, so the split the thresholds are applied to does not matter.
+		val, err := r.EvalLoader("val", opts.BatchSize)
+		if err != nil {
+			return nil, "", err
+		}
+		if val.Len() == 0 {
+			return nil, "", fmt.Errorf("run %s has no validation split to fit --budget thresholds on", r.Dir)
+		}
+		out, err := evaluate.Outputs(net, val)
+		if err != nil {
+			return nil, "", err
+		}
+		if res, err = dyneval.Budgeted(out, out, evaluate.CostModels(net.Graph())); err != nil {
+			return nil, "", err
+		}
+		source = "thresholds fitted on the validation split (run msdx eval to save them)"
+	} else if err != nil {
+		return nil, "", err
+	}
+	if res.NumExits != k {
+		return nil, "", fmt.Errorf("%s: results for %d exits, the network has %d", dir, res.NumExits, k)
+	}
+	s, err := pickSetting(res, opts.CostModel, opts.Budget)
+	if err != nil {
+		return nil, "", err
+	}
+	note := fmt.Sprintf("--budget %s: setting p=%d (q=%.2f), expected %s MACs per image (%s) and %.2f%% top-1 on the validation split; from %s",
+		dyneval.FormatCost(opts.Budget), s.P, s.Q, dyneval.FormatCost(s.Validation.ExpectedCost[opts.CostModel]), opts.CostModel, s.Validation.Top1, source)
+	return s.Thresholds, note, nil
+}
+
+// pickSetting returns the setting whose expected validation cost under model is the largest
+// not above budget.
+func pickSetting(res *dyneval.BudgetedResult, model string, budget float64) (*dyneval.BudgetSetting, error) {
+	var best *dyneval.BudgetSetting
+	cheapest := math.Inf(1)
+	for i := range res.Settings {
+		s := &res.Settings[i]
+		c, ok := s.Validation.ExpectedCost[model]
+		if !ok {
+			return nil, fmt.Errorf("the budgeted results have no %q cost model", model)
+		}
+		cheapest = min(cheapest, c)
+		if c <= budget && (best == nil || c > best.Validation.ExpectedCost[model]) {
+			best = s
+		}
+	}
+	if best == nil {
+		return nil, fmt.Errorf("%w: budget %s MACs is below the cheapest setting's %s", errNoBudget, dyneval.FormatCost(budget), dyneval.FormatCost(cheapest))
+	}
+	return best, nil
+}
+
+func predictSplit(opts *PredictOptions, r *train.Run, net *nn.Network, t dyneval.Thresholds) error {
+	loader, err := r.EvalLoader(opts.Split, opts.BatchSize)
+	if err != nil {
+		return err
+	}
+	if loader.Len() == 0 {
+		return fmt.Errorf("run %s has no %s images", r.Dir, opts.Split)
+	}
+	ee := nn.NewEarlyExit(net)
+	res := PredictBatchResult{Split: opts.Split, Thresholds: t, ExitCounts: make([]int, net.NumExits())}
+	var decisions []nn.Decision
+	var elapsed time.Duration
+	for b := range loader.Batches() {
+		batch := loader.Batch(0, b)
+		start := time.Now()
+		decisions = ee.Run(&kernels.Tensor{C: batch.C, N: batch.N, H: batch.H, W: batch.W, Data: batch.Data}, t.Accepts, decisions)
+		elapsed += time.Since(start)
+		for j, d := range decisions {
+			res.ExitCounts[d.Exit]++
+			if d.Class == int(batch.Labels[j]) {
+				res.Correct++
+			}
+		}
+		res.N += batch.N
+	}
+	res.Top1 = 100 * float64(res.Correct) / float64(res.N)
+	res.MACsPerImage = float64(ee.MACs()) / float64(res.N)
+	res.Seconds = elapsed.Seconds()
+	if res.Seconds > 0 {
+		res.ImagesPerSec = float64(res.N) / res.Seconds
+	}
+	if opts.JSON {
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	term := opts.IO.IsTerminal
+	counts := make([]string, len(res.ExitCounts))
+	for k, n := range res.ExitCounts {
+		counts[k] = strconv.Itoa(n)
+	}
+	tp := tableprinter.New(opts.IO.Out, term)
+	tp.AddRow("split", "images", "top1", "exits", "macs_per_image", "seconds", "images_per_second")
+	tp.AlignRight(1, 2, 4, 5, 6)
+	tp.AddRow(res.Split, strconv.Itoa(res.N), pctString(res.Top1), strings.Join(counts, "/"),
+		costString(term, res.MACsPerImage), strconv.FormatFloat(res.Seconds, 'f', 3, 64),
+		strconv.FormatFloat(res.ImagesPerSec, 'f', 1, 64))
+	return tp.Render()
+}
+
+func predictImages(opts *PredictOptions, r *train.Run, net *nn.Network, t dyneval.Thresholds) error {
+	in := net.Graph().Input
+	grey := in.C == 1 || r.DataInfo.SourceShape[0] == 1
+	classes := r.DataInfo.Classes
+	ee := nn.NewEarlyExit(net)
+	var results []PredictResult
+	var decisions []nn.Decision
+	for _, name := range opts.Inputs {
+		x, err := loadImage(name, grey, in.C, in.H, in.W, r.DataInfo.Stats)
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		decisions = ee.Run(x, t.Accepts, decisions)
+		elapsed := time.Since(start)
+		d := decisions[0]
+		className := strconv.Itoa(d.Class)
+		if d.Class < len(classes) {
+			className = classes[d.Class]
+		}
+		results = append(results, PredictResult{Input: name, Class: d.Class, ClassName: className,
+			Exit: d.Exit + 1, Confidence: d.Confidence, Seconds: elapsed.Seconds()})
+	}
+	if opts.JSON {
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(results)
+	}
+	tp := tableprinter.New(opts.IO.Out, opts.IO.IsTerminal)
+	tp.AddRow("input", "class", "exit", "confidence", "ms")
+	tp.AlignRight(2, 3, 4)
+	for _, p := range results {
+		tp.AddRow(p.Input, p.ClassName, strconv.Itoa(p.Exit), strconv.FormatFloat(float64(p.Confidence), 'f', 4, 32),
+			strconv.FormatFloat(1000*p.Seconds, 'f', 2, 64))
+	}
+	return tp.Render()
+}
+
+// loadImage decodes a PNG or JPEG file into a batch of one for a network with input
+// c×h×w, preparing it as the run's data were: grey or RGB channels, centre crop or zero
+// padding to h×w, normalisation with stats.
+func loadImage(name string, grey bool, c, h, w int, stats *data.Stats) (*kernels.Tensor, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img, format, err := image.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (want a PNG or JPEG image)", name, err)
+	}
+	b := img.Bounds()
+	src := data.Split{C: 3, H: b.Dy(), W: b.Dx(), Labels: []int32{0}}
+	if grey {
+		src.C = 1
+	}
+	plane := src.H * src.W
+	src.Pixels = make([]uint8, src.C*plane)
+	for y := range src.H {
+		for x := range src.W {
+			px := img.At(b.Min.X+x, b.Min.Y+y)
+			if grey {
+				src.Pixels[y*src.W+x] = color.GrayModel.Convert(px).(color.Gray).Y
+				continue
+			}
+			// Alpha is ignored: the colour channels are un-premultiplied only when
+			// the image is opaque, which PNG and JPEG photos are.
+			rgba := color.NRGBAModel.Convert(px).(color.NRGBA)
+			src.Pixels[y*src.W+x] = rgba.R
+			src.Pixels[plane+y*src.W+x] = rgba.G
+			src.Pixels[2*plane+y*src.W+x] = rgba.B
+		}
+	}
+	ds := &data.Dataset{Ref: name, Classes: []string{""}, Train: src}
+	adapted, err := ds.Adapt(c, h, w)
+	if err != nil {
+		return nil, fmt.Errorf("%s (%s, %d channels): %w", name, format, src.C, err)
+	}
+	loader, err := data.NewLoader(&adapted.Train, nil, 1, data.LoaderConfig{BatchSize: 1, Stats: stats})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	batch := loader.Batch(0, 0)
+	return &kernels.Tensor{C: batch.C, N: batch.N, H: batch.H, W: batch.W, Data: batch.Data}, nil
+}
