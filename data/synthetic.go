@@ -65,51 +65,68 @@ func ParseSyntheticConfig(args string) (SyntheticConfig, error) {
 	return c, nil
 }
 
-// The synthetic textures; a class is an unordered pair of distinct ones, which gives 10 classes.
-var syntheticTextures = []string{"hstripes", "vstripes", "diagonal", "antidiagonal", "checker"}
+// SyntheticClasses are the class names of the synthetic dataset: the shape each image shows.
+var SyntheticClasses = []string{"disk", "square", "triangle", "ring", "plus", "cross", "hbar", "vbar", "diamond", "frame"}
 
-// syntheticPairs[k] are the two textures of class k.
-var syntheticPairs = func() [][2]int {
-	var p [][2]int
-	for a := range syntheticTextures {
-		for b := a + 1; b < len(syntheticTextures); b++ {
-			p = append(p, [2]int{a, b})
-		}
+// inShape reports whether the point (u, v), in units of the shape's radius around its
+// centre, lies inside shape k.
+func inShape(k int, u, v float32) bool {
+	au, av := abs32(u), abs32(v)
+	switch k {
+	case 0: // disk
+		return u*u+v*v <= 1
+	case 1: // square
+		return au <= 0.8 && av <= 0.8
+	case 2: // triangle, apex up
+		return v >= -0.9 && v <= 0.8 && au <= (v+0.9)*0.55
+	case 3: // ring
+		r := u*u + v*v
+		return r <= 1 && r >= 0.3
+	case 4: // plus
+		return (au <= 0.25 && av <= 1) || (av <= 0.25 && au <= 1)
+	case 5: // diagonal cross
+		return (abs32(u-v) <= 0.35 || abs32(u+v) <= 0.35) && au <= 0.85 && av <= 0.85
+	case 6: // horizontal bar
+		return av <= 0.3 && au <= 1
+	case 7: // vertical bar
+		return au <= 0.3 && av <= 1
+	case 8: // diamond
+		return au+av <= 1
+	case 9: // hollow square
+		m := max(au, av)
+		return m <= 0.85 && m >= 0.5
 	}
-	return p
-}()
+	panic("data: unknown synthetic shape")
+}
 
-// SyntheticClasses are the class names of the synthetic dataset, "TEXTURE+TEXTURE".
-var SyntheticClasses = func() []string {
-	var names []string
-	for _, p := range syntheticPairs {
-		names = append(names, syntheticTextures[p[0]]+"+"+syntheticTextures[p[1]])
+func abs32(x float32) float32 {
+	if x < 0 {
+		return -x
 	}
-	return names
-}()
+	return x
+}
 
 // Synthetic generates the synthetic dataset: 32×32 RGB images in 10 classes, a pure function of
 // c. Image i of a split has label i mod 10 and is drawn from its own random stream, seeded by
 // (seed, split, i), so the dataset does not depend on the number of goroutines.
 //
-// The class is the unordered pair of the two textures (of five: horizontal, vertical, diagonal and
-// anti-diagonal stripes, checkerboard) carried by two patches in the image. Each image is drawn as:
+// Each image shows one of ten shapes (its class): disk, square, triangle, ring, plus,
+// diagonal cross, horizontal bar, vertical bar, diamond, hollow square. Each image first draws a
+// difficulty d = u² with u uniform in [0, 1] (easy images are the more common), which sets how
+// large, how strong and how noisy its evidence is, and is then drawn as:
 //
-//  1. Background: a colour plus a linear gradient of random direction and strength. With
-//     probability 0.7 the colour is one of two "hint" colours of the class, each shared with one
-//     other class, otherwise uniform at random: guessing the class from the colour alone is right
-//     about 38 % of the time, a coarse cue that early, shallow exits learn first.
-//  2. Two patches, square or round, of side 6 to 12 pixels at random non-overlapping positions
-//     (so the texture evidence moves around the image), each a two-tone texture of period 4 or 6
-//     pixels with random phase, in a random colour at a random contrast of 30 to 100 grey levels.
-//  3. With probability 0.5 a distractor: a plain (untextured) patch of random colour.
-//  4. Gaussian pixel noise with a per-image standard deviation between 4 and 32 grey levels.
+//  1. Background: a random colour plus a linear gradient of random direction and strength.
+//  2. Clutter: 0 to 3 small blobs (radius 1.5 to 3 pixels) of random colours at random places,
+//     more of them for harder images.
+//  3. The shape, of radius 12 − 6·d pixels (±1), centred at a random position that keeps it
+//     inside the image, antialiased, in a random colour whose difference from the background
+//     has a length of (60 + 120·(1−d)) grey levels (±20 %).
+//  4. Gaussian pixel noise with standard deviation 4 + 24·d grey levels.
 //
-// A linear model on pixels sees little more than the colour hint, because textures appear at
-// random places, phases and colours. Recognising the class needs texture detectors that survive
-// noise and low contrast, pooled over the whole image and combined across two locations, which
-// deeper networks with larger receptive fields do better; small, faint, noisy patches make a
-// tail of hard images on which later exits keep improving.
+// Colour carries no information, and the shape moves around the image, so a linear model on
+// pixels does poorly. Easy images (small d: large, strong, clean shapes) are solved by shallow
+// exits; the hard tail (small, faint shapes in noise and clutter, where a blob can mimic a
+// small disk) is where deeper exits keep improving, which is what dynamic evaluation exploits.
 func Synthetic(c SyntheticConfig) *Dataset {
 	if c.Train < 0 || c.Test < 0 {
 		panic(fmt.Sprintf("data: synthetic sizes %d/%d", c.Train, c.Test))
@@ -130,30 +147,16 @@ func Synthetic(c SyntheticConfig) *Dataset {
 	return d
 }
 
-// syntheticHints are the background hint colours; class k uses hints k and k+1 (mod 10).
-var syntheticHints = [10][3]float32{
-	{200, 70, 70}, {200, 140, 60}, {190, 190, 70}, {110, 190, 70}, {60, 170, 120},
-	{60, 170, 190}, {70, 110, 200}, {120, 80, 200}, {180, 80, 180}, {130, 130, 130},
-}
-
-type patch struct{ x, y, size int }
-
-func (p patch) overlaps(q patch) bool {
-	return p.x < q.x+q.size+1 && q.x < p.x+p.size+1 && p.y < q.y+q.size+1 && q.y < p.y+p.size+1
-}
-
 func drawSynthetic(r *rand.Rand, label int, dst []uint8) {
 	const size, plane = 32, 32 * 32
 	var img [3 * plane]float32
+	difficulty := r.Float32()
+	difficulty *= difficulty // more easy images than hard ones
 
 	// 1. Background.
 	var base [3]float32
-	if r.Float64() < 0.7 {
-		base = syntheticHints[(label+r.IntN(2))%10]
-	} else {
-		for c := range base {
-			base[c] = 40 + 176*r.Float32()
-		}
+	for c := range base {
+		base[c] = 40 + 176*r.Float32()
 	}
 	angle := 2 * math.Pi * r.Float64()
 	strength := 40 * r.Float32()
@@ -165,95 +168,62 @@ func drawSynthetic(r *rand.Rand, label int, dst []uint8) {
 			}
 		}
 	}
-
-	// 2 and 3. Patches at non-overlapping positions.
-	pair := syntheticPairs[label]
-	textures := []int{pair[0], pair[1]}
-	if r.IntN(2) == 0 {
-		textures[0], textures[1] = textures[1], textures[0]
+	// colour returns a random colour at distance contrast from the background colour.
+	colour := func(contrast float32) [3]float32 {
+		var d [3]float32
+		var norm float32
+		for c := range d {
+			d[c] = float32(r.NormFloat64())
+			norm += d[c] * d[c]
+		}
+		norm = float32(math.Sqrt(float64(norm))) + 1e-6
+		var out [3]float32
+		for c := range out {
+			out[c] = base[c] + d[c]/norm*contrast
+		}
+		return out
 	}
-	if r.Float64() < 0.5 {
-		textures = append(textures, -1) // distractor
-	}
-	var placed []patch
-	for _, tex := range textures {
-		var p patch
-		for try := 0; ; try++ {
-			p.size = 6 + r.IntN(7)
-			p.x, p.y = r.IntN(size-p.size+1), r.IntN(size-p.size+1)
-			ok := true
-			for _, q := range placed {
-				ok = ok && !p.overlaps(q)
-			}
-			if ok || try == 50 {
-				break
+	// paint blends col into the pixels where inside holds, with 2×2 supersampling.
+	paint := func(cx, cy, radius float32, col [3]float32, inside func(u, v float32) bool) {
+		x0, x1 := max(0, int(cx-radius-1)), min(size-1, int(cx+radius+1))
+		y0, y1 := max(0, int(cy-radius-1)), min(size-1, int(cy+radius+1))
+		for y := y0; y <= y1; y++ {
+			for x := x0; x <= x1; x++ {
+				var cover float32
+				for _, o := range [4][2]float32{{0.25, 0.25}, {0.75, 0.25}, {0.25, 0.75}, {0.75, 0.75}} {
+					if inside((float32(x)+o[0]-cx)/radius, (float32(y)+o[1]-cy)/radius) {
+						cover += 0.25
+					}
+				}
+				if cover == 0 {
+					continue
+				}
+				for c := range 3 {
+					i := c*plane + y*size + x
+					img[i] += cover * (col[c] - img[i])
+				}
 			}
 		}
-		placed = append(placed, p)
-		drawPatch(r, tex, p, &img)
 	}
 
+	// 2. Clutter.
+	for range r.IntN(1 + int(3*difficulty+0.5)) {
+		radius := 1.5 + 1.5*r.Float32()
+		paint(32*r.Float32(), 32*r.Float32(), radius, colour(40+100*r.Float32()), func(u, v float32) bool { return u*u+v*v <= 1 })
+	}
+
+	// 3. The shape.
+	radius := 11 - 6*difficulty + 2*r.Float32()
+	margin := radius * 0.9
+	cx := margin + (size-2*margin)*r.Float32()
+	cy := margin + (size-2*margin)*r.Float32()
+	contrast := (60 + 120*(1-difficulty)) * (0.8 + 0.4*r.Float32())
+	paint(cx, cy, radius, colour(contrast), func(u, v float32) bool { return inShape(label, u, v) })
+
 	// 4. Noise, then quantise.
-	sigma := 4 + 28*r.Float32()
+	sigma := 4 + 24*difficulty
 	for i, v := range img {
 		v += sigma * float32(r.NormFloat64())
 		dst[i] = uint8(min(255, max(0, v+0.5)))
-	}
-}
-
-func drawPatch(r *rand.Rand, tex int, p patch, img *[3 * 32 * 32]float32) {
-	const size, plane = 32, 32 * 32
-	round := r.IntN(2) == 0
-	period := 4 + 2*r.IntN(2)
-	phase := r.IntN(period)
-	contrast := 30 + 70*r.Float32()
-	// A random colour direction of unit length, scaled by the contrast.
-	var dir [3]float32
-	var norm float32
-	for c := range dir {
-		dir[c] = float32(r.NormFloat64())
-		norm += dir[c] * dir[c]
-	}
-	norm = float32(math.Sqrt(float64(norm))) + 1e-6
-	sign := float32(1)
-	if r.IntN(2) == 0 {
-		sign = -1
-	}
-	half := float32(p.size-1) / 2
-	for y := range p.size {
-		for x := range p.size {
-			if round {
-				dx, dy := float32(x)-half, float32(y)-half
-				if dx*dx+dy*dy > (half+0.5)*(half+0.5) {
-					continue
-				}
-			}
-			var on bool
-			switch tex {
-			case -1:
-				on = true
-			case 0:
-				on = (y+phase)%period < period/2
-			case 1:
-				on = (x+phase)%period < period/2
-			case 2:
-				on = (x+y+phase)%period < period/2
-			case 3:
-				on = (x-y+phase+4*size)%period < period/2
-			case 4:
-				on = ((x+phase)%period < period/2) != ((y+phase)%period < period/2)
-			}
-			amp := -contrast / 2
-			if on {
-				amp = contrast / 2
-			}
-			if tex == -1 {
-				amp = contrast
-			}
-			for c := range 3 {
-				i := c*plane + (p.y+y)*size + p.x + x
-				img[i] += sign * amp * dir[c] / norm * 1.7
-			}
-		}
 	}
 }

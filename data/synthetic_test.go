@@ -70,9 +70,9 @@ func TestSynthetic(t *testing.T) {
 	}
 }
 
-// TestSyntheticLinearBaseline trains a softmax regression on raw pixels: it must do better than
-// chance (the colour hint is learnable) but stay far from solving the task, which needs
-// translation-invariant texture detectors.
+// TestSyntheticLinearBaseline trains a softmax regression on raw pixels: it must stay far from
+// solving the task (shapes move and colours are random, so it stays near chance), which needs
+// translation-invariant shape detectors; train's tests check that a small CNN learns it.
 func TestSyntheticLinearBaseline(t *testing.T) {
 	d := Synthetic(SyntheticConfig{Seed: 1, Train: 3000, Test: 1000})
 	st := ComputeStats(&d.Train, nil)
@@ -146,7 +146,7 @@ func TestSyntheticLinearBaseline(t *testing.T) {
 	}
 	acc := float64(correct) / float64(d.Test.Len())
 	t.Logf("linear softmax on pixels: test accuracy %.3f", acc)
-	if acc < 0.15 || acc > 0.5 {
-		t.Errorf("linear test accuracy %.3f, want in [0.15, 0.5]: the synthetic task is too easy or unlearnable", acc)
+	if acc > 0.3 {
+		t.Errorf("linear test accuracy %.3f, want at most 0.3: the synthetic task is too easy", acc)
 	}
 }

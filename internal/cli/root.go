@@ -14,6 +14,8 @@ const (
 	ExitOK    = 0 // success
 	ExitError = 1 // the command failed: bad spec or data, I/O error, failed run
 	ExitUsage = 2 // the command line itself is wrong: unknown flag, missing argument
+	// An interrupted "msdx train" (Ctrl-C, SIGTERM) exits 130 after writing a resumable
+	// checkpoint.
 )
 
 // usageError marks errors in the command line, which exit with ExitUsage.
@@ -33,7 +35,8 @@ do, and runs them on its own CPU kernels.
 
 A SPEC_OR_PRESET argument is a spec file or the name of a built-in preset ("msdx presets").
 
-Exit codes: 0 success, 1 failure (bad spec or data, I/O error), 2 bad command line.`,
+Exit codes: 0 success, 1 failure (bad spec or data, I/O error), 2 bad command line,
+130 training interrupted (resumable).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -47,7 +50,10 @@ Exit codes: 0 success, 1 failure (bad spec or data, I/O error), 2 bad command li
 		newCmdSpec(ios),
 		newCmdVersion(ios),
 		newCmdExport(ios),
+		newCmdTrain(ios),
 		newCmdBench(ios),
+		newCmdEval(ios),
+		newCmdPredict(ios),
 	)
 	return root
 }
@@ -61,6 +67,10 @@ func Main(ios *IOStreams, args []string) int {
 		var ue usageError
 		if errors.As(err, &ue) {
 			return ExitUsage
+		}
+		var ec interface{ ExitCode() int }
+		if errors.As(err, &ec) {
+			return ec.ExitCode()
 		}
 		return ExitError
 	}

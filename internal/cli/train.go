@@ -1,0 +1,208 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/msdx/msdx/internal/tableprinter"
+	"github.com/msdx/msdx/train"
+)
+
+// ExitInterrupted is the exit code of a training run stopped by Ctrl-C or SIGTERM
+// after writing a resumable checkpoint (128 + SIGINT, as shells report it).
+const ExitInterrupted = 130
+
+// exitCodeError is an error that asks for a particular exit code.
+type exitCodeError struct {
+	err  error
+	code int
+}
+
+func (e exitCodeError) Error() string { return e.err.Error() }
+func (e exitCodeError) Unwrap() error { return e.err }
+
+// ExitCode returns the process exit code the error asks for.
+func (e exitCodeError) ExitCode() int { return e.code }
+
+// TrainOptions are the inputs of "msdx train".
+type TrainOptions struct {
+	IO         *IOStreams
+	Spec       string
+	Sets       []string
+	Data       string
+	Recipe     string
+	RecipeSets []string
+	Seed       int64 // negative: the recipe's
+	Epochs     int   // 0: the recipe's
+	Threads    int
+	Out        string
+	Resume     string
+	// CheckpointEvery is the number of batches between mid-epoch checkpoints; 0 is by time.
+	CheckpointEvery int
+	Quiet           bool
+	// ProgressTerminal reports whether the progress stream (stderr) is a terminal.
+	ProgressTerminal bool
+	// Context, when not nil, replaces the signal-cancelled context (for tests).
+	Context context.Context
+}
+
+func newCmdTrain(ios *IOStreams) *cobra.Command {
+	opts := &TrainOptions{IO: ios}
+	cmd := &cobra.Command{
+		Use:   "train SPEC_OR_PRESET --out RUN_DIR | train --resume RUN_DIR",
+		Short: "Train a network and record the run in a directory",
+		Long: `Train the network of a spec on a dataset with a recipe, recording everything in
+the run directory RUN_DIR: the resolved spec and recipe, the dataset's fingerprint, its
+normalisation and validation split (data.json), one line of per-exit training and
+validation metrics per epoch (metrics.jsonl), checkpoints (checkpoints/latest and
+checkpoints/best, by the last exit's validation top-1), the final weights
+(final.safetensors) and the per-exit test metrics of the final and best weights
+(test.json). See "go doc github.com/msdx/msdx/train" for the files' contents.
+
+--data names the dataset as KIND:PATH: cifar10:DIR, cifar100:DIR, imagefolder:DIR or a
+.tar.gz, mnist:DIR, fashion-mnist:DIR, or synthetic (the built-in default). Images are
+padded or cropped to the spec's input and grey images expanded to its channels; the
+spec's classes must match the dataset's. --recipe names a recipe preset (quick, msdnet,
+addad) or file; --recipe-set, --epochs and --seed override it.
+
+Ctrl-C or SIGTERM stops after the current batch with a resumable checkpoint (exit code
+130; a second Ctrl-C kills at once); a checkpoint is also written every --checkpoint-every batches (by default when the
+last is two minutes old), so that even a killed run loses little. "msdx train --resume
+RUN_DIR" continues, and reproduces the uninterrupted run bit for bit when it uses the
+same number of threads (the recorded one by default).
+
+A NaN or infinite loss stops the run (status "failed" in run.json) and keeps the last
+good checkpoint. Progress goes to stderr: a status line on a terminal, one line per
+epoch otherwise; the per-exit test accuracy goes to stdout at the end.`,
+		Example: `  msdx train msdnet-cifar10-small --out runs/small
+  msdx train msdnet-cifar10-small --data cifar10:data/cifar-10-batches-bin --epochs 30 --out runs/c10
+  msdx train my-spec.toml --data fashion-mnist:/usr/share/datasets/fashion-mnist --set input=1x32x32 --out runs/fm
+  msdx train --resume runs/c10`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if opts.Resume != "" {
+				return exactArgs(0)(cmd, args)
+			}
+			return exactArgs(1)(cmd, args)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Resume != "" {
+				for _, name := range []string{"out", "data", "recipe", "set", "recipe-set", "seed", "epochs"} {
+					if cmd.Flags().Changed(name) {
+						return usageError{fmt.Errorf("--%s cannot be changed when resuming: the run directory records it", name)}
+					}
+				}
+			} else {
+				opts.Spec = args[0]
+				if opts.Out == "" {
+					return usageError{errors.New("--out RUN_DIR is required")}
+				}
+			}
+			if !cmd.Flags().Changed("seed") {
+				opts.Seed = -1
+			} else if opts.Seed < 0 {
+				return usageError{fmt.Errorf("--seed %d: want a seed of 0 or more", opts.Seed)}
+			}
+			if opts.CheckpointEvery < 0 {
+				return usageError{fmt.Errorf("--checkpoint-every %d: want 0 (by time) or a number of batches", opts.CheckpointEvery)}
+			}
+			opts.ProgressTerminal = isTerminalWriter(ios.ErrOut)
+			return trainRun(opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Data, "data", "synthetic", "dataset `KIND:PATH`")
+	f.StringVar(&opts.Recipe, "recipe", "quick", "recipe preset or file")
+	f.StringArrayVar(&opts.Sets, "set", nil, "override a spec field, `path=value` (repeatable)")
+	f.StringArrayVar(&opts.RecipeSets, "recipe-set", nil, "override a recipe field, `path=value` (repeatable)")
+	f.Int64Var(&opts.Seed, "seed", 0, "seed of initialisation, shuffling and augmentation (default: the recipe's)")
+	f.IntVar(&opts.Epochs, "epochs", 0, "train for `N` epochs (default: the recipe's)")
+	f.IntVar(&opts.Threads, "threads", 0, "use `N` kernel threads (default: all cores; on resume, the run's)")
+	f.StringVar(&opts.Out, "out", "", "create the run in `RUN_DIR`")
+	f.StringVar(&opts.Resume, "resume", "", "continue the run in `RUN_DIR`")
+	f.IntVar(&opts.CheckpointEvery, "checkpoint-every", 0, "write a checkpoint every `N` batches (0: when the last is 2 minutes old)")
+	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print no progress and no notes, only errors and the results")
+	return cmd
+}
+
+func trainRun(opts *TrainOptions) error {
+	ctx := opts.Context
+	if ctx == nil {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		// After the first signal, a second one kills the process as usual.
+		go func() {
+			<-ctx.Done()
+			stop()
+		}()
+	}
+	sess := train.Session{Threads: opts.Threads, CheckpointEvery: opts.CheckpointEvery}
+	if !opts.Quiet {
+		sess.Progress = train.NewTextProgress(opts.IO.ErrOut, opts.ProgressTerminal)
+		sess.Log = func(s string) { fmt.Fprintln(opts.IO.ErrOut, "msdx:", s) }
+	}
+	var r *train.Run
+	var err error
+	if opts.Resume != "" {
+		r, err = train.Resume(ctx, opts.Resume, versionInfo().Version, sess)
+	} else {
+		sets := opts.RecipeSets
+		if opts.Seed >= 0 {
+			sets = append(sets, "seed="+strconv.FormatInt(opts.Seed, 10))
+		}
+		if opts.Epochs > 0 {
+			sets = append(sets, "epochs="+strconv.Itoa(opts.Epochs))
+		}
+		r, err = train.Train(ctx, train.Options{
+			Spec: opts.Spec, SpecSets: opts.Sets, Data: opts.Data,
+			Recipe: opts.Recipe, RecipeSets: sets, Out: opts.Out,
+			Version: versionInfo().Version, Session: sess,
+		})
+	}
+	if errors.Is(err, train.ErrInterrupted) {
+		return exitCodeError{err, ExitInterrupted}
+	}
+	if err != nil {
+		return err
+	}
+	return printTest(opts.IO, r)
+}
+
+// printTest prints the per-exit test metrics of a finished run.
+func printTest(ios *IOStreams, r *train.Run) error {
+	res, err := r.Test()
+	if errors.Is(err, os.ErrNotExist) {
+		_, err = fmt.Fprintf(ios.Out, "run %s finished; the dataset has no test split\n", r.Dir)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	tp := tableprinter.New(ios.Out, ios.IsTerminal)
+	tp.AddRow("exit", "top1", "top5", "loss", "best_top1")
+	tp.AlignRight(0, 1, 2, 3, 4)
+	for k, m := range res.Final {
+		best := ""
+		if k < len(res.Best) {
+			best = pct(res.Best[k].Top1)
+		}
+		tp.AddRow(strconv.Itoa(k+1), pct(m.Top1), pct(m.Top5), strconv.FormatFloat(m.Loss, 'f', 4, 64), best)
+	}
+	return tp.Render()
+}
+
+func pct(f float64) string { return strconv.FormatFloat(100*f, 'f', 2, 64) }
+
+// isTerminalWriter reports whether w is a terminal.
+func isTerminalWriter(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isTerminal(f)
+}

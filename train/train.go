@@ -1,0 +1,555 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/msdx/msdx/data"
+	"github.com/msdx/msdx/internal/atomicfile"
+	"github.com/msdx/msdx/kernels"
+	"github.com/msdx/msdx/nn"
+	"github.com/msdx/msdx/optim"
+	"github.com/msdx/msdx/recipe"
+	"github.com/msdx/msdx/spec"
+)
+
+// ErrInterrupted is returned (wrapped) by Train and Resume when their context was
+// cancelled: the run stopped after a batch, wrote a resumable checkpoint and recorded
+// the status "interrupted".
+var ErrInterrupted = errors.New("interrupted")
+
+// DefaultCheckpointInterval is how old the latest checkpoint may get, in wall time,
+// before training writes a new one mid-epoch, when Options.CheckpointEvery is 0.
+const DefaultCheckpointInterval = 2 * time.Minute
+
+// Options configure a new training run.
+type Options struct {
+	// Spec is a spec file or preset name, with --set overrides SpecSets.
+	Spec     string
+	SpecSets []string
+	// Data is the dataset reference, KIND:PATH (see data.Open); OpenOptions open it.
+	Data        string
+	OpenOptions data.OpenOptions
+	// Recipe is a recipe file or preset name, with overrides RecipeSets ("path=value",
+	// as recipe.Resolve takes them).
+	Recipe     string
+	RecipeSets []string
+	// Out is the run directory. It must not exist or be empty.
+	Out string
+	// Version is the msdx version recorded in run.json.
+	Version string
+	Session
+}
+
+// Session are the settings of one training session, which a resumed run may change
+// without changing its results (except Threads, see below).
+type Session struct {
+	// Threads is the number of kernel threads; 0 means GOMAXPROCS. A resumed run keeps
+	// the recorded count unless Threads is set: results are only bit-exact for equal counts.
+	Threads int
+	// CheckpointEvery writes a checkpoint every that many batches; 0 writes one when
+	// the last is DefaultCheckpointInterval old.
+	CheckpointEvery int
+	// Progress, when not nil, is told how training goes.
+	Progress Progress
+	// Log, when not nil, receives notes (such as a changed validation size) one line at a time.
+	Log func(string)
+}
+
+// Train creates the run directory opts.Out and trains the network it describes.
+// Cancelling ctx stops training after the current batch with a resumable checkpoint
+// and an error wrapping ErrInterrupted. On failure (NaN loss, I/O error) the run's
+// status is "failed" and its last checkpoint is kept.
+func Train(ctx context.Context, opts Options) (*Run, error) {
+	s, err := spec.Resolve(opts.Spec, opts.SpecSets)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := recipe.Resolve(opts.Recipe, opts.RecipeSets)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkNewRunDir(opts.Out); err != nil {
+		return nil, err
+	}
+	// Building the network first rejects specs that cannot run before any file is written.
+	net, err := newNetwork(s, rc.Seed)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := rc.Loss.Weights(net.NumExits()); err != nil {
+		return nil, fmt.Errorf("recipe %s: loss.exit_weights: %v", opts.Recipe, err)
+	}
+	ds, err := data.Open(opts.Data, opts.OpenOptions)
+	if err != nil {
+		return nil, err
+	}
+	if ds.NumClasses() != s.Classes {
+		return nil, fmt.Errorf("spec %s has %d classes but dataset %s has %d: add --set classes=%d",
+			s.Name, s.Classes, opts.Data, ds.NumClasses(), ds.NumClasses())
+	}
+	in := s.Input
+	ads, err := ds.Adapt(in[0], in[1], in[2])
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s does not fit spec %s's input %dx%dx%d: %v", opts.Data, s.Name, in[0], in[1], in[2], err)
+	}
+	n := ds.Train.Len()
+	valSize := rc.Validation.Size
+	if limit := n / 10; valSize > limit {
+		logf(opts.Log, "validation: holding out %d of %d training images, not the recipe's %d (at most a tenth)", limit, n, valSize)
+		valSize = limit
+	}
+	trainIdx, valIdx := data.SplitValidation(n, valSize, uint64(rc.Validation.Seed))
+	if len(trainIdx) == 0 {
+		return nil, fmt.Errorf("dataset %s has no training images", opts.Data)
+	}
+	di := DataInfo{
+		Ref: ds.Ref, Fingerprint: ds.Fingerprint, Classes: ds.Classes,
+		SourceShape:    [3]int{ds.Train.C, ds.Train.H, ds.Train.W},
+		Input:          in,
+		ValidationSeed: rc.Validation.Seed, ValidationIndices: valIdx,
+		TrainSize: len(trainIdx), ValSize: len(valIdx), TestSize: ds.Test.Len(),
+	}
+	if di.ValidationIndices == nil {
+		di.ValidationIndices = []int{}
+	}
+	if rc.Augmentation.Normalize {
+		st := data.ComputeStats(&ads.Train, trainIdx)
+		di.Stats = &st
+	}
+	threads := opts.Threads
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	r := &Run{Dir: opts.Out, Spec: s, Recipe: rc, DataInfo: di, Info: RunInfo{
+		Format: RunFormat, Version: opts.Version,
+		SpecName: s.Name, SpecHash: s.Hash(), Recipe: opts.Recipe,
+		Data: ds.Ref, Fingerprint: ds.Fingerprint, Seed: rc.Seed, Threads: threads,
+		Created: now, Updated: now, Status: StatusRunning, Epochs: rc.Epochs,
+	}}
+	r.dataOnce.Do(func() { r.dataset = ads })
+	if err := os.MkdirAll(r.Path("checkpoints"), 0o755); err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteFile(r.Path(SpecFile), s.Canonical(), 0o644); err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteFile(r.Path(RecipeFile), rc.Canonical(), 0o644); err != nil {
+		return nil, err
+	}
+	if err := writeJSON(r.Path(DataFile), di); err != nil {
+		return nil, err
+	}
+	if err := r.writeInfo(); err != nil {
+		return nil, err
+	}
+	sess := opts.Session
+	sess.Threads = threads
+	return r, r.train(ctx, sess)
+}
+
+// Resume continues the run in dir from its latest checkpoint (from the start when it
+// has none). A finished run is an error.
+func Resume(ctx context.Context, dir, version string, sess Session) (*Run, error) {
+	r, err := OpenRun(dir)
+	if err != nil {
+		return nil, err
+	}
+	if r.Info.Status == StatusFinished {
+		return r, fmt.Errorf("run %s has already finished", dir)
+	}
+	if sess.Threads <= 0 {
+		sess.Threads = r.Info.Threads
+	} else if sess.Threads != r.Info.Threads {
+		logf(sess.Log, "resuming with %d threads, the run used %d: the results will not be bit-exact", sess.Threads, r.Info.Threads)
+	}
+	if _, err := r.Dataset(); err != nil {
+		return r, err
+	}
+	r.Info.ResumedBy = append(r.Info.ResumedBy, version)
+	r.Info.Status, r.Info.Reason = StatusRunning, ""
+	if err := r.writeInfo(); err != nil {
+		return r, err
+	}
+	return r, r.train(ctx, sess)
+}
+
+// checkNewRunDir accepts a directory that does not exist or is empty.
+func checkNewRunDir(dir string) error {
+	if dir == "" {
+		return errors.New("no run directory given")
+	}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, RunFile)); err == nil {
+		return fmt.Errorf("%s already holds a run: continue it with --resume, or choose another directory", dir)
+	}
+	return fmt.Errorf("%s is not empty and not an msdx run directory: refusing to write into it", dir)
+}
+
+func (r *Run) writeInfo() error {
+	r.Info.Updated = time.Now().UTC().Truncate(time.Second)
+	return writeJSON(r.Path(RunFile), r.Info)
+}
+
+// setStatus records a final status, keeping err, the error being returned, as it is.
+func (r *Run) setStatus(status string, err error) error {
+	r.Info.Status = status
+	r.Info.Reason = ""
+	if err != nil {
+		r.Info.Reason = err.Error()
+	}
+	if werr := r.writeInfo(); werr != nil && err == nil {
+		return werr
+	}
+	return err
+}
+
+func writeJSON(name string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(name, append(b, '\n'), 0o644)
+}
+
+func logf(log func(string), format string, args ...any) {
+	if log != nil {
+		log(fmt.Sprintf(format, args...))
+	}
+}
+
+// trainer holds the state of one training session.
+type trainer struct {
+	r       *Run
+	sess    Session
+	net     *nn.Network
+	opt     *optim.SGD
+	sched   optim.Schedule
+	weights []float64 // per-exit loss weights
+	classes int
+	train   *data.Loader
+	val     *data.Loader // nil without a validation split
+	pos     position
+
+	dlogits []float32 // per-exit gradient storage, exits × classes × batch
+	labels  []int
+	soft    []float32
+}
+
+// train runs the session and records how it ended.
+func (r *Run) train(ctx context.Context, sess Session) error {
+	err := r.trainEpochs(ctx, sess)
+	switch {
+	case err == nil:
+		return r.setStatus(StatusFinished, nil)
+	case errors.Is(err, ErrInterrupted):
+		return r.setStatus(StatusInterrupted, err)
+	default:
+		return r.setStatus(StatusFailed, err)
+	}
+}
+
+func (r *Run) trainEpochs(ctx context.Context, sess Session) error {
+	kernels.SetThreads(sess.Threads)
+	t, err := r.newTrainer(sess)
+	if err != nil {
+		return err
+	}
+	if err := keepMetrics(r.Path(MetricsFile), t.pos.Epoch); err != nil {
+		return err
+	}
+	epochs := r.Recipe.Epochs
+	lastSave := time.Now()
+	for t.pos.Epoch < epochs {
+		start := time.Now()
+		secondsBefore := t.pos.Seconds
+		stream := t.train.Stream(t.pos.Epoch, t.pos.Batch)
+		t.net.SetTrain(true)
+		var lr float64
+		for {
+			b, ok := stream.Next()
+			if !ok {
+				break
+			}
+			lr = t.sched.LR(t.pos.Epoch, b.Index, t.train.Batches())
+			if err := t.step(b, lr); err != nil {
+				stream.Close()
+				return err
+			}
+			stream.Release(b)
+			t.pos.Batch = b.Index + 1
+			t.pos.Seconds = secondsBefore + time.Since(start).Seconds()
+			if sess.Progress != nil {
+				sess.Progress.Batch(BatchProgress{Epoch: t.pos.Epoch + 1, Epochs: epochs,
+					Batch: t.pos.Batch, Batches: t.train.Batches(), Exits: t.pos.Sums.metrics(), LR: lr})
+			}
+			// After an epoch's last batch, the epoch's end (validation, checkpoint) comes
+			// first, interrupted or not.
+			if t.pos.Batch == t.train.Batches() {
+				continue
+			}
+			interrupted := ctx.Err() != nil
+			due := sess.CheckpointEvery > 0 && t.pos.Batch%sess.CheckpointEvery == 0 ||
+				sess.CheckpointEvery <= 0 && time.Since(lastSave) >= DefaultCheckpointInterval
+			if interrupted || due {
+				if err := saveCheckpoint(r.Path(LatestFile), t.net, t.opt, t.pos); err != nil {
+					stream.Close()
+					return err
+				}
+				lastSave = time.Now()
+			}
+			if interrupted {
+				stream.Close()
+				return fmt.Errorf("%w in epoch %d after batch %d of %d: resume with msdx train --resume %s",
+					ErrInterrupted, t.pos.Epoch+1, t.pos.Batch, t.train.Batches(), r.Dir)
+			}
+		}
+		stream.Close()
+		if lr == 0 && t.train.Batches() > 0 {
+			lr = t.sched.LR(t.pos.Epoch, t.train.Batches()-1, t.train.Batches())
+		}
+		m := EpochMetrics{Epoch: t.pos.Epoch + 1, LR: lr, Train: t.pos.Sums.metrics()}
+		if t.val != nil {
+			if m.Val, err = evaluate(t.net, t.val, t.classes); err != nil {
+				return fmt.Errorf("epoch %d validation: %v", m.Epoch, err)
+			}
+		}
+		m.WallSeconds = secondsBefore + time.Since(start).Seconds()
+		if m.WallSeconds > 0 {
+			m.ImagesPerSec = float64(t.pos.Sums.Images) / m.WallSeconds
+		}
+		if err := appendMetrics(r.Path(MetricsFile), m); err != nil {
+			return err
+		}
+		if t.val != nil {
+			if top1 := m.Val[len(m.Val)-1].Top1; t.pos.BestEpoch == 0 || top1 > t.pos.BestTop1 {
+				t.pos.BestTop1, t.pos.BestEpoch = top1, m.Epoch
+				meta := map[string]string{"epoch": strconv.Itoa(m.Epoch), "val_top1": strconv.FormatFloat(top1, 'g', -1, 64)}
+				if err := t.net.Save(r.Path(BestFile), meta); err != nil {
+					return err
+				}
+			}
+		}
+		t.pos.Epoch++
+		t.pos.Batch = 0
+		t.pos.Seconds = 0
+		t.pos.Sums = newSums(t.net.NumExits())
+		if err := saveCheckpoint(r.Path(LatestFile), t.net, t.opt, t.pos); err != nil {
+			return err
+		}
+		lastSave = time.Now()
+		r.Info.EpochsDone = t.pos.Epoch
+		if err := r.writeInfo(); err != nil {
+			return err
+		}
+		if sess.Progress != nil {
+			sess.Progress.Epoch(m)
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w after epoch %d: resume with msdx train --resume %s", ErrInterrupted, m.Epoch, r.Dir)
+		}
+	}
+	return t.finish()
+}
+
+// newTrainer builds the network, optimizer and loaders, and restores the latest
+// checkpoint if there is one.
+func (r *Run) newTrainer(sess Session) (*trainer, error) {
+	ds, err := r.Dataset()
+	if err != nil {
+		return nil, err
+	}
+	net, err := newNetwork(r.Spec, r.Info.Seed)
+	if err != nil {
+		return nil, err
+	}
+	rc := r.Recipe
+	params := make([]optim.Param, 0, len(net.Params()))
+	for _, p := range net.Params() {
+		params = append(params, optim.Param{Name: p.Name, Value: p.Data, Grad: p.Grad, Decay: true})
+	}
+	t := &trainer{r: r, sess: sess, net: net, opt: optim.NewSGD(params, rc.SGDConfig()), sched: rc.LRSchedule(),
+		classes: ds.NumClasses()}
+	if t.weights, err = rc.Loss.Weights(net.NumExits()); err != nil {
+		return nil, fmt.Errorf("%s: %v", r.Path(RecipeFile), err)
+	}
+	a := rc.Augmentation
+	t.train, err = data.NewLoader(&ds.Train, r.DataInfo.trainIndices(ds.Train.Len()), t.classes, data.LoaderConfig{
+		BatchSize: rc.BatchSize, Shuffle: true, Seed: uint64(r.Info.Seed), Stats: r.DataInfo.Stats,
+		Augment: data.Augment{CropPadding: a.CropPadding, Flip: a.HFlip, MixupAlpha: a.MixupAlpha,
+			CutmixAlpha: a.CutMixAlpha, CutmixProb: a.CutMixProb},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(r.DataInfo.ValidationIndices) > 0 {
+		if t.val, err = r.EvalLoader("val", evalBatch(rc.BatchSize)); err != nil {
+			return nil, err
+		}
+	}
+	t.pos = position{Sums: newSums(net.NumExits()), SpecHash: r.Info.SpecHash}
+	if _, err := os.Stat(r.Path(LatestFile)); err == nil {
+		if t.pos, err = loadCheckpoint(r.Path(LatestFile), net, t.opt); err != nil {
+			return nil, err
+		}
+		if t.pos.SpecHash != r.Info.SpecHash {
+			return nil, fmt.Errorf("%s: checkpoint of spec %s, the run's is %s", r.Path(LatestFile), t.pos.SpecHash, r.Info.SpecHash)
+		}
+		if len(t.pos.Sums.Loss) != net.NumExits() {
+			return nil, fmt.Errorf("%s: metrics for %d exits, the network has %d", r.Path(LatestFile), len(t.pos.Sums.Loss), net.NumExits())
+		}
+		if t.pos.Batch > t.train.Batches() {
+			return nil, fmt.Errorf("%s: position batch %d of an epoch of %d", r.Path(LatestFile), t.pos.Batch, t.train.Batches())
+		}
+	}
+	exits := net.NumExits()
+	t.dlogits = make([]float32, exits*t.classes*rc.BatchSize)
+	t.labels = make([]int, rc.BatchSize)
+	t.soft = make([]float32, t.classes*rc.BatchSize)
+	return t, nil
+}
+
+// evalBatch is the batch size of evaluation passes: larger batches than training's
+// amortise per-call overhead, and eval mode's memory need is lower.
+func evalBatch(trainBatch int) int { return max(trainBatch, 256) }
+
+// step trains on one batch with learning rate lr.
+func (t *trainer) step(b *data.Batch, lr float64) error {
+	x := &kernels.Tensor{C: b.C, N: b.N, H: b.H, W: b.W, Data: b.Data}
+	logits := t.net.Forward(x, 0)
+	n, classes := b.N, t.classes
+	var labels []int
+	var soft []float32
+	if b.Mix == "" {
+		labels = t.labels[:n]
+		for i, l := range b.Labels {
+			labels[i] = int(l)
+		}
+	} else {
+		// The batch holds N×classes targets; the loss takes them feature-major.
+		soft = t.soft[:classes*n]
+		for i := 0; i < n; i++ {
+			for c := 0; c < classes; c++ {
+				soft[c*n+i] = b.Soft[i*classes+c]
+			}
+		}
+	}
+	smoothing := float32(t.r.Recipe.Loss.LabelSmoothing)
+	grads := make([]*kernels.Tensor, len(logits))
+	for k, lg := range logits {
+		g := &kernels.Tensor{C: classes, N: n, H: 1, W: 1, Data: t.dlogits[k*classes*n : (k+1)*classes*n]}
+		loss := kernels.SoftmaxCrossEntropy(g.Data, lg.Data, classes, n, labels, soft, smoothing)
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return fmt.Errorf("loss of exit %d is %v in epoch %d, batch %d: training diverged (lower optimizer.lr?); "+
+				"the last good checkpoint is kept", k+1, loss, b.Epoch+1, b.Index+1)
+		}
+		if w := float32(t.weights[k]); w != 1 {
+			for i := range g.Data {
+				g.Data[i] *= w
+			}
+		}
+		t.pos.Sums.add(k, loss, lg.Data, classes, b.Labels)
+		grads[k] = g
+	}
+	t.pos.Sums.Images += int64(n)
+	t.net.ZeroGrad()
+	t.net.Backward(grads)
+	t.opt.Step(lr)
+	return nil
+}
+
+// evaluate returns the per-exit metrics of net, in eval mode, over every batch of l.
+func evaluate(net *nn.Network, l *data.Loader, classes int) ([]ExitMetrics, error) {
+	wasTraining := net.Training()
+	net.SetTrain(false)
+	defer net.SetTrain(wasTraining)
+	s := newSums(net.NumExits())
+	stream := l.Stream(0, 0)
+	defer stream.Close()
+	var grad []float32
+	labels := []int{}
+	for {
+		b, ok := stream.Next()
+		if !ok {
+			break
+		}
+		x := &kernels.Tensor{C: b.C, N: b.N, H: b.H, W: b.W, Data: b.Data}
+		logits := net.Forward(x, 0)
+		labels = labels[:0]
+		for _, y := range b.Labels {
+			labels = append(labels, int(y))
+		}
+		if len(grad) < classes*b.N {
+			grad = make([]float32, classes*b.N)
+		}
+		for k, lg := range logits {
+			loss := kernels.SoftmaxCrossEntropy(grad[:classes*b.N], lg.Data, classes, b.N, labels, nil, 0)
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				return nil, fmt.Errorf("loss of exit %d is %v", k+1, loss)
+			}
+			s.add(k, loss, lg.Data, classes, b.Labels)
+		}
+		s.Images += int64(b.N)
+		stream.Release(b)
+	}
+	return s.metrics(), nil
+}
+
+// finish writes the final weights and the test metrics of the final and best weights.
+func (t *trainer) finish() error {
+	r := t.r
+	meta := map[string]string{"epoch": strconv.Itoa(r.Recipe.Epochs)}
+	if err := t.net.Save(r.Path(FinalFile), meta); err != nil {
+		return err
+	}
+	ds, err := r.Dataset()
+	if err != nil {
+		return err
+	}
+	if ds.Test.Len() == 0 {
+		return nil
+	}
+	test, err := r.EvalLoader("test", evalBatch(r.Recipe.BatchSize))
+	if err != nil {
+		return err
+	}
+	res := TestResult{Images: ds.Test.Len()}
+	if res.Final, err = evaluate(t.net, test, t.classes); err != nil {
+		return fmt.Errorf("test of the final weights: %v", err)
+	}
+	if t.pos.BestEpoch > 0 {
+		best, err := r.Network("best")
+		if err != nil {
+			return err
+		}
+		if res.Best, err = evaluate(best, test, t.classes); err != nil {
+			return fmt.Errorf("test of the best weights: %v", err)
+		}
+		res.BestEpoch = t.pos.BestEpoch
+	}
+	if err := writeJSON(r.Path(TestFile), res); err != nil {
+		return err
+	}
+	if t.sess.Progress != nil {
+		t.sess.Progress.Test(res)
+	}
+	return nil
+}
