@@ -156,7 +156,7 @@ func load(file string, src []byte, sets []string) (*Recipe, error) {
 	}
 	l.validate(&r)
 	if len(l.errs) > 0 {
-		l.errs.sort(setOrder)
+		sortErrors(l.errs, setOrder)
 		return nil, l.errs
 	}
 	return &r, nil

@@ -4,59 +4,19 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/msdx/msdx/internal/fielderr"
 )
 
 // Error is one problem with a spec, located at the file, line and field that caused it.
-type Error struct {
-	// File is the spec file name, "<preset NAME>" for an embedded preset, or "--set" for a
-	// command-line override.
-	File string
-	// Line is the 1-based line of the offending key; for "--set" it is the 1-based index of
-	// the override. Zero means the value is a default that no line set.
-	Line int
-	// Field is the dotted field path, e.g. "blocks.step_mode"; empty for syntax errors.
-	Field string
-	// Msg says what is wrong.
-	Msg string
-}
-
-// Error formats the problem as "file:line: field: msg", leaving out the parts that are unknown.
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-	}
-	b.WriteString(": ")
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
+// File is the spec file name, "<preset NAME>" for an embedded preset, or "--set" for a
+// command-line override; for "--set", Line is the 1-based index of the override, and zero
+// means the value is a default that no line set.
+type Error = fielderr.Error
 
 // ErrorList is every problem found in one spec, in file and line order. Load, Parse and
 // Resolve return an ErrorList (never empty) for any problem with the spec's content.
-type ErrorList []*Error
-
-// Error prints one problem per line.
-func (l ErrorList) Error() string {
-	lines := make([]string, len(l))
-	for i, e := range l {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
-
-// Unwrap gives the individual errors to errors.Is and errors.As.
-func (l ErrorList) Unwrap() []error {
-	errs := make([]error, len(l))
-	for i, e := range l {
-		errs[i] = e
-	}
-	return errs
-}
+type ErrorList = fielderr.List
 
 // sortErrors orders by file (spec files first, then presets, then overrides), line and field,
 // so that reports are deterministic.

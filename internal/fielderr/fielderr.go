@@ -1,0 +1,59 @@
+// Package fielderr is the error type of msdx's configuration files (specs and recipes): a
+// problem located at a file, a line and a dotted field path, and a list of them, so that all
+// problems of one file are reported at once.
+package fielderr
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Error is one problem, located at the file, line and field that caused it.
+type Error struct {
+	// File names the source: a file, an embedded preset, or a command-line override.
+	File string
+	// Line is the 1-based line of the offending key; 0 when no line applies.
+	Line int
+	// Field is the dotted field path, e.g. "blocks.step_mode"; empty for syntax errors.
+	Field string
+	// Msg says what is wrong.
+	Msg string
+}
+
+// Error formats the problem as "file:line: field: msg", leaving out the parts that are
+// unknown.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// List is every problem found in one source.
+type List []*Error
+
+// Error prints one problem per line.
+func (l List) Error() string {
+	lines := make([]string, len(l))
+	for i, e := range l {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap gives the individual errors to errors.Is and errors.As.
+func (l List) Unwrap() []error {
+	errs := make([]error, len(l))
+	for i, e := range l {
+		errs[i] = e
+	}
+	return errs
+}
