@@ -56,6 +56,10 @@ type EarlyExit struct {
 	live    []int // the batch positions (in the caller's x) of the samples still running
 	from    []int // the positions in the current batch of the samples that go on
 	done    int64 // sample-MACs executed since the last ResetMACs
+	// capacity is the largest batch seen: storage is sized for it at once, so that a
+	// batch whose survivors outnumber an earlier one's never reallocates (and page-faults)
+	// its tensors.
+	capacity int
 }
 
 // NewEarlyExit returns an early-exit executor for net. Only evaluation mode is supported;
@@ -146,6 +150,7 @@ func (e *EarlyExit) Run(x *kernels.Tensor, accept AcceptFunc, dst []Decision) []
 		dst = make([]Decision, x.N)
 	}
 	dst = dst[:x.N]
+	e.capacity = max(e.capacity, x.N)
 	e.live = e.live[:0]
 	for n := range x.N {
 		e.live = append(e.live, n)
@@ -226,7 +231,9 @@ func gather(dst, src *kernels.Tensor, from []int) *kernels.Tensor {
 func (e *EarlyExit) tensorFor(id, n int) *kernels.Tensor {
 	s := e.net.g.Nodes[id].Out
 	size := s.C * n * s.H * s.W
-	e.store[id] = grow(e.store[id], size)
+	if cap(e.store[id]) < size {
+		e.store[id] = make([]float32, s.C*e.capacity*s.H*s.W)
+	}
 	t := &kernels.Tensor{C: s.C, N: n, H: s.H, W: s.W, Data: e.store[id][:size]}
 	e.out[id] = t
 	return t
