@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/msdx/msdx/internal/fielderr"
 )
 
 // Load reads the spec file at path, applies the --set overrides in sets ("path=value", in
@@ -313,7 +315,7 @@ func tableExample(table string) string {
 func suggest(path string) string {
 	best, bestDist := "", 4
 	for _, f := range fields {
-		if d := editDistance(path, f.path); d < bestDist {
+		if d := fielderr.EditDistance(path, f.path); d < bestDist {
 			best, bestDist = f.path, d
 		}
 		// A known leaf name under the wrong table, e.g. "count" at top level.
@@ -325,29 +327,6 @@ func suggest(path string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 64
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // build applies the defaults for the final fusion rule and then the layers, bottom first.

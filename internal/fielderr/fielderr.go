@@ -57,3 +57,29 @@ func (l List) Unwrap() []error {
 	}
 	return errs
 }
+
+// EditDistance is the Levenshtein distance between a and b, used to suggest the known key
+// nearest to a misspelt one. Inputs longer than 64 bytes count as 64 apart, which keeps
+// the cost bounded on hostile input (no key is that long).
+func EditDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -31,3 +31,17 @@ func TestList(t *testing.T) {
 		t.Errorf("errors.As found %v, want the first error", e)
 	}
 }
+
+func TestEditDistance(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0}, {"count", "count", 0}, {"cuont", "count", 2}, {"step_mod", "step_mode", 1},
+		{"gr_factor", "bn_factor", 2}, {string(make([]byte, 65)), "x", 64},
+	} {
+		if got := EditDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("EditDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
