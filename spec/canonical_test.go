@@ -89,9 +89,10 @@ func TestHashIgnoresFormatting(t *testing.T) {
 	// The same architecture written in other ways: keys reordered, inline tables, dotted
 	// keys, comments, defaults left out or written out, list strings, extends, other names.
 	docs := map[string]string{
-		"tables in another order": "channels = 16\n[head]\nkind = \"msdnet-cifar\"\n[blocks]\ncount = 10\nstep = 2\n",
+		"tables in another order": "name = \"x\"\nchannels = 16\n[head]\nkind = \"msdnet-cifar\"\n[blocks]\ncount = 10\nstep = 2\n",
 		"reordered with defaults omitted": `
 # anytime MSDNet, written by hand
+name = "by hand"
 channels = 16
 [blocks]
 step_mode = "even"

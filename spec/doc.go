@@ -34,7 +34,12 @@
 //
 // # Defaults
 //
-// Keys that no source writes take the reference repositories' argparse defaults.
+// Every field but name has a default: keys that no source writes take the reference
+// repositories' argparse defaults, listed below per fusion rule. The name has none of its
+// own: a spec must write name, or extend a preset (then the name, when left out, is the
+// file's base name). A file that writes neither, such as an empty one, is an error
+// ("FILE: name: a spec needs a name (or extends = "PRESET")"), so that a mistyped or empty
+// file is not silently taken for the reference MSDNet. An empty name is an error too.
 //
 // For the "msdnet" and "dense" rules (kalviny MSDNet-PyTorch): input [3, 32, 32], classes 10,
 // activation "relu", channels 32, growth 6, reduction 0.5, bottleneck true, scales.gr_factor
@@ -49,8 +54,8 @@
 // checked against its source), blocks.step_mode "even", fusion.compress_factor 0.25; no blocks.base and
 // no fusion.prune.
 //
-// Further defaults depend on other fields: name is the file's base name without extension
-// (a preset's name for a preset); stem.stride is 1 for the addad stems (use 2 on ImageNet);
+// Further defaults depend on other fields: name, in a spec that extends a preset, is the
+// file's base name without extension (a preset's name for a preset); stem.stride is 1 for the addad stems (use 2 on ImageNet);
 // head.channels is 128 for the "msdnet-cifar" and "addad" heads and absent for the ImageNet
 // heads, which work at their input width.
 //

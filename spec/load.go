@@ -107,6 +107,9 @@ func resolve(name string, data []byte, sets []string) (*Spec, error) {
 		failed[e.Field] = true
 	}
 	s := build(name, layers)
+	if e := checkName(name, s, layers); e != nil && !failed["name"] {
+		errs = append(errs, e)
+	}
 	for _, e := range validate(s) {
 		if !failed[e.Field] {
 			errs = append(errs, e)
@@ -117,6 +120,31 @@ func resolve(name string, data []byte, sets []string) (*Spec, error) {
 		return nil, errs
 	}
 	return s, nil
+}
+
+// checkName reports a spec that names nothing: one whose sources write no name and no
+// extends (an empty file, say, which would otherwise silently be the reference MSDNet),
+// or that writes an empty name. A spec that extends a preset may leave its name out: it is
+// then the file's base name.
+func checkName(file string, s *Spec, layers []*layer) *Error {
+	var named, extends bool
+	for _, l := range layers {
+		if a, ok := l.values["name"]; ok {
+			_, isUnset := a.value.(unset)
+			named = !isUnset
+		}
+		if a, ok := l.values["extends"]; ok {
+			_, isUnset := a.value.(unset)
+			extends = !isUnset
+		}
+	}
+	switch {
+	case !named && !extends:
+		return &Error{File: file, Field: "name", Msg: `a spec needs a name (or extends = "PRESET")`}
+	case named && s.Name == "":
+		return s.Errorf("name", "must not be empty")
+	}
+	return nil
 }
 
 // topmost returns the assignment of path in the first layer that has one.

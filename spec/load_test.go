@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -241,10 +242,17 @@ var malformed = []struct {
 	},
 }
 
+// named appends a name override to sets: the malformed cases are about other problems,
+// and many leave the name out, which is itself an error (TestParseNameless). Appended last,
+// it leaves the index of every other override, and so their errors, as they are.
+func named(sets []string) []string {
+	return append(slices.Clone(sets), "name=t")
+}
+
 func TestParseMalformed(t *testing.T) {
 	for _, tc := range malformed {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := Parse("t.toml", []byte(tc.doc), tc.sets)
+			s, err := Parse("t.toml", []byte(tc.doc), named(tc.sets))
 			if err == nil {
 				t.Fatalf("Parse accepted the spec:\n%s", s.Canonical())
 			}
@@ -292,17 +300,17 @@ func TestParseDefaults(t *testing.T) {
 		doc  string
 		want *Spec
 	}{
-		{"empty file", "", msdnet},
-		{"dense rule", "fusion.rule = \"dense\"", with(msdnet, func(s *Spec) { s.Fusion.Rule = "dense" })},
-		{"ranet rule", "[fusion]\nrule = \"ranet\"", ranet},
-		{"addad stem gets stride 1", "stem.kind = \"addad-separable\"", with(msdnet, func(s *Spec) { s.Stem = Stem{Kind: "addad-separable", Stride: 1} })},
-		{"imagenet head has no width", "head.kind = \"addad-imagenet\"", with(msdnet, func(s *Spec) { s.Head = Head{Kind: "addad-imagenet"} })},
-		{"lists as reference strings", "[scales]\ngr_factor = \"1-2-2\"\nbn_factor = \"1-1-1\"", with(msdnet, func(s *Spec) {
+		{"name only", "name = \"t\"", msdnet},
+		{"dense rule", "name = \"t\"\nfusion.rule = \"dense\"", with(msdnet, func(s *Spec) { s.Fusion.Rule = "dense" })},
+		{"ranet rule", "name = \"t\"\n[fusion]\nrule = \"ranet\"", ranet},
+		{"addad stem gets stride 1", "name = \"t\"\nstem.kind = \"addad-separable\"", with(msdnet, func(s *Spec) { s.Stem = Stem{Kind: "addad-separable", Stride: 1} })},
+		{"imagenet head has no width", "name = \"t\"\nhead.kind = \"addad-imagenet\"", with(msdnet, func(s *Spec) { s.Head = Head{Kind: "addad-imagenet"} })},
+		{"lists as reference strings", "name = \"t\"\n[scales]\ngr_factor = \"1-2-2\"\nbn_factor = \"1-1-1\"", with(msdnet, func(s *Spec) {
 			s.Scales = Scales{GrFactor: []int{1, 2, 2}, BnFactor: []int{1, 1, 1}}
 		})},
 		{"name given", "name = \"mine\"", with(msdnet, func(s *Spec) { s.Name = "mine" })},
-		{"integer for a float", "reduction = 0", with(msdnet, func(s *Spec) { s.Reduction = 0 })},
-		{"shape as a string", "input = \"1x28x28\"", with(msdnet, func(s *Spec) { s.Input = [3]int{1, 28, 28} })},
+		{"integer for a float", "name = \"t\"\nreduction = 0", with(msdnet, func(s *Spec) { s.Reduction = 0 })},
+		{"shape as a string", "name = \"t\"\ninput = \"1x28x28\"", with(msdnet, func(s *Spec) { s.Input = [3]int{1, 28, 28} })},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -376,7 +384,7 @@ func TestOverrideExtends(t *testing.T) {
 	if got.Hash() != want.Hash() {
 		t.Errorf("extends override: got\n%s\nwant\n%s", got.Canonical(), want.Canonical())
 	}
-	got, err = Parse("x.toml", []byte(doc), []string{"extends="})
+	got, err = Parse("x.toml", []byte(doc), []string{"extends=", "name=x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,21 +462,73 @@ func TestResolve(t *testing.T) {
 func TestLoadFileName(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tiny.toml")
-	if err := os.WriteFile(path, []byte("classes = 0\n"), 0o644); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name string
+		doc  string
+		want string // the spec's name, or the error
+	}{
+		{"error names the file", "name = \"x\"\nclasses = 0\n", path + ":2: classes: 0 is out of range [1, 100000]"},
+		{"name given", "name = \"x\"\n", "x"},
+		{"extends defaults the name to the base name", "extends = \"msdnet-cifar10-small\"\n", "tiny"},
 	}
-	_, err := Load(path, nil)
-	if want := path + ":1: classes: 0 is out of range [1, 100000]"; err == nil || err.Error() != want {
-		t.Errorf("Load error %v, want %s", err, want)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(path, []byte(tc.doc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var got string
+			s, err := Load(path, nil)
+			if err != nil {
+				got = err.Error()
+			} else {
+				got = s.Name
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("name or error (-want +got):\n%s", diff)
+			}
+		})
 	}
-	if err := os.WriteFile(path, nil, 0o644); err != nil {
-		t.Fatal(err)
+}
+
+// TestParseNameless checks that a spec which writes neither a name nor extends is reported,
+// at its file, rather than silently being the reference MSDNet (issue 12).
+func TestParseNameless(t *testing.T) {
+	nameless := `t.toml: name: a spec needs a name (or extends = "PRESET")`
+	tests := []struct {
+		name string
+		doc  string
+		sets []string
+		want []string // errors; nil: accepted
+	}{
+		{"empty file", "", nil, []string{nameless}},
+		{"comments only", "# my spec\n", nil, []string{nameless}},
+		{"fields but no name", "channels = 16\n[blocks]\ncount = 3\n", nil, []string{nameless}},
+		{"reported with the other problems", "classes = 0\n", nil, []string{
+			nameless, "t.toml:1: classes: 0 is out of range [1, 100000]",
+		}},
+		{"override removes the only extends", "extends = \"msdnet-cifar10-small\"\n", []string{"extends="}, []string{nameless}},
+		{"override removes the only name", "name = \"x\"\n", []string{"name="}, []string{nameless}},
+		{"empty name", "name = \"\"\n", nil, []string{"t.toml:1: name: must not be empty"}},
+		{"name in the file", "name = \"x\"\n", nil, nil},
+		{"name from an override", "", []string{"name=x"}, nil},
+		{"extends in the file", "extends = \"msdnet-cifar10-small\"\n", nil, nil},
+		{"extends from an override", "", []string{"extends=msdnet-cifar10-small"}, nil},
 	}
-	s, err := Load(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.Name != "tiny" {
-		t.Errorf("default name %q, want the file's base name tiny", s.Name)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("t.toml", []byte(tc.doc), tc.sets)
+			var got []string
+			var list ErrorList
+			if errors.As(err, &list) {
+				for _, e := range list {
+					got = append(got, e.Error())
+				}
+			} else if err != nil {
+				t.Fatalf("error is %T, want ErrorList: %v", err, err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
