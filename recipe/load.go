@@ -118,7 +118,7 @@ func merge(base, top map[string]any) map[string]any {
 const extendsKey = "extends"
 
 // load parses src, follows extends, applies the overrides and validates.
-func load(file string, src []byte, sets []string) (*Recipe, error) {
+func load(file string, src []byte, o Overrides) (*Recipe, error) {
 	m, origins, err := parse(file, src)
 	if err != nil {
 		return nil, ErrorList{err.(*Error)}
@@ -152,16 +152,63 @@ func load(file string, src []byte, sets []string) (*Recipe, error) {
 		r.Optimizer.Kind = "sgd"
 	}
 	setOrder := make(map[string]int)
-	for i, s := range sets {
+	for i, s := range o.Sets {
 		setOrder["--set "+s] = i
 		l.override(&r, s)
 	}
+	if o.Epochs > 0 {
+		r.Epochs = o.Epochs
+		l.origins["epochs"] = origin{file: "--epochs " + strconv.Itoa(o.Epochs)}
+		delete(l.bad, "epochs")
+	}
+	l.fitWarmup(&r, o.Note)
 	l.validate(&r)
 	if len(l.errs) > 0 {
 		sortErrors(l.errs, setOrder)
 		return nil, l.errs
 	}
 	return &r, nil
+}
+
+// fitWarmup shortens a cosine warm-up that a built-in preset wrote and that is at least as
+// long as the run, whose epochs a command-line override set, to epochs-1, telling note.
+// A warm-up the recipe file or an override wrote, or epochs that a file wrote, are left
+// for validate to report where they came from.
+func (l *loader) fitWarmup(r *Recipe, note func(string)) {
+	s := &r.Schedule
+	w, e := l.where("schedule.warmup_epochs"), l.where("epochs")
+	if s.Kind != Cosine || r.Epochs < 1 || s.WarmupEpochs < r.Epochs || !strings.HasPrefix(w.file, presetDir) ||
+		!isOverride(e.file) || l.bad["epochs"] || l.bad["schedule.warmup_epochs"] {
+		return
+	}
+	was := s.WarmupEpochs
+	s.WarmupEpochs = r.Epochs - 1
+	if note != nil {
+		note(fmt.Sprintf("schedule.warmup_epochs: %s writes %d, too long for %s: warming up for %d epochs instead (choose with --recipe-set schedule.warmup_epochs=N)",
+			w, was, l.epochsFrom(r.Epochs), s.WarmupEpochs))
+	}
+}
+
+// epochsFrom says where the run's epochs came from: "--epochs 1", "epochs = 3 in mine.toml:2".
+func (l *loader) epochsFrom(epochs int) string {
+	o := l.where("epochs")
+	if strings.HasPrefix(o.file, "--epochs ") {
+		return o.file
+	}
+	return fmt.Sprintf("epochs = %d from %s", epochs, o)
+}
+
+// isOverride reports whether file names a command-line override rather than a file.
+func isOverride(file string) bool {
+	return strings.HasPrefix(file, "--set ") || strings.HasPrefix(file, "--epochs ")
+}
+
+// String formats an origin as "file:line", or "file" when no line applies.
+func (o origin) String() string {
+	if o.line > 0 {
+		return fmt.Sprintf("%s:%d", o.file, o.line)
+	}
+	return o.file
 }
 
 func (l *loader) isSet(path string) bool {

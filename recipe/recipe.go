@@ -196,12 +196,15 @@ func PresetNames() []string {
 	return names
 }
 
+// presetDir starts the file name of every preset in errors and notes.
+const presetDir = "presets/"
+
 // presetSource returns the file name used in errors and the text of a preset.
 func presetSource(name string) (string, []byte, bool) {
 	if !slices.Contains(PresetNames(), name) {
 		return "", nil, false
 	}
-	file := "presets/" + name + ".toml"
+	file := presetDir + name + ".toml"
 	src, err := presetFS.ReadFile(file)
 	if err != nil {
 		panic(err)
@@ -216,7 +219,7 @@ func Preset(name string) (*Recipe, error) {
 
 // Load parses and validates a recipe held in src; file names it in errors.
 func Load(file string, src []byte) (*Recipe, error) {
-	return load(file, src, nil)
+	return load(file, src, Overrides{})
 }
 
 // LoadFile reads, parses and validates the recipe file path.
@@ -230,9 +233,31 @@ func LoadFile(path string) (*Recipe, error) {
 // parsed according to the type of the field at path (numbers, true/false, text, or a
 // comma-separated list in optional brackets). A name that is a preset is taken as the preset;
 // write "./name" for a file of that name.
+//
+// A cosine warm-up that comes from a built-in preset and does not fit the run's epochs,
+// as changed by the file or an override, is shortened to epochs-1 rather than rejected
+// (see Overrides.Note); a warm-up written in the recipe file or an override stays an error.
 func Resolve(nameOrPath string, sets []string) (*Recipe, error) {
+	return ResolveOverrides(nameOrPath, Overrides{Sets: sets})
+}
+
+// Overrides are the command-line changes to a recipe, applied after its file.
+type Overrides struct {
+	// Sets are "path=value" settings, applied in order (see Resolve).
+	Sets []string
+	// Epochs, when positive, sets epochs after Sets, as "msdx train --epochs N" does;
+	// messages name it "--epochs N".
+	Epochs int
+	// Note, when not nil, receives one line for each value taken from a built-in preset
+	// that Resolve changed so that the overrides fit: a cosine warm-up of the preset that
+	// is at least as long as the run is shortened to epochs-1 epochs.
+	Note func(string)
+}
+
+// ResolveOverrides is Resolve with the overrides o.
+func ResolveOverrides(nameOrPath string, o Overrides) (*Recipe, error) {
 	if file, src, ok := presetSource(nameOrPath); ok {
-		return load(file, src, sets)
+		return load(file, src, o)
 	}
 	src, err := os.ReadFile(nameOrPath)
 	if err != nil {
@@ -241,5 +266,5 @@ func Resolve(nameOrPath string, sets []string) (*Recipe, error) {
 		}
 		return nil, fmt.Errorf("recipe: %w", err)
 	}
-	return load(nameOrPath, src, sets)
+	return load(nameOrPath, src, o)
 }

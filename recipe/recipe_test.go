@@ -376,3 +376,65 @@ f = 1
 		t.Errorf("keyLines (-want +got):\n%s", diff)
 	}
 }
+
+// TestFitWarmup checks that a command-line epochs override shorter than a preset's warm-up
+// shortens the warm-up, saying so once, while a warm-up or epochs written by the user that
+// do not fit stay errors naming where each came from (issue 12).
+func TestFitWarmup(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	ownWarmup := write("warmup.toml", "extends = \"quick\"\n[schedule]\nwarmup_epochs = 5\n")
+	ownEpochs := write("epochs.toml", "extends = \"quick\"\nepochs = 1\n")
+	type result struct {
+		Warmup int
+		Notes  []string
+		Err    string
+	}
+	for _, tc := range []struct {
+		name   string
+		recipe string
+		o      Overrides
+		want   result
+	}{
+		{"--epochs shortens the preset's warm-up", "quick", Overrides{Epochs: 1}, result{Warmup: 0, Notes: []string{
+			"schedule.warmup_epochs: presets/quick.toml:20 writes 1, too long for --epochs 1: warming up for 0 epochs instead (choose with --recipe-set schedule.warmup_epochs=N)",
+		}}},
+		{"an epochs override does too", "quick", Overrides{Sets: []string{"epochs=1"}}, result{Warmup: 0, Notes: []string{
+			"schedule.warmup_epochs: presets/quick.toml:20 writes 1, too long for epochs = 1 from --set epochs=1: warming up for 0 epochs instead (choose with --recipe-set schedule.warmup_epochs=N)",
+		}}},
+		{"a warm-up that fits is kept", "quick", Overrides{Epochs: 2}, result{Warmup: 1}},
+		{"--epochs wins over an epochs override", "quick", Overrides{Sets: []string{"epochs=1"}, Epochs: 3}, result{Warmup: 1}},
+		{"an overridden warm-up is an error", "quick", Overrides{Sets: []string{"schedule.warmup_epochs=3"}, Epochs: 2}, result{
+			Err: "--set schedule.warmup_epochs=3: schedule.warmup_epochs: must be in [0, epochs) = [0, 2), not 3 (--epochs 2)",
+		}},
+		{"a warm-up in the file is an error", ownWarmup, Overrides{Epochs: 3}, result{
+			Err: ownWarmup + ":3: schedule.warmup_epochs: must be in [0, epochs) = [0, 3), not 5 (--epochs 3)",
+		}},
+		{"epochs in the file are an error", ownEpochs, Overrides{}, result{
+			Err: "presets/quick.toml:20: schedule.warmup_epochs: must be in [0, epochs) = [0, 1), not 1 (epochs = 1 from " + ownEpochs + ":2)",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got result
+			tc.o.Note = func(s string) { got.Notes = append(got.Notes, s) }
+			r, err := ResolveOverrides(tc.recipe, tc.o)
+			if err != nil {
+				got.Err = err.Error()
+			} else {
+				got.Warmup = r.Schedule.WarmupEpochs
+				if verr := r.Validate(); verr != nil {
+					t.Errorf("resolved recipe does not validate: %v", verr)
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("ResolveOverrides(%q) (-want +got):\n%s", tc.recipe, diff)
+			}
+		})
+	}
+}

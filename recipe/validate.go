@@ -70,8 +70,13 @@ func (l *loader) validate(r *Recipe) {
 	case !slices.Contains(kinds, s.Kind):
 	case s.Kind == Cosine:
 		if !l.bad["epochs"] {
+			// Name where epochs came from when it is not where the warm-up was written.
+			from := ""
+			if e := l.where("epochs"); e.file != l.where("schedule.warmup_epochs").file {
+				from = " (" + l.epochsFrom(r.Epochs) + ")"
+			}
 			check(s.WarmupEpochs >= 0 && s.WarmupEpochs < r.Epochs, "schedule.warmup_epochs",
-				"must be in [0, epochs) = [0, %d), not %d", r.Epochs, s.WarmupEpochs)
+				"must be in [0, epochs) = [0, %d), not %d%s", r.Epochs, s.WarmupEpochs, from)
 		}
 		if !l.bad["optimizer.lr"] {
 			check(s.MinLR >= 0 && s.MinLR <= o.LR, "schedule.min_lr", "must be in [0, optimizer.lr] = [0, %v], not %v", o.LR, s.MinLR)

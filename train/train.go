@@ -42,6 +42,10 @@ type Options struct {
 	// as recipe.Resolve takes them).
 	Recipe     string
 	RecipeSets []string
+	// Epochs, when positive, overrides the recipe's epochs after RecipeSets, as
+	// recipe.Overrides.Epochs does: a warm-up of a built-in recipe that no longer fits is
+	// shortened, with a note to Log.
+	Epochs int
 	// Out is the run directory. It must not exist or be empty.
 	Out string
 	// Version is the msdx version recorded in run.json.
@@ -73,7 +77,10 @@ func Train(ctx context.Context, opts Options) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	rc, err := recipe.Resolve(opts.Recipe, opts.RecipeSets)
+	rc, err := recipe.ResolveOverrides(opts.Recipe, recipe.Overrides{
+		Sets: opts.RecipeSets, Epochs: opts.Epochs,
+		Note: func(s string) { logf(opts.Log, "recipe %s: %s", opts.Recipe, s) },
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -110,6 +110,9 @@ epoch otherwise; the per-exit test accuracy goes to stdout at the end.`,
 			} else if opts.Seed < 0 {
 				return usageError{fmt.Errorf("--seed %d: want a seed of 0 or more", opts.Seed)}
 			}
+			if opts.Epochs < 0 {
+				return usageError{fmt.Errorf("--epochs %d: want 1 or more (or leave it out for the recipe's)", opts.Epochs)}
+			}
 			if opts.CheckpointEvery < 0 {
 				return usageError{fmt.Errorf("--checkpoint-every %d: want 0 (by time) or a number of batches", opts.CheckpointEvery)}
 			}
@@ -158,12 +161,9 @@ func trainRun(opts *TrainOptions) error {
 		if opts.Seed >= 0 {
 			sets = append(sets, "seed="+strconv.FormatInt(opts.Seed, 10))
 		}
-		if opts.Epochs > 0 {
-			sets = append(sets, "epochs="+strconv.Itoa(opts.Epochs))
-		}
 		r, err = train.Train(ctx, train.Options{
 			Spec: opts.Spec, SpecSets: opts.Sets, Data: opts.Data,
-			Recipe: opts.Recipe, RecipeSets: sets, Out: opts.Out,
+			Recipe: opts.Recipe, RecipeSets: sets, Epochs: opts.Epochs, Out: opts.Out,
 			Version: versionInfo().Version, Session: sess,
 		})
 	}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/msdx/msdx/tensorfile"
 	"github.com/msdx/msdx/train"
 )
@@ -43,6 +45,9 @@ func TestTrainCommandErrors(t *testing.T) {
 		{"resume with data", []string{"train", "--resume", notRun, "--data", "synthetic"}, ExitUsage, "--data cannot be changed"},
 		{"resume with spec", []string{"train", "msdnet-cifar10-small", "--resume", notRun}, ExitUsage, "accepts 0 arg"},
 		{"negative seed", tinyTrain("200", "--out", out, "--seed", "-3"), ExitUsage, "--seed -3"},
+		{"negative epochs", tinyTrain("200", "--out", out, "--epochs", "-1"), ExitUsage, "--epochs -1: want 1 or more"},
+		{"own warm-up longer than --epochs", tinyTrain("200", "--out", out, "--epochs", "1", "--recipe-set", "schedule.warmup_epochs=1"), ExitError,
+			"--set schedule.warmup_epochs=1: schedule.warmup_epochs: must be in [0, epochs) = [0, 1), not 1 (--epochs 1)"},
 		{"bad checkpoint interval", append(tinyTrain("200", "--out", out), "--checkpoint-every", "-1"), ExitUsage, "--checkpoint-every"},
 		{"bad data", tinyTrain("200", "--out", out, "--data", "cifar10:/nonexistent/c10"), ExitError, "/nonexistent/c10"},
 		{"classes mismatch", tinyTrain("200", "--out", out, "--set", "classes=100"), ExitError, "--set classes=10"},
@@ -97,6 +102,42 @@ func TestTrainCommand(t *testing.T) {
 	stdout, stderr, code = run(t, false, tinyTrain("300", "--out", filepath.Join(t.TempDir(), "q"), "--quiet", "--epochs", "1", "--recipe-set", "schedule.warmup_epochs=0")...)
 	if code != ExitOK || stderr != "" || stdout == "" {
 		t.Errorf("--quiet: exit %d, stderr %q, stdout %q", code, stderr, stdout)
+	}
+}
+
+// TestTrainEpochsShortensWarmup checks that "--epochs 1" with the quick recipe, whose
+// warm-up is one epoch, trains with the warm-up shortened and says so once on stderr
+// (issue 12), and that --quiet drops the note.
+func TestTrainEpochsShortensWarmup(t *testing.T) {
+	note := "msdx: recipe quick: schedule.warmup_epochs: presets/quick.toml:20 writes 1, too long for --epochs 1: warming up for 0 epochs instead (choose with --recipe-set schedule.warmup_epochs=N)\n"
+	tests := []struct {
+		name  string
+		extra []string
+		notes int
+	}{
+		{"note", nil, 1},
+		{"quiet", []string{"--quiet"}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "run")
+			args := append(tinyTrain("200", "--out", out, "--threads", "1", "--epochs", "1"), tc.extra...)
+			_, stderr, code := run(t, false, args...)
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if diff := cmp.Diff(tc.notes, strings.Count(stderr, note)); diff != "" {
+				t.Errorf("warm-up notes (-want +got):\n%s\nstderr:\n%s", diff, stderr)
+			}
+			r, err := train.OpenRun(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := [2]int{r.Recipe.Epochs, r.Recipe.Schedule.WarmupEpochs}
+			if diff := cmp.Diff([2]int{1, 0}, got); diff != "" {
+				t.Errorf("recorded epochs and warm-up (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
