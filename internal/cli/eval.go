@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -213,6 +214,16 @@ func costString(terminal bool, c float64) string {
 	return strconv.FormatFloat(c, 'f', 2, 64)
 }
 
+// macsString formats a whole number of MACs, such as an exit's cost: with SI units for
+// people, as an exact integer for programs, as "msdx flops" does.
+func macsString(terminal bool, c float64) string {
+	n := int64(math.Round(c))
+	if terminal {
+		return tableprinter.Human(n)
+	}
+	return strconv.FormatInt(n, 10)
+}
+
 func pctString(p float64) string { return strconv.FormatFloat(p, 'f', 2, 64) }
 
 func printEval(ios *IOStreams, doc *EvalReport) error {
@@ -227,7 +238,7 @@ func printEval(ios *IOStreams, doc *EvalReport) error {
 	tp.AddRow("exit", "macs_reference", "macs_cone", "top1", "top5")
 	tp.AlignRight(0, 1, 2, 3, 4)
 	for _, e := range doc.Anytime.Exits {
-		tp.AddRow(strconv.Itoa(e.Exit), costString(term, e.Cost[ref]), costString(term, e.Cost[cone]), pctString(e.Top1), pctString(e.Top5))
+		tp.AddRow(strconv.Itoa(e.Exit), macsString(term, e.Cost[ref]), macsString(term, e.Cost[cone]), pctString(e.Top1), pctString(e.Top5))
 	}
 	if err := tp.Render(); err != nil {
 		return err
@@ -270,7 +281,7 @@ func printEval(ios *IOStreams, doc *EvalReport) error {
 			cpuSaving = pctString(100*(1-c.EarlyExitCPUSeconds/c.FullCPUSeconds)) + "%"
 		}
 		tp.AddRow(strconv.Itoa(c.P), result, pctString(c.Simulated.Top1), pctString(c.Real.Top1),
-			costString(term, c.ExecutedMACs), costString(term, c.FullMACs),
+			costString(term, c.ExecutedMACs), macsString(term, c.FullMACs),
 			pctString(100*c.PredictedSaving)+"%", pctString(100*c.MeasuredSaving)+"%",
 			strconv.FormatFloat(c.EarlyExitSeconds, 'f', 3, 64), strconv.FormatFloat(c.FullSeconds, 'f', 3, 64), cpuSaving)
 	}

@@ -149,6 +149,50 @@ func testEval(t *testing.T, dir string) {
 	if !strings.Contains(tables[2], "identical") {
 		t.Errorf("cross-check table does not say identical:\n%s", tables[2])
 	}
+	// Per-exit costs are whole numbers of MACs and print as integers, as "msdx flops"
+	// prints them; expected costs are means and keep two decimals (issue 12).
+	integer := func(c float64) string { return strconv.FormatFloat(c, 'f', -1, 64) }
+	var want, got [][]string
+	for i, l := range strings.Split(tables[0], "\n")[1:] {
+		e := doc.Anytime.Exits[i]
+		want = append(want, []string{strconv.Itoa(e.Exit), integer(e.Cost[evaluate.CostReference]), integer(e.Cost[evaluate.CostCone])})
+		got = append(got, strings.Split(l, "\t")[:3])
+	}
+	last := doc.Anytime.Exits[len(doc.Anytime.Exits)-1]
+	check := strings.Split(strings.Split(tables[2], "\n")[1], "\t")
+	want = append(want, []string{"two decimals", integer(last.Cost[evaluate.CostCone])})
+	executed := check[4]
+	if i := strings.IndexByte(executed, '.'); i >= 0 && len(executed)-i == 3 {
+		executed = "two decimals"
+	}
+	got = append(got, []string{executed, check[5]})
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("piped MAC columns (-want +got):\n%s", diff)
+	}
+}
+
+func TestCostStrings(t *testing.T) {
+	tests := []struct {
+		name     string
+		format   func(bool, float64) string
+		c        float64
+		terminal bool
+		want     string
+	}{
+		{"integer piped", macsString, 9350410, false, "9350410"},
+		{"integer on a terminal", macsString, 9350410, true, "9.35M"},
+		{"small integer on a terminal", macsString, 512, true, "512"},
+		{"mean piped", costString, 9350410.25, false, "9350410.25"},
+		{"whole mean piped keeps its decimals", costString, 9350410, false, "9350410.00"},
+		{"mean on a terminal", costString, 9350410.25, true, "9.35M"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, tc.format(tc.terminal, tc.c)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
 }
 
 // testImage returns image i of the run's test split as an image.Image.
