@@ -65,6 +65,7 @@ func TestEvalAndPredict(t *testing.T) {
 	})
 	t.Run("predict-images", func(t *testing.T) { testPredictImages(t, dir) })
 	t.Run("predict-batch-budget", func(t *testing.T) { testPredictBatchBudget(t, dir) })
+	t.Run("predict-batch-flags", func(t *testing.T) { testPredictBatchFlags(t, dir) })
 	t.Run("errors", func(t *testing.T) { testPredictAndEvalErrors(t, dir) })
 }
 
@@ -328,7 +329,7 @@ func testPredictBatchBudget(t *testing.T, dir string) {
 			got, _ := predictBatch(t, dir, "--budget", formatExact(budget), "--cost-model", model)
 			want := setting.Test
 			if got.N != want.N || got.Correct != want.Correct || !cmp.Equal(got.ExitCounts, want.ExitCounts) {
-				t.Errorf("%s budget of p=%d: predict --batch gives %d/%d correct, exits %v; eval's setting p=%d %d/%d, exits %v",
+				t.Errorf("%s budget of p=%d: predict --split gives %d/%d correct, exits %v; eval's setting p=%d %d/%d, exits %v",
 					model, p, got.Correct, got.N, got.ExitCounts, setting.P, want.Correct, want.N, want.ExitCounts)
 			}
 			if math.Abs(got.MACsPerImage-want.ExpectedCost[evaluate.CostCone]) > 1e-6*got.MACsPerImage {
@@ -338,14 +339,41 @@ func testPredictBatchBudget(t *testing.T, dir string) {
 	}
 }
 
-// predictBatch runs "msdx predict --batch test" with args and returns its result and stderr.
-func predictBatch(t *testing.T, dir string, args ...string) (PredictBatchResult, string) {
+// testPredictBatchFlags checks that predict's --batch is images per batch, as in eval and
+// bench, that the batch size does not change the predictions, and that the old name
+// --batch-size still works with a note (issue 12).
+func testPredictBatchFlags(t *testing.T, dir string) {
+	want, _ := predictBatch(t, dir, "--threshold", "0.5")
+	tests := []struct {
+		name string
+		args []string
+		note string
+	}{
+		{"batch", []string{"--batch", "7"}, ""},
+		{"batch-size", []string{"--batch-size", "7"}, "msdx: --batch-size is now --batch\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, stderr := predictBatch(t, dir, append([]string{"--threshold", "0.5"}, tc.args...)...)
+			got.Seconds, got.ImagesPerSec = want.Seconds, want.ImagesPerSec
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("result (-batch 128 +%v):\n%s", tc.args, diff)
+			}
+			if diff := cmp.Diff(tc.note, stderr); diff != "" {
+				t.Errorf("stderr (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// predictBatch runs "msdx predict --split test" with args and returns its result and stderr.
+func predictBatch(t *testing.T, dir string, args ...string) (PredictSplitResult, string) {
 	t.Helper()
-	stdout, stderr, code := run(t, false, append([]string{"predict", dir, "--batch", "test", "--json"}, args...)...)
+	stdout, stderr, code := run(t, false, append([]string{"predict", dir, "--split", "test", "--json"}, args...)...)
 	if code != ExitOK {
 		t.Fatalf("msdx predict %v: exit %d: %s", args, code, stderr)
 	}
-	var res PredictBatchResult
+	var res PredictSplitResult
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatal(err)
 	}
@@ -371,9 +399,11 @@ func testPredictAndEvalErrors(t *testing.T, dir string) {
 		{"no rule", []string{"predict", dir, file}, ExitUsage, "exactly one of --threshold and --budget"},
 		{"both rules", []string{"predict", dir, file, "--threshold", "0.5", "--budget", "3M"}, ExitUsage, "exactly one"},
 		{"no inputs", []string{"predict", dir, "--threshold", "0.5"}, ExitUsage, "give IMAGE files"},
-		{"inputs and batch", []string{"predict", dir, file, "--batch", "test", "--threshold", "0.5"}, ExitUsage, "give no IMAGE files"},
+		{"inputs and split", []string{"predict", dir, file, "--split", "test", "--threshold", "0.5"}, ExitUsage, "give no IMAGE files"},
+		{"split given to --batch", []string{"predict", dir, "--batch", "test", "--threshold", "0.5"}, ExitUsage, "name a split with --split SPLIT"},
+		{"bad batch", []string{"predict", dir, "--split", "test", "--batch", "0", "--threshold", "0.5"}, ExitUsage, "--batch 0: want at least 1"},
 		{"bad budget", []string{"predict", dir, file, "--budget", "lots"}, ExitUsage, "not a positive number"},
-		{"bad split", []string{"predict", dir, "--batch", "train", "--threshold", "0.5"}, ExitUsage, "want val or test"},
+		{"bad split", []string{"predict", dir, "--split", "train", "--threshold", "0.5"}, ExitUsage, "--split \"train\": want val or test"},
 		{"bad cost model", []string{"predict", dir, file, "--budget", "1M", "--cost-model", "flops"}, ExitUsage, "--cost-model"},
 		{"budget too small", []string{"predict", dir, file, "--budget", "1k"}, ExitError, "below the cheapest setting"},
 		{"not an image", []string{"predict", dir, notImage, "--threshold", "0.5"}, ExitError, "want a PNG or JPEG"},

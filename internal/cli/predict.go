@@ -30,21 +30,21 @@ type PredictOptions struct {
 	IO      *IOStreams
 	RunDir  string
 	Inputs  []string // image files
-	Split   string   // --batch: classify a whole split instead of Inputs
+	Split   string   // --split: classify a whole split instead of Inputs
 	Weights string
 	// Exactly one of Threshold (when HasThreshold) and Budget (when positive) is set.
 	Threshold    float64
 	HasThreshold bool
 	Budget       float64
 	CostModel    string // the cost model Budget is expressed in
-	BatchSize    int
+	Batch        int    // images per batch (--batch)
 	JSON         bool
 }
 
 func newCmdPredict(ios *IOStreams) *cobra.Command {
 	opts := &PredictOptions{IO: ios}
 	cmd := &cobra.Command{
-		Use:   "predict RUN_DIR IMAGE... (--threshold T | --budget MACS) | predict RUN_DIR --batch SPLIT ...",
+		Use:   "predict RUN_DIR IMAGE... (--threshold T | --budget MACS) | predict RUN_DIR --split SPLIT ...",
 		Short: "Classify images with real early exit",
 		Long: `Classify images with the network of a training run, evaluating its exits in order
 and stopping at the first one whose max softmax probability reaches its threshold (the last
@@ -67,26 +67,30 @@ centre-cropped or zero-padded to it, as the training data was, and normalised wi
 run's statistics. For each image msdx prints the predicted class, the exit taken, the
 confidence and the time the network took.
 
---batch SPLIT classifies a whole split of the run's dataset (val or test) in batches of
---batch-size, images leaving the batch as they exit, and prints the accuracy, the number
-of images leaving at each exit, the MACs executed per image and the throughput.`,
+--split SPLIT classifies a whole split of the run's dataset (val or test) in batches of
+--batch images (as in "msdx eval" and "msdx bench"), images leaving the batch as they
+exit, and prints the accuracy, the number of images leaving at each exit, the MACs
+executed per image and the throughput.`,
 		Example: `  msdx predict runs/c10 cat.png dog.jpg --threshold 0.9
   msdx predict runs/c10 cat.png --budget 20M
-  msdx predict runs/c10 --batch test --budget 15M --cost-model cone`,
+  msdx predict runs/c10 --split test --budget 15M --cost-model cone`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) < 1 {
 				return usageError{errors.New("missing RUN_DIR")}
 			}
 			if opts.Split == "" && len(args) < 2 {
-				return usageError{errors.New("give IMAGE files, or --batch SPLIT")}
+				return usageError{errors.New("give IMAGE files, or --split SPLIT")}
 			}
 			if opts.Split != "" && len(args) > 1 {
-				return usageError{errors.New("--batch classifies a split: give no IMAGE files")}
+				return usageError{errors.New("--split classifies a split: give no IMAGE files")}
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.RunDir, opts.Inputs = args[0], args[1:]
+			if cmd.Flags().Changed("batch-size") {
+				fmt.Fprintln(ios.ErrOut, "msdx: --batch-size is now --batch")
+			}
 			opts.HasThreshold = cmd.Flags().Changed("threshold")
 			budget, _ := cmd.Flags().GetString("budget")
 			if opts.HasThreshold == (budget != "") {
@@ -108,21 +112,33 @@ of images leaving at each exit, the MACs executed per image and the throughput.`
 				return usageError{fmt.Errorf("--cost-model %q: want %s or %s", opts.CostModel, evaluate.CostReference, evaluate.CostCone)}
 			}
 			if opts.Split != "" && opts.Split != "val" && opts.Split != "test" {
-				return usageError{fmt.Errorf("--batch %q: want val or test", opts.Split)}
+				return usageError{fmt.Errorf("--split %q: want val or test", opts.Split)}
 			}
-			if err := checkEvalFlags("test", opts.Weights, opts.BatchSize); err != nil {
+			if err := checkEvalFlags("test", opts.Weights, opts.Batch); err != nil {
 				return err
 			}
 			return predictRun(opts)
 		},
 	}
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		// Before --batch meant images per batch in every command, predict's named a split.
+		if strings.Contains(err.Error(), `for "--batch" flag`) {
+			err = fmt.Errorf("%w (--batch is images per batch; name a split with --split SPLIT)", err)
+		}
+		return usageError{err}
+	})
 	f := cmd.Flags()
 	f.Float64Var(&opts.Threshold, "threshold", 0, "confidence `T` at which an image leaves at an exit")
 	f.String("budget", "", "expected `MACS` per image; picks a budgeted setting's thresholds")
 	f.StringVar(&opts.CostModel, "cost-model", evaluate.CostReference, "cost model of --budget: reference or cone")
 	f.StringVar(&opts.Weights, "weights", "final", "weights: final, best or latest")
-	f.StringVar(&opts.Split, "batch", "", "classify the whole `SPLIT` (val or test) instead of image files")
-	f.IntVar(&opts.BatchSize, "batch-size", 128, "images per batch with --batch")
+	f.StringVar(&opts.Split, "split", "", "classify the whole `SPLIT` (val or test) instead of image files")
+	f.IntVar(&opts.Batch, "batch", 128, "images per batch with --split, and when fitting --budget")
+	// --batch-size was the name of --batch before --batch meant images per batch in every
+	// command; it keeps working, hidden, with a note on stderr (pflag's own deprecation
+	// note would go to stdout, into --json output).
+	f.IntVar(&opts.Batch, "batch-size", 128, "images per batch")
+	_ = f.MarkHidden("batch-size")
 	f.BoolVar(&opts.JSON, "json", false, "print JSON")
 	return cmd
 }
@@ -155,8 +171,8 @@ type PredictResult struct {
 	Seconds    float64 `json:"seconds"`
 }
 
-// PredictBatchResult is the JSON form of "msdx predict --batch".
-type PredictBatchResult struct {
+// PredictSplitResult is the JSON form of "msdx predict --split".
+type PredictSplitResult struct {
 	Split      string             `json:"split"`
 	Thresholds dyneval.Thresholds `json:"thresholds"`
 	N          int                `json:"n"`
@@ -209,7 +225,7 @@ func predictThresholds(opts *PredictOptions, r *train.Run, net *nn.Network) (dyn
 	if errors.Is(err, os.ErrNotExist) {
 		// Fit the settings on the validation split now; only their validation outcomes
 		// are used, so the split the thresholds are applied to does not matter.
-		val, err := r.EvalLoader("val", opts.BatchSize)
+		val, err := r.EvalLoader("val", opts.Batch)
 		if err != nil {
 			return nil, "", err
 		}
@@ -262,7 +278,7 @@ func pickSetting(res *dyneval.BudgetedResult, model string, budget float64) (*dy
 }
 
 func predictSplit(opts *PredictOptions, r *train.Run, net *nn.Network, t dyneval.Thresholds) error {
-	loader, err := r.EvalLoader(opts.Split, opts.BatchSize)
+	loader, err := r.EvalLoader(opts.Split, opts.Batch)
 	if err != nil {
 		return err
 	}
@@ -270,7 +286,7 @@ func predictSplit(opts *PredictOptions, r *train.Run, net *nn.Network, t dyneval
 		return fmt.Errorf("run %s has no %s images", r.Dir, opts.Split)
 	}
 	ee := nn.NewEarlyExit(net)
-	res := PredictBatchResult{Split: opts.Split, Thresholds: t, ExitCounts: make([]int, net.NumExits())}
+	res := PredictSplitResult{Split: opts.Split, Thresholds: t, ExitCounts: make([]int, net.NumExits())}
 	var decisions []nn.Decision
 	var elapsed time.Duration
 	for b := range loader.Batches() {
