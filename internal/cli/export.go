@@ -15,8 +15,9 @@ type ExportOptions struct {
 
 func newCmdExport(ios *IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "export",
-		Short: "Write a network in another framework's terms",
+		Use:     "export",
+		Short:   "Write a network in another framework's terms",
+		Example: `  msdx export pytorch addad-cifar10 > model.py`,
 	}
 	opts := &ExportOptions{IO: ios}
 	pt := &cobra.Command{

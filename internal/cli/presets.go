@@ -20,7 +20,9 @@ func newCmdPresets(ios *IOStreams, run func(*PresetsOptions) error) *cobra.Comma
 	cmd := &cobra.Command{
 		Use:   "presets",
 		Short: "List the built-in architecture presets",
-		Args:  exactArgs(0),
+		Example: `  msdx presets
+  msdx presets --json`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if run != nil {
 				return run(opts)

@@ -37,6 +37,7 @@ A SPEC_OR_PRESET argument is a spec file or the name of a built-in preset ("msdx
 
 Exit codes: 0 success, 1 failure (bad spec or data, I/O error), 2 bad command line,
 130 training interrupted (resumable).`,
+		Example:       QuickStart,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -55,7 +56,37 @@ Exit codes: 0 success, 1 failure (bad spec or data, I/O error), 2 bad command li
 		newCmdEval(ios),
 		newCmdPredict(ios),
 	)
+	// cobra adds its help and completion commands when the root runs; adding them now lets
+	// them carry examples too, and lets tests see every command NewRoot returns.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "help" {
+			c.Example = "  msdx help train"
+		}
+		if c.Name() == "completion" {
+			c.Example = "  source <(msdx completion bash)"
+			for _, sh := range c.Commands() {
+				sh.Example = completionExamples[sh.Name()]
+			}
+		}
+	}
 	return root
+}
+
+// QuickStart is the README's "Two commands", which "msdx" with no arguments shows: build
+// and run the main job from the source tree, and run the tests.
+const QuickStart = `  # quick start, in the source tree: build, train a small MSDNet on built-in data, evaluate it
+  go build -o bin/msdx ./cmd/msdx && bin/msdx train msdnet-cifar10-small --out runs/demo && bin/msdx eval runs/demo
+  # run the tests
+  go test ./...`
+
+// completionExamples are the examples of cobra's completion subcommands, by shell.
+var completionExamples = map[string]string{
+	"bash":       "  source <(msdx completion bash)",
+	"zsh":        `  msdx completion zsh > "${fpath[1]}/_msdx"`,
+	"fish":       "  msdx completion fish | source",
+	"powershell": "  msdx completion powershell | Out-String | Invoke-Expression",
 }
 
 // Main runs msdx with args and returns the process exit code.

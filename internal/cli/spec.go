@@ -18,8 +18,9 @@ type SpecShowOptions struct {
 
 func newCmdSpec(ios *IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "spec",
-		Short: "Inspect architecture specs",
+		Use:     "spec",
+		Short:   "Inspect architecture specs",
+		Example: `  msdx spec show addad-cifar10`,
 	}
 	cmd.AddCommand(newCmdSpecShow(ios, nil))
 	return cmd

@@ -46,7 +46,9 @@ func newCmdVersion(ios *IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print msdx's version and build",
-		Args:  exactArgs(0),
+		Example: `  msdx version
+  msdx version --json`,
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v := versionInfo()
 			if asJSON {
