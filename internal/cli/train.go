@@ -71,7 +71,9 @@ checkpoints/best, by the last exit's validation top-1), the final weights
 .tar.gz, mnist:DIR, fashion-mnist:DIR, or synthetic (the built-in default). Images are
 padded or cropped to the spec's input and grey images expanded to its channels; the
 spec's classes must match the dataset's. --recipe names a recipe preset (quick, msdnet,
-addad) or file; --recipe-set, --epochs and --seed override it.
+addad) or file; --recipe-set, --epochs and --seed override it. An --epochs no longer than
+a preset recipe's warm-up shortens the warm-up to fit, with a note; a warm-up set in a
+recipe file or with --recipe-set that does not fit is an error.
 
 Ctrl-C or SIGTERM stops after the current batch with a resumable checkpoint (exit code
 130; a second Ctrl-C kills at once); a checkpoint is also written every --checkpoint-every batches (by default when the
