@@ -215,7 +215,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		}
 		for bi := range blocks {
 			pc := bi * kc
-			block(p, ws, (*shared)[bi*blockLen:], transB, m, j1-j0, min(kc, k-pc), b[bo:], ldb, pc, sub, ldc, beta != 0 || pc > 0)
+			block(p, ws, (*shared)[bi*blockLen:], transB, m, j1-j0, n, min(kc, k-pc), b[bo:], ldb, pc, sub, ldc, beta != 0 || pc > 0)
 		}
 	})
 }
@@ -290,7 +290,7 @@ func serial(p *path, transA, transB bool, m, n, k int, alpha float32, a []float3
 	for pc := 0; pc < k; pc += kc {
 		kb := min(kc, k-pc)
 		packA(p, ws.a, transA, a, lda, m, pc, kb, alpha)
-		block(p, ws, ws.a, transB, m, n, kb, b, ldb, pc, c, ldc, beta != 0 || pc > 0)
+		block(p, ws, ws.a, transB, m, n, n, kb, b, ldb, pc, c, ldc, beta != 0 || pc > 0)
 	}
 }
 
@@ -318,9 +318,13 @@ func scaleC(n, m, k int, alpha, beta float32, c []float32, ldc int) bool {
 
 // block computes c (+)= A[:, pc:pc+kb] * op(B)[pc:pc+kb, 0:n] from apk,
 // that k-block of alpha*A packed by packA, using ws for B and the tile.
-func block(p *path, ws *workspace, apk []float32, transB bool, m, n, kb int, b []float32, ldb, pc int, c []float32, ldc int, accumulate bool) {
+// The columns are part of a product wholeN wide, which decides whether B
+// is read in place: splitting a product among threads must not turn its
+// packed reads of B into strided ones (at ldb = 65536, the strided kernel
+// ran at half speed).
+func block(p *path, ws *workspace, apk []float32, transB bool, m, n, wholeN, kb int, b []float32, ldb, pc int, c []float32, ldc int, accumulate bool) {
 	ws.tile = grow(ws.tile, p.mr*p.nr)
-	if !transB && p.strided != nil && readBInPlace(m, n, kb, p) {
+	if !transB && p.strided != nil && readBInPlace(m, wholeN, kb, p) {
 		ws.b = grow(ws.b, kb*p.nr)
 		inPlaceB(p, ws, apk, m, n, kb, b[pc*ldb:], ldb, c, ldc, accumulate)
 		return
