@@ -224,15 +224,18 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 // [0, parts), each goroutine taking the next index.
 func run(workers, parts int, f func(i int)) {
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			f(-1)
-			for i := int(next.Add(1)) - 1; i < parts; i = int(next.Add(1)) - 1 {
-				f(i)
-			}
-		})
+	work := func() {
+		f(-1)
+		for i := int(next.Add(1)) - 1; i < parts; i = int(next.Add(1)) - 1 {
+			f(i)
+		}
 	}
+	// The calling goroutine is one of the workers.
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
 	wg.Wait()
 }
 
