@@ -12,6 +12,11 @@
 #   FORMAT       "text" (default) or "markdown": table rows for the README (see
 #                scripts/bench/readme_table.sh), without a header
 #
+# Debian's python3-torch links the BLAS that the alternatives system selects; with the
+# reference libblas3 its matrix products run at ~6 GFLOP/s instead of ~100-190 with
+# OpenBLAS, so the peer's best case needs `apt-get install libopenblas0-openmp` (this script
+# warns otherwise and prints the BLAS it found).
+#
 # PyTorch is measured under both OpenMP wait policies, OMP_WAIT_POLICY=PASSIVE and libgomp's
 # default (the variable unset: threads spin a while before sleeping), since neither is its
 # best case everywhere: spinning wins on an idle machine with 2 threads, and collapses when
@@ -46,6 +51,11 @@ trap 'rm -rf "$tmp"' EXIT
 cd "$root"
 go build -o "$tmp/msdx" ./cmd/msdx
 "$tmp/msdx" export pytorch "$preset" >"$tmp/model.py"
+blas=$(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu 2>/dev/null || echo unknown)
+case $blas in
+*openblas* | *blis* | *mkl*) ;;
+*) echo "compare.sh: warning: PyTorch's BLAS is $blas, not an optimised one: install libopenblas0-openmp" >&2 ;;
+esac
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 run_msdx() { # threads round
@@ -70,13 +80,13 @@ for r in $(seq 1 "$rounds"); do
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
-/usr/bin/python3 - "$tmp" "$preset" "$batch" "$rounds" "$load_before" "$load_after" "$format" $threads <<'EOF'
+/usr/bin/python3 - "$tmp" "$preset" "$batch" "$rounds" "$load_before" "$load_after" "$format" "$blas" $threads <<'EOF'
 import json
 import statistics
 import sys
 
-tmp, preset, batch, rounds, load_before, load_after, fmt = sys.argv[1:8]
-threads = [int(t) for t in sys.argv[8:]]
+tmp, preset, batch, rounds, load_before, load_after, fmt, blas = sys.argv[1:9]
+threads = [int(t) for t in sys.argv[9:]]
 rounds = int(rounds)
 
 
@@ -111,6 +121,6 @@ for n in threads:
             print(f"{n:>7}  {name:<9} {med(ms):>10.1f} {med(ps):>13.1f} {med(ds):>13.1f} "
                   f"{med(ratios):>9.2f}  {' '.join(f'{x:.2f}' for x in ratios)}")
 if fmt == "text":
-    print(f"msdx kernels: {m[0][2]}; msdx/best = msdx over the better PyTorch policy, per round; "
+    print(f"msdx kernels: {m[0][2]}; PyTorch BLAS: {blas}; msdx/best = msdx over the better PyTorch policy, per round; "
           "inference = one evaluation pass through all exits")
 EOF

@@ -27,7 +27,8 @@ trap 'rm -f "$table"' EXIT
 	done
 	echo
 	echo "Measured $(date -u +%Y-%m-%d) on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores,"
-	echo "batch ${BATCH:-64}, medians of $rounds rounds, with \`scripts/bench/readme_table.sh $rounds\`."
+	echo "batch ${BATCH:-64}, medians of $rounds rounds, PyTorch $(/usr/bin/python3 -c "import torch; print(torch.__version__)") with $(basename "$(dirname "$(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu)")"),"
+	echo "regenerated with \`scripts/bench/readme_table.sh $rounds\`."
 } >"$table"
 /usr/bin/python3 - README.md "$table" <<'EOF'
 import sys
