@@ -180,9 +180,16 @@ func scaleShift(dst, src []float32, a, b float32, act Activation) {
 func (bn *BatchNorm) Inference(y, x *Tensor, act Activation) {
 	bn.check("BatchNorm.Inference", x, y)
 	parallel(x.C, func(_, c int) {
-		a := bn.Gamma[c] / float32(math.Sqrt(float64(bn.RunVar[c])+float64(bn.Eps)))
-		scaleShift(y.Channel(c), x.Channel(c), a, bn.Beta[c]-a*bn.RunMean[c], act)
+		a, b := bn.inferenceAffine(c)
+		scaleShift(y.Channel(c), x.Channel(c), a, b, act)
 	})
+}
+
+// inferenceAffine returns the scale and shift Inference applies to channel
+// c, z = a*x + b.
+func (bn *BatchNorm) inferenceAffine(c int) (a, b float32) {
+	a = bn.Gamma[c] / float32(math.Sqrt(float64(bn.RunVar[c])+float64(bn.Eps)))
+	return a, bn.Beta[c] - a*bn.RunMean[c]
 }
 
 // Backward computes the gradients of Train(y, x, saveMean, saveInvStd, act)
