@@ -6,7 +6,9 @@
 //
 // Tensors are CNHW (see package kernels). Logits of an exit are a [classes][batch] matrix.
 //
-// A batch norm followed by its activation runs as one fused kernel, and nodes that no exit
+// A batch norm followed by its activation runs as one fused kernel; in evaluation mode a
+// bias-free convolution whose only consumer is a batch norm runs with it as one kernel too
+// (kernels.Conv2DBatchNorm, bit-identical to the separate passes). Nodes that no exit
 // depends on are never run (PyTorch runs them, but their outputs are unused); they keep
 // their parameters, so parameter files and counts match the reference networks.
 package nn
