@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -508,4 +509,34 @@ func TestConv2DBatchNorm(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestErf32 checks the float32 erf that GELU uses against math.Erf.
+func TestErf32(t *testing.T) {
+	worst := 0.0
+	for i := -60000; i <= 60000; i++ {
+		x := float32(i) / 10000
+		d := math.Abs(float64(erf32(x)) - math.Erf(float64(x)))
+		worst = max(worst, d)
+	}
+	if worst > 5e-7 {
+		t.Errorf("erf32 is %g from math.Erf", worst)
+	}
+	t.Logf("largest difference %g", worst)
+}
+
+// TestExp32 checks the float32 exponential of geluGrad against math.Exp on x <= 0.
+func TestExp32(t *testing.T) {
+	worst := 0.0
+	for i := -870000; i <= 0; i++ {
+		x := float32(i) / 10000
+		want := math.Exp(float64(x))
+		if d := math.Abs(float64(exp32(x))-want) / want; d > worst {
+			worst = d
+		}
+	}
+	if worst > 3e-7 {
+		t.Errorf("exp32 is %g (relative) from math.Exp", worst)
+	}
+	t.Logf("largest relative difference %g", worst)
 }
