@@ -1,10 +1,42 @@
 // Package bench measures how fast msdx runs a network: per-exit inference latency and
-// throughput, and training throughput, on random weights and inputs. Timings are wall-clock
-// and depend on the machine's load; compare against a peer measured in the same run.
+// throughput, and training throughput, on random weights and inputs, with the heap
+// allocations each pass makes. Timings are wall-clock and depend on the machine's load;
+// compare against a peer measured in the same run.
+//
+// # JSON schema
+//
+// `msdx bench --json` prints one Result (with the spec's "name" added) as a JSON object.
+// The schema is stable: fields are only ever added, and Schema is raised when a field's
+// meaning changes. Version 1:
+//
+//	{
+//	  "schema": 1,
+//	  "name": "msdnet-cifar100-anytime",  // the spec's name
+//	  "batch": 64, "threads": 1, "kernels": "avx512",
+//	  "exits": [                           // one object per exit k, evaluation mode,
+//	    {                                  // computing exits 1..k only
+//	      "exit": 1,                       // 1-based
+//	      "macs": 15128064,                // cumulative MACs per image (execution semantics)
+//	      "batch_seconds": 0.0123,         // mean wall time of one pass through exits 1..k
+//	      "images_per_second": 5203.2,     // batch / batch_seconds
+//	      "gmacs_per_second": 78.7,
+//	      "allocs_per_image": 0.5,         // heap allocations per image of one pass
+//	      "bytes_per_image": 120.0         // heap bytes allocated per image of one pass
+//	    }
+//	  ],
+//	  "train_images_per_second": 147.2,    // forward, per-exit losses, backward, SGD step
+//	  "train_step_seconds": 0.435,
+//	  "train_allocs_per_image": 40.1,
+//	  "train_bytes_per_image": 98000.0
+//	}
+//
+// Allocation figures are steady-state means over the timed passes (runtime.MemStats
+// Mallocs and TotalAlloc), after a warm-up pass has sized the network's tensors.
 package bench
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"time"
 
 	"github.com/msdx/msdx/flops"
@@ -36,10 +68,19 @@ type ExitTiming struct {
 	ImagesPerSecond float64 `json:"images_per_second"`
 	// GMACsPerSecond is the arithmetic rate achieved, in billions of reference MACs.
 	GMACsPerSecond float64 `json:"gmacs_per_second"`
+	// AllocsPerImage is the number of heap allocations of one pass, per image.
+	AllocsPerImage float64 `json:"allocs_per_image"`
+	// BytesPerImage is the heap bytes one pass allocates, per image.
+	BytesPerImage float64 `json:"bytes_per_image"`
 }
+
+// Schema is the version of the JSON form of Result (see the package documentation).
+const Schema = 1
 
 // Result is a full measurement.
 type Result struct {
+	// Schema is the JSON schema version, Schema.
+	Schema  int          `json:"schema"`
 	Batch   int          `json:"batch"`
 	Threads int          `json:"threads"`
 	Kernels string       `json:"kernels"`
@@ -48,18 +89,32 @@ type Result struct {
 	TrainImagesPerSecond float64 `json:"train_images_per_second"`
 	// TrainStepSeconds is the mean wall time of one training step.
 	TrainStepSeconds float64 `json:"train_step_seconds"`
+	// TrainAllocsPerImage is the number of heap allocations of one training step, per image.
+	TrainAllocsPerImage float64 `json:"train_allocs_per_image"`
+	// TrainBytesPerImage is the heap bytes one training step allocates, per image.
+	TrainBytesPerImage float64 `json:"train_bytes_per_image"`
+}
+
+// measurement is the mean cost of one run of a repeated function.
+type measurement struct {
+	seconds, allocs, bytes float64
 }
 
 // repeat runs f once to warm up, then until minTime has passed, and returns the mean time
-// of one run.
-func repeat(minTime time.Duration, f func()) float64 {
+// and heap allocations of one run.
+func repeat(minTime time.Duration, f func()) measurement {
 	f()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
 	start, n := time.Now(), 0
 	for n == 0 || time.Since(start) < minTime {
 		f()
 		n++
 	}
-	return time.Since(start).Seconds() / float64(n)
+	sec := time.Since(start).Seconds() / float64(n)
+	runtime.ReadMemStats(&after)
+	return measurement{sec, float64(after.Mallocs-before.Mallocs) / float64(n),
+		float64(after.TotalAlloc-before.TotalAlloc) / float64(n)}
 }
 
 // Run measures g with opts.
@@ -79,16 +134,19 @@ func Run(g *graph.Graph, init nn.Init, opts Options) (*Result, error) {
 	for i := range labels {
 		labels[i] = rng.IntN(classes)
 	}
-	res := &Result{Batch: opts.Batch, Threads: kernels.Threads(), Kernels: kernels.Path()}
+	res := &Result{Schema: Schema, Batch: opts.Batch, Threads: kernels.Threads(), Kernels: kernels.Path()}
 
 	net.SetTrain(false)
 	costs := flops.Exits(g)
 	for k := 1; k <= net.NumExits(); k++ {
-		sec := repeat(opts.MinTime, func() { net.Forward(x, k) })
+		m := repeat(opts.MinTime, func() { net.Forward(x, k) })
+		batch := float64(opts.Batch)
 		res.Exits = append(res.Exits, ExitTiming{
-			Exit: k, MACs: costs[k-1].MACs, BatchSeconds: sec,
-			ImagesPerSecond: float64(opts.Batch) / sec,
-			GMACsPerSecond:  float64(costs[k-1].MACs) * float64(opts.Batch) / sec / 1e9,
+			Exit: k, MACs: costs[k-1].MACs, BatchSeconds: m.seconds,
+			ImagesPerSecond: batch / m.seconds,
+			GMACsPerSecond:  float64(costs[k-1].MACs) * batch / m.seconds / 1e9,
+			AllocsPerImage:  m.allocs / batch,
+			BytesPerImage:   m.bytes / batch,
 		})
 	}
 
@@ -99,7 +157,7 @@ func Run(g *graph.Graph, init nn.Init, opts Options) (*Result, error) {
 	}
 	sgd := optim.NewSGD(params, optim.SGDConfig{Momentum: 0.9, WeightDecay: 1e-4})
 	dlogits := make([]*kernels.Tensor, net.NumExits())
-	sec := repeat(opts.MinTime, func() {
+	m := repeat(opts.MinTime, func() {
 		net.ZeroGrad()
 		for k, l := range net.Forward(x, 0) {
 			if dlogits[k] == nil {
@@ -110,7 +168,9 @@ func Run(g *graph.Graph, init nn.Init, opts Options) (*Result, error) {
 		net.Backward(dlogits)
 		sgd.Step(1e-3)
 	})
-	res.TrainStepSeconds = sec
-	res.TrainImagesPerSecond = float64(opts.Batch) / sec
+	res.TrainStepSeconds = m.seconds
+	res.TrainImagesPerSecond = float64(opts.Batch) / m.seconds
+	res.TrainAllocsPerImage = m.allocs / float64(opts.Batch)
+	res.TrainBytesPerImage = m.bytes / float64(opts.Batch)
 	return res, nil
 }

@@ -98,7 +98,7 @@ func Conv2D(y, x *Tensor, w, bias []float32, spec ConvSpec) {
 	if bias != nil && len(bias) != s.OutC {
 		panic(fmt.Sprintf("kernels: Conv2D: len(bias)=%d, want %d", len(bias), s.OutC))
 	}
-	convForward(y, x, w, s, false)
+	convForward(y, x, w, s, false, nil)
 	if bias != nil {
 		for c, b := range bias {
 			row := y.Channel(c)
@@ -109,9 +109,37 @@ func Conv2D(y, x *Tensor, w, bias []float32, spec ConvSpec) {
 	}
 }
 
+// Conv2DBatchNorm computes y = act(bn(conv(x, w))) with bn in evaluation
+// mode (running statistics): a convolution without bias followed by
+// BatchNorm.Inference, equal to the two calls bit for bit. The batch norm
+// and the activation are applied to each im2col chunk of the output right
+// after its GEMM, while it is in cache, so the convolution's output is
+// written once instead of written, read and written again. y may not alias
+// x.
+func Conv2DBatchNorm(y, x *Tensor, w []float32, spec ConvSpec, bn *BatchNorm, act Activation) {
+	s := spec.check("Conv2DBatchNorm", x, y, w)
+	bn.check("Conv2DBatchNorm", y, y)
+	convForward(y, x, w, s, false, &epilogue{bn, act})
+}
+
+// epilogue is the evaluation-mode batch norm and activation that
+// Conv2DBatchNorm applies to the convolution's output.
+type epilogue struct {
+	bn  *BatchNorm
+	act Activation
+}
+
+// apply transforms channel c's values in row in place as
+// BatchNorm.Inference would.
+func (e *epilogue) apply(row []float32, c int) {
+	a, b := e.bn.inferenceAffine(c)
+	scaleShift(row, row, a, b, e.act)
+}
+
 // convForward computes y = conv(x, w), or y += conv(x, w) if accumulate,
-// for a checked, normalised spec.
-func convForward(y, x *Tensor, w []float32, s ConvSpec, accumulate bool) {
+// for a checked, normalised spec, then applies epi (nil: none; not with
+// accumulate).
+func convForward(y, x *Tensor, w []float32, s ConvSpec, accumulate bool, epi *epilogue) {
 	cg, og := s.InC/s.Groups, s.OutC/s.Groups
 	k := cg * s.KH * s.KW
 	plane := y.H * y.W
@@ -126,14 +154,17 @@ func convForward(y, x *Tensor, w []float32, s ConvSpec, accumulate bool) {
 			tmp := getBuf(len(y.Data))
 			defer putBuf(tmp)
 			t := &Tensor{C: y.C, N: y.N, H: y.H, W: y.W, Data: *tmp}
-			convDirect(t, x, w, s)
+			convDirect(t, x, w, s, nil)
 			AddTo(y.Data, t.Data)
 			return
 		}
-		convDirect(y, x, w, s)
+		convDirect(y, x, w, s, epi)
 	case s.isPointwise():
 		for g := range s.Groups {
 			gemm.Sgemm(false, false, og, cols, cg, 1, w[g*og*k:], k, x.Data[g*cg*cols:], cols, beta, y.Data[g*og*cols:], cols, Threads())
+		}
+		if epi != nil {
+			parallel(s.OutC, func(_, c int) { epi.apply(y.Channel(c), c) })
 		}
 	default:
 		nb := s.imagesPerChunk(x.N, y.H, y.W)
@@ -147,6 +178,11 @@ func convForward(y, x *Tensor, w []float32, s ConvSpec, accumulate bool) {
 			for g := range s.Groups {
 				im2col(*buf, x, g*cg, cg, n0, n1, s, y.H, y.W)
 				gemm.Sgemm(false, false, og, ccols, k, 1, w[g*og*k:], k, *buf, ccols, beta, y.Data[g*og*cols+n0*plane:], cols, 1)
+				if epi != nil {
+					for c := g * og; c < (g+1)*og; c++ {
+						epi.apply(y.Data[c*cols+n0*plane:][:ccols], c)
+					}
+				}
 			}
 		})
 	}
@@ -200,7 +236,7 @@ func Conv2DBackwardData(dx, dy *Tensor, w []float32, spec ConvSpec, accumulate b
 	}
 	if cg > 1 {
 		if t, wt, ok := transposedSpec(s, w); ok {
-			convForward(dx, dy, *wt, t, accumulate)
+			convForward(dx, dy, *wt, t, accumulate, nil)
 			putBuf(wt)
 			return
 		}
@@ -514,8 +550,9 @@ func scatterAddStrided(dst, src []float32, images, rows, n, stride, dstImg, dstR
 }
 
 // convDirect computes convolutions with one input channel per group
-// (depthwise included): output channel co reads input channel co/mult.
-func convDirect(y, x *Tensor, w []float32, s ConvSpec) {
+// (depthwise included): output channel co reads input channel co/mult;
+// epi, if not nil, is applied to each output channel once computed.
+func convDirect(y, x *Tensor, w []float32, s ConvSpec, epi *epilogue) {
 	mult := s.OutC / s.InC
 	kk := s.KH * s.KW
 	parallel(s.OutC, func(_, co int) {
@@ -526,6 +563,9 @@ func convDirect(y, x *Tensor, w []float32, s ConvSpec) {
 			dst := y.Data[(co*y.N+n)*y.H*y.W:][:y.H*y.W]
 			clear(dst)
 			directPlane(dst, src, wc, s, y.H, y.W, x.H, x.W)
+		}
+		if epi != nil {
+			epi.apply(y.Channel(co), co)
 		}
 	})
 }

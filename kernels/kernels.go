@@ -58,6 +58,7 @@ package kernels
 
 import (
 	"fmt"
+	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -194,32 +195,36 @@ func parallel(n int, f func(worker, i int)) int {
 		return 1
 	}
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				f(w, i)
-			}
-		})
+	work := func(w int) {
+		for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+			f(w, i)
+		}
 	}
+	// The calling goroutine is worker 0: one goroutine fewer to start, and
+	// the work begins at once.
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Go(func() { work(w) })
+	}
+	work(0)
 	wg.Wait()
 	return workers
 }
 
-// scratch pools float32 buffers.
-var scratch sync.Pool
+// scratch pools float32 buffers by size class: scratch[b] holds buffers of
+// capacity 1<<b. One pool for all sizes would hand a small buffer to a
+// large request, which then drops it and allocates (steady-state training
+// allocated megabytes per step that way).
+var scratch [48]sync.Pool
 
 func getBuf(n int) *[]float32 {
-	if p, ok := scratch.Get().(*[]float32); ok && cap(*p) >= n {
+	b := bits.Len(uint(max(n, 1) - 1))
+	if p, ok := scratch[b].Get().(*[]float32); ok {
 		*p = (*p)[:n]
 		return p
 	}
-	s := make([]float32, n)
+	s := make([]float32, n, 1<<b)
 	return &s
 }
 
-func putBuf(p *[]float32) { scratch.Put(p) }
+func putBuf(p *[]float32) { scratch[bits.Len(uint(cap(*p)))-1].Put(p) }

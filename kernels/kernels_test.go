@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -472,4 +473,70 @@ func TestConv2DBackwardWeightDeterministic(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConv2DBatchNorm checks the fused evaluation-mode conv + batch norm + activation
+// against Conv2D followed by BatchNorm.Inference, bit for bit, on every conv path.
+func TestConv2DBatchNorm(t *testing.T) {
+	saved := colBudget
+	defer func() { colBudget = saved }()
+	colBudget = 1 << 10 // several im2col chunks
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, s := range []ConvSpec{
+		{InC: 5, OutC: 7, KH: 3, KW: 3, PadH: 1, PadW: 1},
+		{InC: 6, OutC: 4, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1},
+		{InC: 9, OutC: 5, KH: 1, KW: 1},
+		{InC: 6, OutC: 6, KH: 3, KW: 3, PadH: 1, PadW: 1, Groups: 6},
+		{InC: 4, OutC: 6, KH: 3, KW: 3, PadH: 1, PadW: 1, Groups: 2},
+	} {
+		for _, act := range []Activation{ActNone, ActReLU, ActGELU} {
+			x := randTensor(r, shape{s.InC, 3, 9, 8})
+			ho, wo := s.OutSize(9, 8)
+			w := randVec(r, s.WeightLen())
+			bn := NewBatchNorm(s.OutC)
+			for c := range s.OutC {
+				bn.Gamma[c], bn.Beta[c] = float32(r.NormFloat64()), float32(r.NormFloat64())
+				bn.RunMean[c], bn.RunVar[c] = float32(r.NormFloat64()), float32(0.5+r.Float64())
+			}
+			want, got := NewTensor(s.OutC, 3, ho, wo), NewTensor(s.OutC, 3, ho, wo)
+			Conv2D(want, x, w, nil, s)
+			bn.Inference(want, want, act)
+			Conv2DBatchNorm(got, x, w, s, bn, act)
+			for i := range want.Data {
+				if got.Data[i] != want.Data[i] {
+					t.Fatalf("%+v %v: element %d = %v, want %v", s, act, i, got.Data[i], want.Data[i])
+				}
+			}
+		}
+	}
+}
+
+// TestErf32 checks the float32 erf that GELU uses against math.Erf.
+func TestErf32(t *testing.T) {
+	worst := 0.0
+	for i := -60000; i <= 60000; i++ {
+		x := float32(i) / 10000
+		d := math.Abs(float64(erf32(x)) - math.Erf(float64(x)))
+		worst = max(worst, d)
+	}
+	if worst > 5e-7 {
+		t.Errorf("erf32 is %g from math.Erf", worst)
+	}
+	t.Logf("largest difference %g", worst)
+}
+
+// TestExp32 checks the float32 exponential of geluGrad against math.Exp on x <= 0.
+func TestExp32(t *testing.T) {
+	worst := 0.0
+	for i := -870000; i <= 0; i++ {
+		x := float32(i) / 10000
+		want := math.Exp(float64(x))
+		if d := math.Abs(float64(exp32(x))-want) / want; d > worst {
+			worst = d
+		}
+	}
+	if worst > 3e-7 {
+		t.Errorf("exp32 is %g (relative) from math.Exp", worst)
+	}
+	t.Logf("largest relative difference %g", worst)
 }

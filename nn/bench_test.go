@@ -2,6 +2,7 @@ package nn_test
 
 import (
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/msdx/msdx/builder"
@@ -38,10 +39,11 @@ func benchNet(b *testing.B, preset string, batch int) (*nn.Network, *kernels.Ten
 // BenchmarkTrainStep measures one forward and backward pass of msdnet-cifar100-anytime on a
 // batch of 64 (the comparison with PyTorch); it reports images/s.
 func BenchmarkTrainStep(b *testing.B) {
-	net, x, labels := benchNet(b, "msdnet-cifar100-anytime", 64)
+	net, x, labels := benchNet(b, benchPreset(), 64)
 	net.SetTrain(true)
 	var d []*kernels.Tensor
 	net.Forward(x, 0) // allocate the activations outside the timing
+	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
 		logits := net.Forward(x, 0)
@@ -59,14 +61,27 @@ func BenchmarkTrainStep(b *testing.B) {
 	b.ReportMetric(float64(b.N*x.N)/b.Elapsed().Seconds(), "images/s")
 }
 
-// BenchmarkInference measures an evaluation-mode forward pass through all exits.
+// BenchmarkInference measures an evaluation-mode forward pass through all exits; it
+// reports images/s and the heap allocations per image of one pass.
 func BenchmarkInference(b *testing.B) {
-	net, x, _ := benchNet(b, "msdnet-cifar100-anytime", 64)
+	net, x, _ := benchNet(b, benchPreset(), 64)
 	net.SetTrain(false)
 	net.Forward(x, 0) // allocate the activations outside the timing
+	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
 		net.Forward(x, 0)
 	}
 	b.ReportMetric(float64(b.N*x.N)/b.Elapsed().Seconds(), "images/s")
+	b.StopTimer()
+	b.ReportMetric(testing.AllocsPerRun(1, func() { net.Forward(x, 0) })/float64(x.N), "allocs/image")
+}
+
+// benchPreset is the network the nn benchmarks run: $MSDX_BENCH_PRESET, by default
+// msdnet-cifar100-anytime.
+func benchPreset() string {
+	if p := os.Getenv("MSDX_BENCH_PRESET"); p != "" {
+		return p
+	}
+	return "msdnet-cifar100-anytime"
 }

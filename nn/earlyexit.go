@@ -241,6 +241,9 @@ func (e *EarlyExit) tensorFor(id, n int) *kernels.Tensor {
 
 // exec runs one step on the current batch of n samples, as Forward does in evaluation mode.
 func (e *EarlyExit) exec(st *step, image *kernels.Tensor, n int) {
+	if st.absorbed { // its conv computed it
+		return
+	}
 	nd := st.node
 	tensor := func(id int) *kernels.Tensor {
 		if id == graph.Input {
@@ -252,7 +255,7 @@ func (e *EarlyExit) exec(st *step, image *kernels.Tensor, n int) {
 		}
 		return t
 	}
-	st.forward(e.tensorFor(st.out, n), stepIO{
+	st.forward(e.tensorFor(st.target(false), n), stepIO{
 		input: tensor,
 		scratch: func(size int) []float32 {
 			e.scratch = grow(e.scratch, size)

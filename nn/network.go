@@ -6,7 +6,9 @@
 //
 // Tensors are CNHW (see package kernels). Logits of an exit are a [classes][batch] matrix.
 //
-// A batch norm followed by its activation runs as one fused kernel, and nodes that no exit
+// A batch norm followed by its activation runs as one fused kernel; in evaluation mode a
+// bias-free convolution whose only consumer is a batch norm runs with it as one kernel too
+// (kernels.Conv2DBatchNorm, bit-identical to the separate passes). Nodes that no exit
 // depends on are never run (PyTorch runs them, but their outputs are unused); they keep
 // their parameters, so parameter files and counts match the reference networks.
 package nn
@@ -59,7 +61,14 @@ type step struct {
 	out int
 	act kernels.Activation // activation fused into a batch norm
 
-	conv   kernels.ConvSpec
+	conv kernels.ConvSpec
+	// evalBN is the batch norm (with its fused activation) that follows this bias-free
+	// conv as its only consumer: in evaluation mode the conv applies it to its output
+	// while in cache (kernels.Conv2DBatchNorm) and the batch norm's step does not run.
+	evalBN *step
+	// absorbed marks a batch norm that its conv applies in evaluation mode.
+	absorbed bool
+
 	pool   kernels.PoolSpec
 	weight *Param
 	bias   *Param
@@ -170,6 +179,15 @@ func New(g *graph.Graph, init Init, seed uint64) (*Network, error) {
 		}
 		net.steps[nd.ID] = st
 	}
+	for _, st := range net.steps {
+		if st == nil || st.bn == nil || st.node.Inputs[0] == graph.Input {
+			continue
+		}
+		in := st.node.Inputs[0]
+		if conv := net.steps[in]; conv != nil && conv.node.Op.Kind == graph.Conv && conv.bias == nil && len(consumers[in]) == 1 {
+			conv.evalBN, st.absorbed = st, true
+		}
+	}
 	net.writer = make([]*step, len(g.Nodes))
 	for _, st := range net.steps {
 		if st != nil && st.node.Needed != 0 {
@@ -178,6 +196,15 @@ func New(g *graph.Graph, init Init, seed uint64) (*Network, error) {
 	}
 	net.planConcats()
 	return net, nil
+}
+
+// target returns the node whose tensor st writes: in evaluation mode a conv fused with
+// its batch norm writes the batch norm's output.
+func (st *step) target(train bool) int {
+	if !train && st.evalBN != nil {
+		return st.evalBN.out
+	}
+	return st.out
 }
 
 // placement locates a node's output inside another node's tensor: channels

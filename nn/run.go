@@ -90,11 +90,11 @@ func (net *Network) Forward(x *kernels.Tensor, upTo int) []*kernels.Tensor {
 		train:   net.train,
 	}
 	for _, st := range net.steps {
-		if st == nil || st.node.Needed&mask == 0 {
+		if st == nil || st.node.Needed&mask == 0 || (st.absorbed && !net.train) {
 			continue
 		}
 		io.mean, io.invStd = net.saveMean[st.node.ID], net.saveInvStd[st.node.ID]
-		st.forward(net.out[st.out], io)
+		st.forward(net.out[st.target(net.train)], io)
 	}
 	logits := make([]*kernels.Tensor, upTo)
 	for i := range logits {
@@ -118,8 +118,9 @@ type stepIO struct {
 	mean, invStd []float32
 }
 
-// forward computes st's op into y: the one definition of every op's forward pass, shared by
-// Forward and the early-exit executor.
+// forward computes st's op into y (the tensor of st.target(io.train)): the one definition
+// of every op's forward pass, shared by Forward and the early-exit executor. In evaluation
+// mode a conv with evalBN applies the batch norm too, and absorbed steps are not run.
 func (st *step) forward(y *kernels.Tensor, io stepIO) {
 	nd := st.node
 	var a *kernels.Tensor
@@ -128,6 +129,10 @@ func (st *step) forward(y *kernels.Tensor, io stepIO) {
 	}
 	switch nd.Op.Kind {
 	case graph.Conv:
+		if bn := st.evalBN; bn != nil && !io.train {
+			kernels.Conv2DBatchNorm(y, a, st.weight.Data, st.conv, bn.bn, bn.act)
+			break
+		}
 		kernels.Conv2D(y, a, st.weight.Data, paramData(st.bias), st.conv)
 	case graph.BatchNorm:
 		if io.train {

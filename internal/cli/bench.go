@@ -35,7 +35,9 @@ func newCmdBench(ios *IOStreams) *cobra.Command {
 		Long: `Measure, on random weights and inputs, the inference latency and throughput up to each
 exit (evaluation mode, computing only what exits 1..k need) and the training throughput
 (forward, per-exit cross-entropy, backward and an SGD step). Wall-clock numbers depend on
-the machine's load: compare with a peer measured in the same run (scripts/bench).`,
+the machine's load: compare with a peer measured in the same run (scripts/bench). Each
+row also gives the heap allocations per image of one pass. --json prints the figures in
+a stable schema documented in "go doc ./bench" (schema version 1).`,
 		Example: `  msdx bench msdnet-cifar100-anytime --batch 64 --threads 1`,
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -84,16 +86,17 @@ func benchRun(opts *BenchOptions) error {
 		fmt.Fprintf(opts.IO.Out, "%s  batch %d  %d threads  kernels %s\n\n", s.Name, res.Batch, res.Threads, res.Kernels)
 	}
 	tp := tableprinter.New(opts.IO.Out, opts.IO.IsTerminal)
-	tp.AlignRight(1, 2, 3, 4)
-	tp.AddRow("exit", "MACs", "ms/batch", "images/s", "GMAC/s")
+	tp.AlignRight(1, 2, 3, 4, 5)
+	tp.AddRow("exit", "MACs", "ms/batch", "images/s", "GMAC/s", "allocs/image")
 	macs := func(n int64) string { return strconv.FormatInt(n, 10) }
 	if opts.IO.IsTerminal {
 		macs = tableprinter.Human
 	}
 	for _, e := range res.Exits {
 		tp.AddRow(strconv.Itoa(e.Exit), macs(e.MACs), fmt.Sprintf("%.2f", e.BatchSeconds*1e3),
-			fmt.Sprintf("%.1f", e.ImagesPerSecond), fmt.Sprintf("%.1f", e.GMACsPerSecond))
+			fmt.Sprintf("%.1f", e.ImagesPerSecond), fmt.Sprintf("%.1f", e.GMACsPerSecond), fmt.Sprintf("%.2f", e.AllocsPerImage))
 	}
-	tp.AddRow("train", "", fmt.Sprintf("%.2f", res.TrainStepSeconds*1e3), fmt.Sprintf("%.1f", res.TrainImagesPerSecond), "")
+	tp.AddRow("train", "", fmt.Sprintf("%.2f", res.TrainStepSeconds*1e3), fmt.Sprintf("%.1f", res.TrainImagesPerSecond), "",
+		fmt.Sprintf("%.2f", res.TrainAllocsPerImage))
 	return tp.Render()
 }

@@ -20,7 +20,11 @@
 // copy data that is then read once, or that stays in cache anyway). Each
 // microkernel prefetches its C tile before the k loop. Multi-threaded
 // calls split the longer dimension into several parts per thread, taken
-// dynamically.
+// dynamically; a column split packs A once, shared by all parts. Strided
+// reads of B in place are limited to a few row panels: a tall A re-reads
+// the block once per panel, and with a power-of-two ldb those strided
+// reads thrash the caches (1024^3 on two threads ran at 1.45x one thread
+// that way, 1.7x packed).
 //
 // The path (AVX-512, AVX2+FMA or portable Go) is chosen at start-up from
 // CPUID and may be lowered with the environment variable MSDX_KERNELS
@@ -150,43 +154,98 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	// whose core is busy does less of the work instead of holding up the
 	// others at the join.
 	const partsPerThread = 4
-	var parts, step int
-	if n >= m {
-		step = roundUp(max((n+threads*partsPerThread-1)/(threads*partsPerThread), minPartCols), p.nr)
-		parts = (n + step - 1) / step
-	} else {
-		step = roundUp((m+threads*partsPerThread-1)/(threads*partsPerThread), p.mr)
-		parts = (m + step - 1) / step
-	}
-	part := func(i int) {
-		if n >= m {
-			j0 := i * step
-			j1 := min(n, j0+step)
-			bo := j0
-			if transB {
-				bo = j0 * ldb
+	if n < m {
+		step := roundUp((m+threads*partsPerThread-1)/(threads*partsPerThread), p.mr)
+		parts := (m + step - 1) / step
+		run(min(threads, parts), parts, func(i int) {
+			if i < 0 {
+				return
 			}
-			serial(p, transA, transB, m, j1-j0, k, alpha, a, lda, b[bo:], ldb, beta, c[j0:], ldc)
+			i0 := i * step
+			i1 := min(m, i0+step)
+			ao := i0 * lda
+			if transA {
+				ao = i0
+			}
+			serial(p, transA, transB, i1-i0, n, k, alpha, a[ao:], lda, b, ldb, beta, c[i0*ldc:], ldc)
+		})
+		return
+	}
+	// Columns: A is packed once, its k-blocks shared by every part (each
+	// part packing all of A would repeat that work parts times; for a
+	// square product it is a third of the time on two threads). The
+	// workers first pack the k-blocks between them, wait for one another
+	// once, then take the column parts. Every element of C is computed
+	// exactly as serial computes it.
+	step := roundUp(max((n+threads*partsPerThread-1)/(threads*partsPerThread), minPartCols), p.nr)
+	parts := (n + step - 1) / step
+	workers := min(threads, parts)
+	if workers == 1 {
+		serial(p, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	blocks := (k + kc - 1) / kc
+	blockLen := roundUp(m, p.mr) * min(k, kc)
+	shared := getPacked(blocks * blockLen)
+	defer packedPool.Put(shared)
+	var nextBlock atomic.Int64
+	var packed sync.WaitGroup
+	packed.Add(workers)
+	run(workers, parts, func(i int) {
+		if i < 0 { // each worker's first call: pack k-blocks of A, then wait
+			for bi := int(nextBlock.Add(1)) - 1; bi < blocks; bi = int(nextBlock.Add(1)) - 1 {
+				pc := bi * kc
+				packA(p, (*shared)[bi*blockLen:], transA, a, lda, m, pc, min(kc, k-pc), alpha)
+			}
+			packed.Done()
+			packed.Wait()
 			return
 		}
-		i0 := i * step
-		i1 := min(m, i0+step)
-		ao := i0 * lda
-		if transA {
-			ao = i0
+		j0 := i * step
+		j1 := min(n, j0+step)
+		bo := j0
+		if transB {
+			bo = j0 * ldb
 		}
-		serial(p, transA, transB, i1-i0, n, k, alpha, a[ao:], lda, b, ldb, beta, c[i0*ldc:], ldc)
-	}
+		ws := workspaces.Get().(*workspace)
+		defer workspaces.Put(ws)
+		sub := c[j0:]
+		if !scaleC(j1-j0, m, k, alpha, beta, sub, ldc) {
+			return
+		}
+		for bi := range blocks {
+			pc := bi * kc
+			block(p, ws, (*shared)[bi*blockLen:], transB, m, j1-j0, n, min(kc, k-pc), b[bo:], ldb, pc, sub, ldc, beta != 0 || pc > 0)
+		}
+	})
+}
+
+// run calls f(-1) once on each of workers goroutines, then f(i) for i in
+// [0, parts), each goroutine taking the next index.
+func run(workers, parts int, f func(i int)) {
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(threads, parts) {
-		wg.Go(func() {
-			for i := int(next.Add(1)) - 1; i < parts; i = int(next.Add(1)) - 1 {
-				part(i)
-			}
-		})
+	work := func() {
+		f(-1)
+		for i := int(next.Add(1)) - 1; i < parts; i = int(next.Add(1)) - 1 {
+			f(i)
+		}
 	}
+	// The calling goroutine is one of the workers.
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
 	wg.Wait()
+}
+
+// packedPool holds the shared packed A of multi-threaded products.
+var packedPool = sync.Pool{New: func() any { return new([]float32) }}
+
+func getPacked(n int) *[]float32 {
+	s := packedPool.Get().(*[]float32)
+	*s = grow(*s, n)
+	return s
 }
 
 // minPartCols is the fewest columns a parallel part gets: narrower parts
@@ -225,6 +284,22 @@ func checkDims(transA, transB bool, m, n, k int, a []float32, lda int, b []float
 
 // serial runs the blocked product on the calling goroutine.
 func serial(p *path, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if !scaleC(n, m, k, alpha, beta, c, ldc) {
+		return
+	}
+	ws := workspaces.Get().(*workspace)
+	defer workspaces.Put(ws)
+	ws.a = grow(ws.a, roundUp(m, p.mr)*min(k, kc))
+	for pc := 0; pc < k; pc += kc {
+		kb := min(kc, k-pc)
+		packA(p, ws.a, transA, a, lda, m, pc, kb, alpha)
+		block(p, ws, ws.a, transB, m, n, n, kb, b, ldb, pc, c, ldc, beta != 0 || pc > 0)
+	}
+}
+
+// scaleC applies beta to the m x n matrix c ahead of the product, and
+// reports whether a product remains to be added (k > 0 and alpha != 0).
+func scaleC(n, m, k int, alpha, beta float32, c []float32, ldc int) bool {
 	if beta != 0 && beta != 1 {
 		for i := range m {
 			row := c[i*ldc : i*ldc+n]
@@ -239,53 +314,45 @@ func serial(p *path, transA, transB bool, m, n, k int, alpha float32, a []float3
 				clear(c[i*ldc : i*ldc+n])
 			}
 		}
+		return false
+	}
+	return true
+}
+
+// block computes c (+)= A[:, pc:pc+kb] * op(B)[pc:pc+kb, 0:n] from apk,
+// that k-block of alpha*A packed by packA, using ws for B and the tile.
+// The columns are part of a product wholeN wide, which decides whether B
+// is read in place: splitting a product among threads must not turn its
+// packed reads of B into strided ones (at ldb = 65536, the strided kernel
+// ran at half speed).
+func block(p *path, ws *workspace, apk []float32, transB bool, m, n, wholeN, kb int, b []float32, ldb, pc int, c []float32, ldc int, accumulate bool) {
+	ws.tile = grow(ws.tile, p.mr*p.nr)
+	if !transB && p.strided != nil && readBInPlace(m, wholeN, kb, p) {
+		ws.b = grow(ws.b, kb*p.nr)
+		inPlaceB(p, ws, apk, m, n, kb, b[pc*ldb:], ldb, c, ldc, accumulate)
 		return
 	}
-	ws := workspaces.Get().(*workspace)
-	defer workspaces.Put(ws)
-	mPadded := (m + p.mr - 1) / p.mr * p.mr
-	ws.a = grow(ws.a, mPadded*min(k, kc))
-	ws.b = grow(ws.b, min(k, kc)*min((n+p.nr-1)/p.nr*p.nr, nc))
-	ws.tile = grow(ws.tile, p.mr*p.nr)
-	for pc := 0; pc < k; pc += kc {
-		kb := min(kc, k-pc)
-		packA(p, ws.a, transA, a, lda, m, pc, kb, alpha)
-		accumulate := beta != 0 || pc > 0
-		if !transB && p.strided != nil && readBInPlace(m, n, kb, p) {
-			inPlaceB(p, ws, m, n, kb, b[pc*ldb:], ldb, c, ldc, accumulate)
-			continue
-		}
-		for jc := 0; jc < n; jc += nc {
-			nb := min(nc, n-jc)
-			packB(p, ws.b, transB, b, ldb, pc, kb, jc, nb)
-			for ir := 0; ir < m; ir += p.mr {
-				mr := min(p.mr, m-ir)
-				ap := &ws.a[ir*kb]
-				kern, rows := p.kern[mr], mr
-				if kern == nil {
-					kern, rows = p.kern[p.mr], p.mr
+	ws.b = grow(ws.b, kb*min(roundUp(n, p.nr), nc))
+	for jc := 0; jc < n; jc += nc {
+		nb := min(nc, n-jc)
+		packB(p, ws.b, transB, b, ldb, pc, kb, jc, nb)
+		for ir := 0; ir < m; ir += p.mr {
+			mr := min(p.mr, m-ir)
+			ap := &apk[ir*kb]
+			kern, rows := p.kern[mr], mr
+			if kern == nil {
+				kern, rows = p.kern[p.mr], p.mr
+			}
+			for jr := 0; jr < nb; jr += p.nr {
+				nr := min(p.nr, nb-jr)
+				bp := &ws.b[jr*kb]
+				co := ir*ldc + jc + jr
+				if nr == p.nr && rows == mr {
+					kern(kb, ap, bp, &c[co], ldc, accumulate)
+					continue
 				}
-				for jr := 0; jr < nb; jr += p.nr {
-					nr := min(p.nr, nb-jr)
-					bp := &ws.b[jr*kb]
-					co := ir*ldc + jc + jr
-					if nr == p.nr && rows == mr {
-						kern(kb, ap, bp, &c[co], ldc, accumulate)
-						continue
-					}
-					kern(kb, ap, bp, &ws.tile[0], p.nr, false)
-					for i := range mr {
-						dst := c[co+i*ldc : co+i*ldc+nr]
-						src := ws.tile[i*p.nr : i*p.nr+nr]
-						if accumulate {
-							for j, v := range src {
-								dst[j] += v
-							}
-						} else {
-							copy(dst, src)
-						}
-					}
-				}
+				kern(kb, ap, bp, &ws.tile[0], p.nr, false)
+				addTile(c[co:], ldc, ws.tile, p.nr, mr, nr, accumulate)
 			}
 		}
 	}
@@ -301,20 +368,20 @@ const inPlaceBMaxFloats = 1 << 17
 // afterwards; that pays only when the packed sliver is reused by several
 // row panels and the unpacked block would not stay in cache.
 func readBInPlace(m, n, kb int, p *path) bool {
-	return m <= p.mr || kb*n <= inPlaceBMaxFloats
+	return m <= p.mr || (kb*n <= inPlaceBMaxFloats && m <= 16*p.mr)
 }
 
-// inPlaceB computes c (+)= A*B[0:kb, 0:n] from the packed A in ws.a with
+// inPlaceB computes c (+)= A*B[0:kb, 0:n] from the packed A in apk with
 // the strided kernels reading B in place; only a last partial sliver of
 // fewer than NR columns is packed (zero-padded).
-func inPlaceB(p *path, ws *workspace, m, n, kb int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+func inPlaceB(p *path, ws *workspace, apk []float32, m, n, kb int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
 	full := n / p.nr * p.nr
 	if full < n {
 		packB(p, ws.b, false, b, ldb, 0, kb, full, n-full)
 	}
 	for ir := 0; ir < m; ir += p.mr {
 		mr := min(p.mr, m-ir)
-		ap := &ws.a[ir*kb]
+		ap := &apk[ir*kb]
 		rows := mr
 		if p.kern[mr] == nil {
 			rows = p.mr
