@@ -1,0 +1,386 @@
+// Package study lays out a study directory: a set of training trials (the cells of an
+// ablation grid, or the candidates of a search) that share a base spec, a recipe and a
+// dataset, run by any executor and resumed by rerunning the same command.
+//
+// A study directory holds
+//
+//	study.toml      the study: base spec, axes, recipe, data, seeds, msdx version
+//	base.toml       the resolved base spec (canonical TOML)
+//	recipe.toml     the resolved recipe (canonical TOML)
+//	journal.jsonl   append-only events, written by the one coordinator only
+//	trials/NNNN/    one directory per trial, NNNN its zero-padded index:
+//	    trial.json    what the trial is (written by the coordinator before it runs)
+//	    spec.toml     its resolved spec
+//	    cost.json     its analytic per-exit cost
+//	    run/          its training run directory (see package train), with run/eval/
+//	    worker.log    the worker's output
+//	    status.json   how it ended, written atomically by the worker at the end
+//
+// Workers ("msdx trial run") write only inside their own trial directory, so a shared
+// filesystem is all a cluster needs.
+package study
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/msdx/msdx/internal/atomicfile"
+)
+
+// Format is the study directory format written by this version.
+const Format = 1
+
+// File and directory names inside a study directory.
+const (
+	ConfigFile   = "study.toml"
+	BaseFile     = "base.toml"
+	RecipeFile   = "recipe.toml"
+	JournalFile  = "journal.jsonl"
+	TrialsDir    = "trials"
+	TrialFile    = "trial.json"
+	SpecFile     = "spec.toml"
+	CostFile     = "cost.json"
+	RunDir       = "run"
+	WorkerLog    = "worker.log"
+	StatusFile   = "status.json"
+	AblationJSON = "ablation.json"
+	AblationCSV  = "ablation.csv"
+)
+
+// Study kinds recorded in Config.Kind.
+const (
+	KindAblation = "ablation"
+	KindSearch   = "search"
+)
+
+// Config is the content of study.toml.
+type Config struct {
+	Format int `toml:"format"`
+	// Kind is KindAblation or KindSearch.
+	Kind string `toml:"kind"`
+	// Version is the msdx version that created the study.
+	Version string    `toml:"msdx_version"`
+	Created time.Time `toml:"created"`
+	// Base is the base spec as named on the command line; BaseHash is the hash of the
+	// resolved spec in base.toml (spec.Spec.Hash).
+	Base     string `toml:"base"`
+	BaseHash string `toml:"base_hash"`
+	// Recipe is the recipe as named on the command line; RecipeHash is RecipeHash of
+	// the resolved recipe in recipe.toml, before any per-trial seed.
+	Recipe     string `toml:"recipe"`
+	RecipeHash string `toml:"recipe_hash"`
+	// Data is the dataset reference (KIND:PATH) and Fingerprint its content hash.
+	Data        string `toml:"data"`
+	Fingerprint string `toml:"fingerprint"`
+	// Seeds are the training seeds; every grid cell is trained once per seed.
+	Seeds []int64 `toml:"seeds"`
+	// Threads is the number of kernel threads of each trial.
+	Threads int `toml:"threads"`
+	// Axes are the factors of an ablation, in the order given (empty for a search).
+	Axes []Axis `toml:"axes"`
+	// Executor holds the executor settings the study was last run with.
+	Executor ExecutorConfig `toml:"executor"`
+}
+
+// Axis is one factor of a factorial study.
+type Axis struct {
+	// Name is the factor's name ("fusion", "stem", or a spec field path).
+	Name string `toml:"name"`
+	// Levels are its values; the first is the baseline of the effects.
+	Levels []Level `toml:"levels"`
+}
+
+// Level is one value of an axis: a label and the spec overrides that make it.
+type Level struct {
+	Label string   `toml:"label"`
+	Sets  []string `toml:"sets"`
+}
+
+// ExecutorConfig are the executor settings of a study.
+type ExecutorConfig struct {
+	// Kind is "local" or "slurm".
+	Kind string `toml:"kind"`
+	// Jobs is how many trials run at once.
+	Jobs int `toml:"jobs"`
+	// Slurm settings; empty means the cluster's default.
+	Partition string `toml:"partition,omitempty"`
+	Time      string `toml:"time,omitempty"`
+	Memory    string `toml:"memory,omitempty"`
+	CPUs      int    `toml:"cpus,omitempty"`
+}
+
+// Label is the value of one axis in a trial.
+type Label struct {
+	Axis  string `json:"axis"`
+	Value string `json:"value"`
+}
+
+// Key identifies what a trial computes: a finished trial whose status carries the
+// same key is not run again.
+type Key struct {
+	SpecHash    string `json:"spec_hash"`
+	RecipeHash  string `json:"recipe_hash"`
+	Fingerprint string `json:"fingerprint"`
+	Seed        int64  `json:"seed"`
+	// Epochs is the number of training epochs (a search's fidelity; otherwise the
+	// recipe's).
+	Epochs int `json:"epochs"`
+}
+
+// Trial is the content of trials/NNNN/trial.json.
+type Trial struct {
+	Index int `json:"index"`
+	// Labels are the trial's axis values (an ablation), in axis order.
+	Labels []Label `json:"labels,omitempty"`
+	// Sets are the spec overrides applied to the base spec.
+	Sets []string `json:"sets"`
+	// Epochs, when positive, overrides the recipe's epochs.
+	Epochs int `json:"epochs,omitempty"`
+	Key    Key `json:"key"`
+}
+
+// Trial statuses recorded in Status.Status.
+const (
+	StatusFinished = "finished"
+	StatusFailed   = "failed"
+)
+
+// Status is the content of trials/NNNN/status.json, written by the worker when it ends.
+type Status struct {
+	Key    Key    `json:"key"`
+	Status string `json:"status"`
+	// Reason says why a failed trial failed.
+	Reason  string    `json:"reason,omitempty"`
+	Started time.Time `json:"started"`
+	Ended   time.Time `json:"ended"`
+	// Seconds is the worker's wall time, training and evaluation.
+	Seconds float64 `json:"seconds"`
+	Host    string  `json:"host"`
+	PID     int     `json:"pid"`
+	Threads int     `json:"threads"`
+	// Exits are the test results of the final weights, one per exit (finished trials).
+	Exits []ExitResult `json:"exits,omitempty"`
+}
+
+// ExitResult is one exit of a finished trial.
+type ExitResult struct {
+	Exit int `json:"exit"`
+	// MACs and Params are the analytic cost of reaching the exit (reference semantics).
+	MACs   int64 `json:"macs"`
+	Params int64 `json:"params"`
+	// Top1 is the test top-1 accuracy in percent.
+	Top1 float64 `json:"top1_percent"`
+}
+
+// Dir is a study directory.
+type Dir string
+
+// Path returns the path of name inside the study directory.
+func (d Dir) Path(name ...string) string {
+	return filepath.Join(append([]string{string(d)}, name...)...)
+}
+
+// TrialID returns the directory name of trial index.
+func TrialID(index int) string { return fmt.Sprintf("%04d", index) }
+
+// TrialPath returns the path of name inside trial index's directory.
+func (d Dir) TrialPath(index int, name ...string) string {
+	return d.Path(append([]string{TrialsDir, TrialID(index)}, name...)...)
+}
+
+// ReadConfig reads study.toml.
+func (d Dir) ReadConfig() (*Config, error) {
+	var c Config
+	md, err := toml.DecodeFile(d.Path(ConfigFile), &c)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s is not a study directory: it has no %s", d, ConfigFile)
+		}
+		return nil, fmt.Errorf("%s: %w", d.Path(ConfigFile), err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return nil, fmt.Errorf("%s: unknown field %s", d.Path(ConfigFile), und[0])
+	}
+	if c.Format != Format {
+		return nil, fmt.Errorf("%s: format %d, this msdx reads format %d", d.Path(ConfigFile), c.Format, Format)
+	}
+	return &c, nil
+}
+
+// WriteConfig writes study.toml atomically.
+func (d Dir) WriteConfig(c *Config) error {
+	var b bytes.Buffer
+	if err := toml.NewEncoder(&b).Encode(c); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(d.Path(ConfigFile), b.Bytes(), 0o644)
+}
+
+// ReadTrial reads trial index's trial.json.
+func (d Dir) ReadTrial(index int) (*Trial, error) {
+	var t Trial
+	if err := readJSON(d.TrialPath(index, TrialFile), &t); err != nil {
+		return nil, err
+	}
+	if t.Index != index {
+		return nil, fmt.Errorf("%s: index %d, want %d", d.TrialPath(index, TrialFile), t.Index, index)
+	}
+	return &t, nil
+}
+
+// WriteTrial writes t's trial.json atomically, creating its directory.
+func (d Dir) WriteTrial(t *Trial) error {
+	if err := os.MkdirAll(d.TrialPath(t.Index), 0o755); err != nil {
+		return err
+	}
+	return writeJSON(d.TrialPath(t.Index, TrialFile), t)
+}
+
+// ReadStatus reads trial index's status.json; it returns (nil, nil) when the trial has
+// none (it never ended).
+func (d Dir) ReadStatus(index int) (*Status, error) {
+	var s Status
+	err := readJSON(d.TrialPath(index, StatusFile), &s)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// WriteStatus writes trial index's status.json atomically.
+func (d Dir) WriteStatus(index int, s *Status) error {
+	return writeJSON(d.TrialPath(index, StatusFile), s)
+}
+
+// Trials returns the indices of the study's trials, in order.
+func (d Dir) Trials() ([]int, error) {
+	entries, err := os.ReadDir(d.Path(TrialsDir))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var idx []int
+	for _, e := range entries {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil || !e.IsDir() || TrialID(n) != e.Name() {
+			continue
+		}
+		idx = append(idx, n)
+	}
+	return idx, nil
+}
+
+// Done reports whether trial t has finished with its current key.
+func (d Dir) Done(t *Trial) (bool, error) {
+	s, err := d.ReadStatus(t.Index)
+	if err != nil || s == nil {
+		return false, err
+	}
+	return s.Status == StatusFinished && s.Key == t.Key, nil
+}
+
+// Event is one line of journal.jsonl.
+type Event struct {
+	Time time.Time `json:"time"`
+	// Event names what happened: "created", "planned", "skipped", "submitted",
+	// "finished", "failed", "cancelled", "done".
+	Event string `json:"event"`
+	Trial *int   `json:"trial,omitempty"`
+	// Detail is free text: a reason, a job id, a summary.
+	Detail string `json:"detail,omitempty"`
+}
+
+// AppendJournal appends events to journal.jsonl. Only the coordinator calls it. Each
+// event is one write of one line, so a crash leaves at most a torn last line, which
+// ReadJournal ignores.
+func (d Dir) AppendJournal(events ...Event) error {
+	f, err := os.OpenFile(d.Path(JournalFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	for _, e := range events {
+		if e.Time.IsZero() {
+			e.Time = time.Now().UTC()
+		}
+		line, err := json.Marshal(e)
+		if err != nil {
+			f.Close()
+			return err
+		}
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	if _, err := f.Write(b.Bytes()); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// ReadJournal reads journal.jsonl, skipping a torn last line.
+func (d Dir) ReadJournal() ([]Event, error) {
+	f, err := os.Open(d.Path(JournalFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []Event
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		var e Event
+		if json.Unmarshal(sc.Bytes(), &e) == nil {
+			out = append(out, e)
+		}
+	}
+	return out, sc.Err()
+}
+
+// RecipeHash returns the hash of a canonical recipe encoding.
+func RecipeHash(canonical []byte) string {
+	h := sha256.Sum256(canonical)
+	return hex.EncodeToString(h[:])
+}
+
+func readJSON(name string, v any) error {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+func writeJSON(name string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(name, append(b, '\n'), 0o644)
+}
