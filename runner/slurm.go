@@ -17,7 +17,9 @@ import (
 
 // Slurm runs trials as the tasks of one Slurm job array, at most Jobs at a time
 // (sbatch --array=LIST%Jobs). Each task runs the worker with its index from
-// SLURM_ARRAY_TASK_ID and appends its output to its trial's worker.log.
+// SLURM_ARRAY_TASK_ID, in the submitting directory with the submitting environment
+// (sbatch's defaults), and appends its output to its trial's worker.log. The study
+// directory and the data must be on a filesystem that the nodes share.
 type Slurm struct {
 	Worker Worker
 	// Jobs caps how many tasks run at once; Threads are each trial's kernel threads.
@@ -92,7 +94,6 @@ func (s *Slurm) Execute(ctx context.Context, dir study.Dir, indices []int, updat
 		"--cpus-per-task=" + strconv.Itoa(cpus),
 		"--output=" + filepath.Join(abs, study.TrialsDir, "%4a", study.WorkerLog),
 		"--open-mode=append",
-		"--chdir=" + abs,
 	}
 	if s.Partition != "" {
 		argv = append(argv, "--partition="+s.Partition)

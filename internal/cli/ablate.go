@@ -240,7 +240,7 @@ func ablateRun(opts *AblateOptions) error {
 		}
 		dirName = filepath.Join("studies", safeName(base.Name+"-"+strings.Join(names, "-")))
 	}
-	ds, err := data.Open(opts.Data, data.OpenOptions{})
+	ds, err := data.Open(absDataRef(opts.Data), data.OpenOptions{})
 	if err != nil {
 		return err
 	}
@@ -306,6 +306,20 @@ func ablateRun(opts *AblateOptions) error {
 		return fmt.Errorf("%d trials did not finish (%s); rerun the same command to retry them", len(sum.Failed)+len(sum.Unfinished), sum.Error())
 	}
 	return nil
+}
+
+// absDataRef makes the path of a dataset reference absolute, so that trials running
+// elsewhere (a Slurm node, another directory) find the same files.
+func absDataRef(ref string) string {
+	kind, path, ok := strings.Cut(ref, ":")
+	if !ok || kind == "synthetic" || path == "" {
+		return ref
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return ref
+	}
+	return kind + ":" + abs
 }
 
 // safeName keeps a directory name to letters, digits, '-', '_' and '.'.
