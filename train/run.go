@@ -12,12 +12,18 @@
 //	checkpoints/best.safetensors    weights with the best validation top-1 at the last exit
 //	final.safetensors            the weights after the last epoch
 //	test.json                    TestResult: per-exit test metrics of the final and best weights
+//	.lock                        the dirlock of the process training or evaluating the run
 //
 // Train starts a run and Resume continues one. A resumed run reproduces the
 // uninterrupted run bit for bit (same seed, same thread count): the checkpoint holds
 // the weights, the batch-norm statistics, the optimizer's momentum buffers and step
 // count, the position (epoch and next batch) and the metric sums of the partial epoch,
 // and every batch, augmentation included, is a pure function of (seed, epoch, batch).
+//
+// Train and Resume hold the directory's lock (package dirlock) while they work, and so does
+// "msdx eval", so that two processes never write one run at once; a second one fails at
+// once with an error naming the holder. OpenRun takes no lock: every file is replaced
+// atomically, so reading a run while it trains is safe.
 //
 // OpenRun reads a run directory for the commands that use a trained network
 // (evaluation, prediction): Run.Network loads its weights, Run.Dataset reopens its data
