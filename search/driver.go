@@ -212,7 +212,6 @@ func (d *Driver) Run(ctx context.Context, exec Executor) (*Result, error) {
 				if trials[i].status == nil {
 					return nil, fmt.Errorf("%s: trial %d ended without a status", d.Dir, i)
 				}
-				d.Dir.AppendJournal(study.Event{Event: trials[i].status.Status, Trial: &trials[i].index, Detail: trials[i].status.Reason})
 			}
 			continue
 		}
@@ -290,13 +289,24 @@ func (d *Driver) key(cost *Cost, rung int) study.Key {
 	if len(d.Config.Seeds) > 0 {
 		seed = d.Config.Seeds[0]
 	}
-	return study.Key{SpecHash: cost.Hash, RecipeHash: d.Config.RecipeHash, Fingerprint: d.Config.Fingerprint, Seed: seed, Epochs: d.Rungs[rung]}
+	return study.Key{SpecHash: cost.Hash, RecipeHash: d.Config.RecipeHash, Fingerprint: d.Config.Fingerprint, Seed: seed}
 }
 
 // plan writes a trial's trial.json, spec.toml and cost.json and journals it.
 func (d *Driver) plan(p *plannedTrial, c Candidate, cost *Cost) error {
 	sets := d.Space.Overrides(c)
 	t := &study.Trial{Index: p.index, Sets: sets, Epochs: d.Rungs[p.rung], Key: d.key(cost, p.rung)}
+	idx := p.index
+	if _, err := os.Stat(d.Dir.Path(study.RecipeFile)); err == nil {
+		// A study created with its recipe: study.Plan fills in the key (the hash of the
+		// trial's recipe at its epochs) and writes the trial's files.
+		t.Key = study.Key{Seed: t.Key.Seed}
+		if _, err := d.Dir.Plan(d.Config, t); err != nil {
+			return err
+		}
+		d.logf("planned trial %d: candidate %d, rung %d (%d epochs): %s", idx, p.cand, p.rung, d.Rungs[p.rung], strings.Join(sets, " "))
+		return d.Dir.AppendJournal(study.Event{Event: "planned", Trial: &idx, Detail: fmt.Sprintf("rung %d, %d epochs: %s", p.rung, d.Rungs[p.rung], strings.Join(sets, " "))})
+	}
 	if err := d.Dir.WriteTrial(t); err != nil {
 		return err
 	}
@@ -311,7 +321,6 @@ func (d *Driver) plan(p *plannedTrial, c Candidate, cost *Cost) error {
 	if err := atomicfile.WriteFile(d.Dir.TrialPath(p.index, study.CostFile), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	idx := p.index
 	d.logf("planned trial %d: candidate %d, rung %d (%d epochs): %s", idx, p.cand, p.rung, d.Rungs[p.rung], strings.Join(sets, " "))
 	return d.Dir.AppendJournal(study.Event{Event: "planned", Trial: &idx, Detail: fmt.Sprintf("rung %d, %d epochs: %s", p.rung, d.Rungs[p.rung], strings.Join(sets, " "))})
 }
