@@ -9,7 +9,6 @@ import (
 
 	"github.com/msdx/msdx/builder"
 	"github.com/msdx/msdx/flops"
-	"github.com/msdx/msdx/spec"
 )
 
 // Candidate is one point of a space: a value text for every parameter, in parameter order.
@@ -74,7 +73,7 @@ func (c *Cost) Reason() string {
 // Evaluate resolves and builds a candidate's spec and checks the constraints. It never
 // fails: problems make the candidate infeasible.
 func (s *Space) Evaluate(c Candidate) *Cost {
-	sp, err := spec.Resolve(s.Base, s.Overrides(c))
+	sp, err := s.Resolve(c)
 	if err != nil {
 		return &Cost{Error: oneLine(err), Violation: BuildViolation}
 	}

@@ -7,11 +7,13 @@ import (
 	"math"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/msdx/msdx/internal/atomicfile"
+	"github.com/msdx/msdx/evaluate"
+	"github.com/msdx/msdx/recipe"
 	"github.com/msdx/msdx/search/pareto"
-	"github.com/msdx/msdx/spec"
 	"github.com/msdx/msdx/study"
 )
 
@@ -59,6 +61,8 @@ type Driver struct {
 	Seed uint64
 	// Log, when not nil, receives one line per event.
 	Log func(format string, args ...any)
+
+	recipe *recipe.Recipe // the study's recipe.toml, once read
 }
 
 // TrialResult is one trial in search.json.
@@ -265,17 +269,46 @@ func (d *Driver) load(p *plannedTrial, t *study.Trial) error {
 	}
 	p.status = s
 	if s.Status == study.StatusFinished {
-		p.obj = d.objectives(s)
+		m, err := d.measures(p.index, s)
+		if err != nil {
+			return err
+		}
+		p.obj = d.objectives(m)
 	}
 	return nil
 }
 
-func (d *Driver) objectives(s *study.Status) []float64 {
+// measures returns a finished trial's measures: its exits from status.json and, when an
+// objective needs it, its budgeted curve from run/eval/report.json (the reference cost).
+func (d *Driver) measures(index int, s *study.Status) (Measures, error) {
 	m := Measures{}
 	for _, e := range s.Exits {
 		m.Exits = append(m.Exits, Point{MACs: float64(e.MACs), Top1: e.Top1})
 		m.Params = e.Params
 	}
+	need := false
+	for _, o := range d.Objectives {
+		need = need || o.Name == "budget_auc"
+	}
+	if !need {
+		return m, nil
+	}
+	name := d.Dir.TrialPath(index, study.RunDir, "eval", "report.json")
+	var rep evaluate.Report
+	if err := readJSONFile(name, &rep); err != nil || rep.Budgeted == nil {
+		return m, fmt.Errorf("trial %s finished, but budget_auc needs its budgeted curve: %s: %v", study.TrialID(index), name, err)
+	}
+	for _, set := range rep.Budgeted.Settings {
+		cost, ok := set.Test.ExpectedCost[evaluate.CostReference]
+		if !ok {
+			return m, fmt.Errorf("%s: budgeted results have no %q cost", name, evaluate.CostReference)
+		}
+		m.Budget = append(m.Budget, Point{MACs: cost, Top1: set.Test.Top1})
+	}
+	return m, nil
+}
+
+func (d *Driver) objectives(m Measures) []float64 {
 	f := make([]float64, len(d.Objectives))
 	for i, o := range d.Objectives {
 		f[i] = o.Minimised(m)
@@ -283,46 +316,57 @@ func (d *Driver) objectives(s *study.Status) []float64 {
 	return f
 }
 
-// key is the trial key of a candidate at a rung.
-func (d *Driver) key(cost *Cost, rung int) study.Key {
-	var seed int64
+// seed is the training seed of every trial: the study's first.
+func (d *Driver) seed() int64 {
 	if len(d.Config.Seeds) > 0 {
-		seed = d.Config.Seeds[0]
+		return d.Config.Seeds[0]
 	}
-	return study.Key{SpecHash: cost.Hash, RecipeHash: d.Config.RecipeHash, Fingerprint: d.Config.Fingerprint, Seed: seed}
+	return 0
 }
 
-// plan writes a trial's trial.json, spec.toml and cost.json and journals it.
+// recipeSets returns the recipe overrides of a trial of the given epochs: a cosine
+// warm-up of recipe.toml that does not fit them is shortened to epochs-1 (0 for one
+// epoch), as package recipe does for a preset's warm-up; nil otherwise.
+func (d *Driver) recipeSets(epochs int) ([]string, error) {
+	if d.recipe == nil {
+		rc, err := recipe.LoadFile(d.Dir.Path(study.RecipeFile))
+		if err != nil {
+			return nil, err
+		}
+		d.recipe = rc
+	}
+	if w := d.recipe.Schedule.WarmupEpochs; d.recipe.Schedule.Kind == recipe.Cosine && w >= epochs {
+		return []string{"schedule.warmup_epochs=" + strconv.Itoa(epochs-1)}, nil
+	}
+	return nil, nil
+}
+
+// plan resolves a trial through study.Plan, which writes its trial.json, spec.toml and
+// cost.json, and journals it.
 func (d *Driver) plan(p *plannedTrial, c Candidate, cost *Cost) error {
 	sets := d.Space.Overrides(c)
-	t := &study.Trial{Index: p.index, Sets: sets, Epochs: d.Rungs[p.rung], Key: d.key(cost, p.rung)}
-	idx := p.index
-	if _, err := os.Stat(d.Dir.Path(study.RecipeFile)); err == nil {
-		// A study created with its recipe: study.Plan fills in the key (the hash of the
-		// trial's recipe at its epochs) and writes the trial's files.
-		t.Key = study.Key{Seed: t.Key.Seed}
-		if _, err := d.Dir.Plan(d.Config, t); err != nil {
-			return err
-		}
-		d.logf("planned trial %d: candidate %d, rung %d (%d epochs): %s", idx, p.cand, p.rung, d.Rungs[p.rung], strings.Join(sets, " "))
-		return d.Dir.AppendJournal(study.Event{Event: "planned", Trial: &idx, Detail: fmt.Sprintf("rung %d, %d epochs: %s", p.rung, d.Rungs[p.rung], strings.Join(sets, " "))})
-	}
-	if err := d.Dir.WriteTrial(t); err != nil {
-		return err
-	}
-	s, err := spec.Resolve(d.Space.Base, sets)
+	epochs := d.Rungs[p.rung]
+	rs, err := d.recipeSets(epochs)
 	if err != nil {
-		panic(fmt.Sprintf("search: feasible candidate %v no longer resolves: %v", sets, err))
-	}
-	if err := atomicfile.WriteFile(d.Dir.TrialPath(p.index, study.SpecFile), s.Canonical(), 0o644); err != nil {
 		return err
 	}
-	b, _ := json.MarshalIndent(cost, "", "  ")
-	if err := atomicfile.WriteFile(d.Dir.TrialPath(p.index, study.CostFile), append(b, '\n'), 0o644); err != nil {
-		return err
+	t := &study.Trial{Index: p.index, Sets: sets, RecipeSets: rs, Epochs: epochs, Key: study.Key{Seed: d.seed()}}
+	costs, err := d.Dir.Plan(d.Config, t)
+	if err != nil {
+		return fmt.Errorf("planning trial %s (%s): %w", study.TrialID(p.index), strings.Join(sets, " "), err)
 	}
-	d.logf("planned trial %d: candidate %d, rung %d (%d epochs): %s", idx, p.cand, p.rung, d.Rungs[p.rung], strings.Join(sets, " "))
-	return d.Dir.AppendJournal(study.Event{Event: "planned", Trial: &idx, Detail: fmt.Sprintf("rung %d, %d epochs: %s", p.rung, d.Rungs[p.rung], strings.Join(sets, " "))})
+	// The space and the study resolve a candidate alike (see Space.Resolve).
+	if t.Key.SpecHash != cost.Hash || len(costs) != len(cost.Exits) || costs[len(costs)-1].MACs != cost.Exits[len(cost.Exits)-1].MACs {
+		return fmt.Errorf("%s: trial %s resolves to spec %.12s, but the space costed %.12s: is %s the space's base?",
+			d.Dir, study.TrialID(p.index), t.Key.SpecHash, cost.Hash, study.BaseFile)
+	}
+	idx := p.index
+	detail := fmt.Sprintf("rung %d, %d epochs: %s", p.rung, epochs, strings.Join(sets, " "))
+	if rs != nil {
+		detail += " (recipe " + strings.Join(rs, " ") + ")"
+	}
+	d.logf("planned trial %d: candidate %d, %s", idx, p.cand, detail)
+	return d.Dir.AppendJournal(study.Event{Event: "planned", Trial: &idx, Detail: detail})
 }
 
 // promotion finds the candidate to promote, highest rung first; ok is false when none is.

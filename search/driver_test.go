@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/msdx/msdx/recipe"
 	"github.com/msdx/msdx/study"
 )
 
@@ -32,14 +33,14 @@ func (f *fakeExecutor) Run(ctx context.Context, dir study.Dir, indices []int) er
 		if err != nil {
 			return err
 		}
-		var cost Cost
-		if err := readJSONFile(dir.TrialPath(i, study.CostFile), &cost); err != nil {
+		costs, err := dir.ReadCost(i)
+		if err != nil {
 			return err
 		}
 		st := &study.Status{Key: t.Key, Status: study.StatusFinished}
 		// A quality in [0.6, 1) from the spec hash stands for everything but the cost.
-		q := 0.6 + 0.4*float64(cost.Hash[0]%16)/16
-		for _, e := range cost.Exits {
+		q := 0.6 + 0.4*float64(t.Key.SpecHash[0]%16)/16
+		for _, e := range costs {
 			top1 := 100 * q * (1 - math.Exp(-float64(t.Epochs))) * (1 - math.Exp(-float64(e.MACs)/8e6))
 			st.Exits = append(st.Exits, study.ExitResult{Exit: e.Exit, MACs: e.MACs, Params: e.Params, Top1: math.Round(top1*100) / 100})
 		}
@@ -57,11 +58,29 @@ func newDriver(t *testing.T, dir string) *Driver {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newSpaceDriver(t, dir, sp)
+}
+
+// newSpaceDriver returns a driver of sp on a new study in dir with the quick recipe.
+func newSpaceDriver(t *testing.T, dir string, sp *Space) *Driver {
+	t.Helper()
 	objs, err := ParseObjectives("anytime_auc,last_macs")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Driver{Space: sp, Dir: study.Dir(dir), Config: &study.Config{Kind: study.KindSearch, RecipeHash: "r", Fingerprint: "f", Seeds: []int64{1}},
+	base, err := sp.BaseSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := recipe.Resolve("quick", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := study.Create(study.Dir(dir), &study.Config{Kind: study.KindSearch, Base: sp.Base, Recipe: "quick", Fingerprint: "f", Seeds: []int64{1}}, base, rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Driver{Space: sp, Dir: study.Dir(dir), Config: cfg,
 		Objectives: objs, Trials: 16, Rungs: []int{1, 3, 9}, Eta: 3, Jobs: 2, Seed: 5}
 }
 
@@ -176,4 +195,76 @@ func TestPruning(t *testing.T) {
 	if !ok || cand != 2 || rung != 2 {
 		t.Fatalf("promotion: candidate %d to rung %d (ok %v), want candidate 2 to rung 2", cand, rung, ok)
 	}
+}
+
+// TestPlanResolvesLikeSpace checks that a study whose base.toml is the space's BaseSpec
+// plans every candidate to the spec the space costed: same hash, same exit costs, with
+// fixed sets and parameters that change derived defaults (the stem kind).
+func TestPlanResolvesLikeSpace(t *testing.T) {
+	sp, err := ParseSpace("space.toml", []byte(`base = "msdnet-cifar10-small"
+sets = ["growth=4", "head.kind=addad"]
+[[param]]
+path = "stem.kind"
+values = ["msdnet-cifar", "addad-code"]
+[[param]]
+path = "blocks.count"
+int = [2, 3]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newSpaceDriver(t, t.TempDir(), sp)
+	base, err := sp.BaseSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Dir.Path(study.BaseFile); !cmp.Equal(readFile(t, got), base.Canonical()) {
+		t.Errorf("%s is not the space's base spec", got)
+	}
+	tests := []struct{ values []string }{
+		{[]string{"msdnet-cifar", "2"}},
+		{[]string{"msdnet-cifar", "3"}},
+		{[]string{"addad-code", "2"}},
+		{[]string{"addad-code", "3"}},
+	}
+	for i, tt := range tests {
+		c := Candidate{Values: tt.values}
+		cost := sp.Evaluate(c)
+		if !cost.Feasible() {
+			t.Fatalf("%v: %s", tt.values, cost.Reason())
+		}
+		if err := d.plan(&plannedTrial{index: i, cand: i}, c, cost); err != nil {
+			t.Fatalf("%v: %v", tt.values, err)
+		}
+		tr, err := d.Dir.ReadTrial(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.Key.SpecHash != cost.Hash {
+			t.Errorf("%v: planned spec %.12s, space's %.12s", tt.values, tr.Key.SpecHash, cost.Hash)
+		}
+		costs, err := d.Dir.ReadCost(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []ExitCost
+		for _, e := range costs {
+			got = append(got, ExitCost{Exit: e.Exit, MACs: e.MACs, Params: e.Params})
+		}
+		if diff := cmp.Diff(cost.Exits, got); diff != "" {
+			t.Errorf("%v: cost.json (-space +study):\n%s", tt.values, diff)
+		}
+		if tr.Epochs != 1 || !cmp.Equal(tr.RecipeSets, []string{"schedule.warmup_epochs=0"}) {
+			t.Errorf("%v: trial of %d epochs with recipe sets %q; want 1 epoch with quick's warm-up of 1 shortened to 0", tt.values, tr.Epochs, tr.RecipeSets)
+		}
+	}
+}
+
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -31,8 +31,9 @@
 //	max_macs = 64e6                 # and/or min_macs, max_params, min_params
 //
 // A candidate is one value per parameter; its spec is the base resolved with the fixed
-// sets and then "path=value" for every parameter, exactly as "msdx flops BASE --set ..."
-// would, and its cost comes from the builder and package flops. MACs and parameters are
+// sets, written in canonical form (every field explicit, as a study's base.toml), then
+// "path=value" for every parameter (see Space.Resolve), and its cost comes from the
+// builder and package flops. MACs and parameters are
 // cumulative per exit in the reference (execution) semantics. A candidate that does not
 // resolve or build, or that violates a constraint, is infeasible: it is reported with the
 // reason and never trains.
@@ -70,6 +71,10 @@ type Space struct {
 	Params []Param
 	// Constraints are the cost constraints, in file order.
 	Constraints []Constraint
+
+	// base is the base resolved with Sets, in canonical form: what a study's base.toml
+	// holds, and what every candidate resolves against.
+	base []byte
 }
 
 // Param kinds.
@@ -307,10 +312,40 @@ func (p *spaceParser) parse(raw map[string]any) {
 		}
 	}
 	if p.sp.Base != "" && len(p.errs) == 0 {
-		if _, err := spec.Resolve(p.sp.Base, p.sp.Sets); err != nil {
+		b, err := spec.Resolve(p.sp.Base, p.sp.Sets)
+		if err != nil {
 			p.bad("base", "the base spec does not resolve: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
+		} else {
+			p.sp.base = b.Canonical()
 		}
 	}
+}
+
+// BaseSpec returns the space's base resolved with its fixed sets: the base.toml of a
+// study that trains the space's candidates.
+func (s *Space) BaseSpec() (*spec.Spec, error) {
+	if s.base == nil { // a Space not made by ParseSpace
+		return spec.Resolve(s.Base, s.Sets)
+	}
+	return spec.Parse(s.Base, s.base, nil)
+}
+
+// Resolve returns candidate c's spec: the canonical form of BaseSpec with Overrides(c)
+// applied. Resolving against the canonical form, in which every field is explicit, is
+// what a study does with its base.toml, so a candidate's spec (and hash) is the same
+// whether the space costs it or a study trains it. Defaults that follow other fields
+// (stem.stride of the Addad stems, head.channels of a head kind, the fusion rule's
+// defaults) are therefore the base's values unless a parameter sets them.
+func (s *Space) Resolve(c Candidate) (*spec.Spec, error) {
+	base := s.base
+	if base == nil { // a Space not made by ParseSpace
+		b, err := spec.Resolve(s.Base, s.Sets)
+		if err != nil {
+			return nil, err
+		}
+		base = b.Canonical()
+	}
+	return spec.Parse(s.Base, base, s.Overrides(c))
 }
 
 func (p *spaceParser) param(n int, m map[string]any) (Param, bool) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/msdx/msdx/spec"
 )
@@ -60,7 +61,7 @@ max_params = 1000000
 			{Exit: LastExit, MaxParams: 1e6, Line: 27},
 		},
 	}
-	if diff := cmp.Diff(want, sp); diff != "" {
+	if diff := cmp.Diff(want, sp, cmpopts.IgnoreUnexported(Space{})); diff != "" {
 		t.Errorf("space (-want +got):\n%s", diff)
 	}
 	t.Run("grid", func(t *testing.T) {
