@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/msdx/msdx/internal/atomicfile"
 	"github.com/msdx/msdx/evaluate"
+	"github.com/msdx/msdx/internal/atomicfile"
 	"github.com/msdx/msdx/recipe"
 	"github.com/msdx/msdx/search/pareto"
 	"github.com/msdx/msdx/study"
