@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,7 +74,9 @@ type TrialResult struct {
 	Epochs    int      `json:"epochs"`
 	Sets      []string `json:"sets"`
 	SpecHash  string   `json:"spec_hash"`
-	Status    string   `json:"status"`
+	// Spec is the trial's resolved spec file, relative to the study directory.
+	Spec   string `json:"spec"`
+	Status string `json:"status"`
 	// Exits are the trial's per-exit cost and accuracy (finished trials).
 	Exits []study.ExitResult `json:"exits,omitempty"`
 	// Objectives are in the result's order and direction (finished trials).
@@ -480,7 +483,8 @@ func (d *Driver) result(trials []*plannedTrial, cands []Candidate, costs []*Cost
 	best := map[int]*plannedTrial{}
 	for _, p := range trials {
 		tr := TrialResult{Index: p.index, Candidate: p.cand, Rung: p.rung, Epochs: d.Rungs[p.rung],
-			Sets: d.Space.Overrides(cands[p.cand]), SpecHash: costs[p.cand].Hash, Pruned: pruned[p.cand]}
+			Sets: d.Space.Overrides(cands[p.cand]), SpecHash: costs[p.cand].Hash, Pruned: pruned[p.cand],
+			Spec: filepath.ToSlash(filepath.Join(study.TrialsDir, study.TrialID(p.index), study.SpecFile))}
 		if p.status != nil {
 			tr.Status, tr.Exits = p.status.Status, p.status.Exits
 		}
