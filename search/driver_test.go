@@ -5,11 +5,13 @@ import (
 	"errors"
 	"math"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/msdx/msdx/recipe"
+	"github.com/msdx/msdx/spec"
 	"github.com/msdx/msdx/study"
 )
 
@@ -267,4 +269,25 @@ func readFile(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestPlanOtherBase checks that a study whose base.toml is not the space's base is
+// refused when a trial is planned, before anything trains.
+func TestPlanOtherBase(t *testing.T) {
+	dir := t.TempDir()
+	d := newDriver(t, dir)
+	other, err := spec.Resolve("addad-cifar10-small", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(d.Dir.Path(study.BaseFile), other.Canonical(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Run(context.Background(), &fakeExecutor{})
+	if err == nil || !strings.Contains(err.Error(), "but the space costed") {
+		t.Fatalf("err = %v, want the spec mismatch", err)
+	}
+	if n, _ := d.Dir.Trials(); len(n) != 1 {
+		t.Errorf("trials %v: want the one refused", n)
+	}
 }

@@ -8,6 +8,8 @@
 //	base.toml       the resolved base spec (canonical TOML)
 //	recipe.toml     the resolved recipe (canonical TOML)
 //	journal.jsonl   append-only events, written by the one coordinator only
+//	ablation.json   an ablation's table (with ablation.csv, effects.csv; package ablation)
+//	search.json     a search's trials, front and hypervolume (package search)
 //	trials/NNNN/    one directory per trial, NNNN its zero-padded index:
 //	    trial.json    what the trial is (written by the coordinator before it runs)
 //	    spec.toml     its resolved spec
