@@ -249,15 +249,36 @@ max_macs = 10e6
 	t.Logf("1-2-4: %+v; 1-4-8 first exit %d MACs; 1-2: %s", costs[0].Exits, costs[2].Exits[0].MACs, costs[1].Error)
 }
 
-// TestExampleSpace checks the shipped example: it parses and has at least 10,000
-// candidates.
-func TestExampleSpace(t *testing.T) {
-	sp, err := LoadSpace("../examples/search/msdnet-cifar10.toml")
-	if err != nil {
-		t.Fatal(err)
+// TestExampleSpaces checks the shipped examples: they parse, and have the size and the
+// number of feasible candidates their comments state.
+func TestExampleSpaces(t *testing.T) {
+	tests := []struct {
+		file           string
+		size, feasible int // feasible: -1 to skip costing
+	}{
+		{"msdnet-cifar10.toml", 25200, -1},
+		{"msdnet-quick.toml", 72, 52},
 	}
-	if n := sp.GridSize(1 << 20); n < 10000 {
-		t.Errorf("example space has %d candidates, want at least 10,000", n)
+	for _, tt := range tests {
+		sp, err := LoadSpace("../examples/search/" + tt.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := sp.GridSize(1 << 20); n != tt.size {
+			t.Errorf("%s has %d candidates, want %d", tt.file, n, tt.size)
+		}
+		if tt.feasible < 0 {
+			continue
+		}
+		n := 0
+		for _, c := range (&Evaluator{Space: sp, Workers: 1}).EvaluateAll(sp.Grid(tt.size)) {
+			if c.Feasible() {
+				n++
+			}
+		}
+		if n != tt.feasible {
+			t.Errorf("%s has %d feasible candidates, want %d", tt.file, n, tt.feasible)
+		}
 	}
 }
 
