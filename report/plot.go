@@ -408,6 +408,7 @@ func effectsFigure(a *Ablation, n int) (*Figure, error) {
 		f.Legend = append(f.Legend, ResponseTitles[resp])
 	}
 	p.NominalX(names...)
+	p.X.Min, p.X.Max = -0.5, float64(len(names))-0.5
 	p.X.Tick.Label.Font.Size = vg.Points(8)
 	p.Legend.Top = true
 	p.Legend.Left = true
@@ -459,6 +460,7 @@ func breakdownFigure(b *Breakdown, n int) (*Figure, error) {
 		f.Legend = append(f.Legend, Parts[j])
 	}
 	p.NominalX(labels...)
+	p.X.Min, p.X.Max = -0.6, float64(len(labels))-0.4
 	p.Y.Min = 0
 	p.Y.Max = math.Max(p.Y.Max, maxMACs/scale*1.35) // room for the legend
 	f.plot = p
