@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -143,6 +144,8 @@ func sscan(s, format string, n *int) bool {
 	return err == nil
 }
 
+var xmlnsRE = regexp.MustCompile(`\s+xmlns(:xlink)?="[^"]*"`)
+
 // inlineSVG turns a standalone vgsvg document into an element for an HTML page: it drops
 // the XML declaration, the generator comment and the namespace declarations (an HTML
 // parser puts <svg> in the SVG namespace by itself), and returns the @font-face rules
@@ -154,8 +157,8 @@ func inlineSVG(doc []byte) (svg string, fontFaces []string) {
 		panic("report: vgsvg output has no <svg> element")
 	}
 	s = s[start:]
-	s = strings.Replace(s, ` xmlns="http://www.w3.org/2000/svg"`, "", 1)
-	s = strings.Replace(s, "\n\txmlns:xlink=\"http://www.w3.org/1999/xlink\"", "", 1)
+	end := strings.Index(s, ">")
+	s = xmlnsRE.ReplaceAllString(s[:end], "") + s[end:]
 	const open, closing = "<defs>\n\t<style>\n", "\t</style>\n</defs>\n"
 	if i := strings.Index(s, open); i >= 0 {
 		j := strings.Index(s[i:], closing)
