@@ -193,5 +193,35 @@ func (a *Arch) Concat(name string, in ...int) int {
 	return a.B.Add(name, graph.Op{Kind: graph.Concat}, in...)
 }
 
+// MaxTransitionWidth is the most channels a transition may give one scale: larger
+// reductions than 1 widen the network at every transition, and beyond this width its costs
+// would overflow.
+const MaxTransitionWidth = 1 << 20
+
+// transitionFits checks that a transition from c channels (the running count) to
+// floor(reduction·c), times gr on its widest scale, gives at least one channel and at most
+// MaxTransitionWidth. Otherwise it fails the build with an error on the reduction field
+// naming the transition (where) and returns false. While the build has failed already it
+// returns false too.
+func (a *Arch) transitionFits(c, gr int, where string) bool {
+	if a.B.Err() != nil {
+		return false
+	}
+	r := a.Spec.Reduction
+	// In float64, as floorMul computes it, so that a huge reduction cannot overflow.
+	reduced := math.Floor(r * float64(c))
+	switch {
+	case reduced < 1:
+		a.B.Fail(a.Spec.Errorf("reduction", "%v gives floor(%v*%d) = 0 channels at the transition after %s; want at least 1/%d there, or 0 for no transitions",
+			r, r, c, where, c))
+		return false
+	case reduced*float64(gr) > MaxTransitionWidth:
+		a.B.Fail(a.Spec.Errorf("reduction", "%v gives floor(%v*%d)*%d = %.0f channels at the transition after %s, more than the %d msdx supports",
+			r, r, c, gr, reduced*float64(gr), where, MaxTransitionWidth))
+		return false
+	}
+	return true
+}
+
 // floorMul is floor(f·n) computed as the references do, in float64.
 func floorMul(f float64, n int) int { return int(math.Floor(f * float64(n))) }

@@ -3,6 +3,7 @@ package builder
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/msdx/msdx/spec"
 )
@@ -59,7 +60,7 @@ func buildMSDNet(a *Arch, dense bool) {
 	}
 
 	c, n := s.Channels, 0
-	for _, layers := range steps {
+	for bi, layers := range steps {
 		for range layers {
 			n++
 			in, out := scaleSpan(s.Fusion.Prune, nScales, n, total)
@@ -94,6 +95,9 @@ func buildMSDNet(a *Arch, dense bool) {
 				(s.Fusion.Prune == spec.PruneMax && in > out ||
 					s.Fusion.Prune == spec.PruneMin && (n == total/3 || n == 2*total/3))
 			if transition {
+				if !a.transitionFits(c, slices.Max(gr[first:]), fmt.Sprintf("layer %d (block %d)", n, bi+1)) {
+					return
+				}
 				reduced := floorMul(s.Reduction, c)
 				a.at(fmt.Sprintf("transition %d", n))
 				for sc := first; sc < nScales; sc++ {

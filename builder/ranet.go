@@ -102,7 +102,11 @@ func buildRANet(a *Arch) {
 				x = a.Concat(name+"/fuse/concat", x, a.resize(name+"/fuse/resize", fuse, size))
 			}
 			if ranetTransition(b, nBlocks, res[f]) && s.Reduction > 0 {
-				x = a.ConvBasic(name+"/transition", x, floorMul(s.Reduction, a.B.Shape(x).C), 1, 1)
+				c := a.B.Shape(x).C
+				if !a.transitionFits(c, 1, fmt.Sprintf("flow %d block %d", f, b)) {
+					return
+				}
+				x = a.ConvBasic(name+"/transition", x, floorMul(s.Reduction, c), 1, 1)
 			}
 			blocks = append(blocks, ranetBlock{states: states})
 			if b > fused {

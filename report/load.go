@@ -233,7 +233,11 @@ func studyVariants(d study.Dir, cfg *study.Config, res *ablation.Result, in *inp
 		if err != nil {
 			return err
 		}
-		epochs := t.Key.Epochs
+		rc, err := d.TrialRecipe(t)
+		if err != nil {
+			return err
+		}
+		epochs := rc.Epochs
 		ser := Series{
 			ID: KindVariant + ":" + string(d) + ":" + v.Name, Label: v.Name, Kind: KindVariant,
 			Spec: s.Name, SpecHash: s.Hash(), Source: string(d), Seeds: v.Finished,

@@ -69,10 +69,20 @@
 // (strictly between 0 and 1) to ranet; stem.stride belongs to the addad stems (1 or 2), which
 // the ranet rule does not use; head.channels belongs to the heads that have their own width.
 // With msdnet and dense wiring growth*gr_factor[s] must be even on every scale but the first,
-// as the reference code breaks otherwise (architectures.md §2.1). Checks that need the built
-// network's shapes, such as the MSDNet CIFAR head's need for an 8x8 coarsest map, are left to
-// the builder, which reports them with Spec.Errorf so that they too name the file, line and
-// field.
+// as the reference code breaks otherwise (architectures.md §2.1).
+//
+// reduction is any finite number >= 0, as the references accept it. It scales the running
+// channel count c at every transition (MSDNet's scale-drop layers, or L/3 and 2L/3 with
+// prune "min"; RANet's blocks b = floor(i·n/s)) to floor(reduction·c): 0.5, the default,
+// halves it; 1 keeps the width, with the transitions' 1x1 convs still there (and counted);
+// more than 1 widens the network. 0 removes the transitions. Because the count depends on
+// the layer schedule, the builder rejects a reduction that leaves a transition no channels
+// (e.g. "reduction: 0.01 gives floor(0.01*34) = 0 channels at the transition after layer 3
+// (block 2)") or more than 2^20 channels on a scale (builder.MaxTransitionWidth).
+//
+// Checks that need the built network's shapes, such as the MSDNet CIFAR head's need for an
+// 8x8 coarsest map, are left to the builder, which reports them with Spec.Errorf so that they
+// too name the file, line and field.
 //
 // # Canonical form and hash
 //

@@ -88,12 +88,22 @@ var malformed = []struct {
 	},
 	{
 		name: "three top-level problems",
-		doc:  "classes = 0\nactivation = \"tanh\"\nreduction = 1.0\n",
+		doc:  "classes = 0\nactivation = \"tanh\"\nreduction = -0.5\n",
 		want: []string{
 			"t.toml:1: classes: 0 is out of range [1, 100000]",
 			`t.toml:2: activation: "tanh" is not one of "relu", "gelu"`,
-			"t.toml:3: reduction: 1 is out of range: want 0 <= reduction < 1 (0 disables transitions)",
+			"t.toml:3: reduction: -0.5 is out of range: want a finite reduction >= 0 (0 disables transitions)",
 		},
+	},
+	{
+		name: "reduction not finite",
+		doc:  "reduction = nan\n",
+		want: []string{"t.toml:1: reduction: NaN is out of range: want a finite reduction >= 0 (0 disables transitions)"},
+	},
+	{
+		name: "reduction infinite",
+		doc:  "reduction = inf\n",
+		want: []string{"t.toml:1: reduction: +Inf is out of range: want a finite reduction >= 0 (0 disables transitions)"},
 	},
 	{
 		name: "date for an integer",

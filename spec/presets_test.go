@@ -61,6 +61,12 @@ func TestPresets(t *testing.T) {
 		"addad-cifar10":       addad("addad-cifar10", 10, 10, "addad-code"),
 		"addad-cifar100":      addad("addad-cifar100", 100, 7, "addad-code"),
 		"addad-cifar10-paper": addad("addad-cifar10-paper", 10, 10, "addad-separable"),
+		"addad-cifar10-small": func() *Spec {
+			s := addad("addad-cifar10-small", 10, 4, "addad-code")
+			s.Activation = "relu"
+			s.Blocks = Blocks{Count: 4, Base: 2, Step: 1, StepMode: "even"}
+			return s
+		}(),
 	}
 	if diff := cmp.Diff(sortedKeys(want), PresetNames()); diff != "" {
 		t.Errorf("preset names (-want +got):\n%s", diff)

@@ -25,7 +25,9 @@ type Spec struct {
 	Channels int `toml:"channels" json:"channels"`
 	// Growth is the growth rate g (new channels per layer at width factor 1).
 	Growth int `toml:"growth" json:"growth"`
-	// Reduction is the transition compression factor (0 disables transitions).
+	// Reduction is the transition compression factor: a transition maps c channels to
+	// floor(reduction·c). 0 disables transitions; any other finite value >= 0 keeps them,
+	// so 1 gives same-width 1x1 convs and more than 1 widens, as in the references.
 	Reduction float64 `toml:"reduction" json:"reduction"`
 	// Bottleneck puts a 1x1 bottleneck conv before each 3x3 conv of a layer.
 	Bottleneck bool `toml:"bottleneck" json:"bottleneck"`

@@ -131,8 +131,8 @@ func validate(s *Spec) ErrorList {
 	v.oneOf("activation", s.Activation, ActReLU, ActGELU)
 	v.intRange("channels", s.Channels, 1, MaxChannels)
 	growthOK := v.intRange("growth", s.Growth, 1, MaxGrowth)
-	if !(s.Reduction >= 0 && s.Reduction < 1) {
-		v.errorf("reduction", "%v is out of range: want 0 <= reduction < 1 (0 disables transitions)", s.Reduction)
+	if !(s.Reduction >= 0) || math.IsInf(s.Reduction, 1) {
+		v.errorf("reduction", "%v is out of range: want a finite reduction >= 0 (0 disables transitions)", s.Reduction)
 	}
 
 	rule := s.Fusion.Rule

@@ -56,6 +56,7 @@ const (
 	StatusFile   = "status.json"
 	AblationJSON = "ablation.json"
 	AblationCSV  = "ablation.csv"
+	EffectsCSV   = "effects.csv"
 )
 
 // Study kinds recorded in Config.Kind.
@@ -133,9 +134,6 @@ type Key struct {
 	RecipeHash  string `json:"recipe_hash"`
 	Fingerprint string `json:"fingerprint"`
 	Seed        int64  `json:"seed"`
-	// Epochs is the number of training epochs (a search's fidelity; otherwise the
-	// recipe's).
-	Epochs int `json:"epochs"`
 }
 
 // Trial is the content of trials/NNNN/trial.json.
@@ -145,9 +143,13 @@ type Trial struct {
 	Labels []Label `json:"labels,omitempty"`
 	// Sets are the spec overrides applied to the base spec.
 	Sets []string `json:"sets"`
-	// Epochs, when positive, overrides the recipe's epochs.
-	Epochs int `json:"epochs,omitempty"`
-	Key    Key `json:"key"`
+	// RecipeSets are recipe overrides ("path=value") applied to recipe.toml before the
+	// seed; Epochs, when positive, then overrides the recipe's epochs.
+	RecipeSets []string `json:"recipe_sets,omitempty"`
+	Epochs     int      `json:"epochs,omitempty"`
+	// Key identifies what the trial computes; Key.RecipeHash is the hash of the trial's
+	// fully resolved recipe (see TrialRecipe).
+	Key Key `json:"key"`
 }
 
 // Trial statuses recorded in Status.Status.

@@ -12,6 +12,7 @@
 //	checkpoints/best.safetensors    weights with the best validation top-1 at the last exit
 //	final.safetensors            the weights after the last epoch
 //	test.json                    TestResult: per-exit test metrics of the final and best weights
+//	.lock                        the dirlock of the process training or evaluating the run
 //
 // Train starts a run and Resume continues one. A resumed run reproduces the
 // uninterrupted run bit for bit (same seed, same thread count): the checkpoint holds
@@ -19,12 +20,19 @@
 // count, the position (epoch and next batch) and the metric sums of the partial epoch,
 // and every batch, augmentation included, is a pure function of (seed, epoch, batch).
 //
+// Train and Resume hold the directory's lock (package dirlock) while they work, and so does
+// "msdx eval", so that two processes never write one run at once; a second one fails at
+// once with an error naming the holder. OpenRun takes no lock: every file is replaced
+// atomically, so reading a run while it trains is safe.
+//
 // OpenRun reads a run directory for the commands that use a trained network
 // (evaluation, prediction): Run.Network loads its weights, Run.Dataset reopens its data
 // and Run.EvalLoader gives unaugmented, normalised batches of any split.
 package train
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -222,26 +230,38 @@ func (r *Run) WeightsFile(weights string) (string, error) {
 // Network builds the run's network and loads the named weights ("final", "best" or
 // "latest", see WeightsFile) into it. The network is in evaluation mode.
 func (r *Run) Network(weights string) (*nn.Network, error) {
+	net, _, err := r.NetworkDigest(weights)
+	return net, err
+}
+
+// NetworkDigest is Network that also returns the SHA-256, in hex, of the weights file's
+// content as it was read: it identifies the weights that results were computed with.
+func (r *Run) NetworkDigest(weights string) (*nn.Network, string, error) {
 	name, err := r.WeightsFile(weights)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	f, err := tensorfile.ReadFile(name)
+	b, err := os.ReadFile(name)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("run %s has no %s weights yet (%s; status %s)", r.Dir, weights, name, r.Info.Status)
+			return nil, "", fmt.Errorf("run %s has no %s weights yet (%s; status %s)", r.Dir, weights, name, r.Info.Status)
 		}
-		return nil, err
+		return nil, "", fmt.Errorf("tensorfile: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	f, err := tensorfile.Decode(name, b)
+	if err != nil {
+		return nil, "", err
 	}
 	net, err := newNetwork(r.Spec, r.Info.Seed)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := net.SetWeights(weightsOnly(f), name); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	net.SetTrain(false)
-	return net, nil
+	return net, hex.EncodeToString(sum[:]), nil
 }
 
 // newNetwork builds s with the initialisation its fusion rule's reference uses.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/msdx/msdx/data"
 	"github.com/msdx/msdx/internal/atomicfile"
+	"github.com/msdx/msdx/internal/dirlock"
 	"github.com/msdx/msdx/kernels"
 	"github.com/msdx/msdx/nn"
 	"github.com/msdx/msdx/optim"
@@ -68,8 +69,15 @@ type Session struct {
 	Log func(string)
 }
 
-// Train creates the run directory opts.Out and trains the network it describes.
-// Cancelling ctx stops training after the current batch with a resumable checkpoint
+// Names under which Train and Resume lock a run directory (see dirlock.Holder.What).
+const (
+	LockTrain  = "msdx train"
+	LockResume = "msdx train --resume"
+)
+
+// Train creates the run directory opts.Out and trains the network it describes, holding
+// the directory's lock (dirlock) throughout: while another process holds it, Train fails
+// at once with a *dirlock.HeldError. Cancelling ctx stops training after the current batch with a resumable checkpoint
 // and an error wrapping ErrInterrupted. On failure (NaN loss, I/O error) the run's
 // status is "failed" and its last checkpoint is kept.
 func Train(ctx context.Context, opts Options) (*Run, error) {
@@ -85,6 +93,14 @@ func Train(ctx context.Context, opts Options) (*Run, error) {
 		return nil, err
 	}
 	if err := checkNewRunDir(opts.Out); err != nil {
+		if _, serr := os.Stat(filepath.Join(opts.Out, RunFile)); serr == nil {
+			// A run that is training says so, and by whom, rather than offering --resume.
+			l, lerr := dirlock.Acquire(opts.Out, LockTrain)
+			if lerr != nil {
+				return nil, lerr
+			}
+			l.Release()
+		}
 		return nil, err
 	}
 	// Building the network first rejects specs that cannot run before any file is written.
@@ -144,6 +160,18 @@ func Train(ctx context.Context, opts Options) (*Run, error) {
 		Created: now, Updated: now, Status: StatusRunning, Epochs: rc.Epochs,
 	}}
 	r.dataOnce.Do(func() { r.dataset = ads })
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return nil, err
+	}
+	lock, err := dirlock.Acquire(opts.Out, LockTrain)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release() // closing the file drops the lock even if emptying it fails
+	// Another process may have started a run in opts.Out since the check above.
+	if err := checkNewRunDir(opts.Out); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(r.Path("checkpoints"), 0o755); err != nil {
 		return nil, err
 	}
@@ -165,8 +193,18 @@ func Train(ctx context.Context, opts Options) (*Run, error) {
 }
 
 // Resume continues the run in dir from its latest checkpoint (from the start when it
-// has none). A finished run is an error.
+// has none), holding the directory's lock as Train does. A finished run is an error.
 func Resume(ctx context.Context, dir, version string, sess Session) (*Run, error) {
+	// Open the run before locking, so that no lock file is written into a directory
+	// that holds no run, and again after, to read what a previous holder left.
+	if _, err := OpenRun(dir); err != nil {
+		return nil, err
+	}
+	lock, err := dirlock.Acquire(dir, LockResume)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
 	r, err := OpenRun(dir)
 	if err != nil {
 		return nil, err
@@ -190,7 +228,7 @@ func Resume(ctx context.Context, dir, version string, sess Session) (*Run, error
 	return r, r.train(ctx, sess)
 }
 
-// checkNewRunDir accepts a directory that does not exist or is empty.
+// checkNewRunDir accepts a directory that does not exist or is empty but for a lock file.
 func checkNewRunDir(dir string) error {
 	if dir == "" {
 		return errors.New("no run directory given")
@@ -202,7 +240,7 @@ func checkNewRunDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	if len(entries) == 0 {
+	if len(entries) == 0 || len(entries) == 1 && entries[0].Name() == dirlock.FileName {
 		return nil
 	}
 	if _, err := os.Stat(filepath.Join(dir, RunFile)); err == nil {

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/msdx/msdx/internal/dirlock"
 )
 
 // tinyOptions is a run that trains in about a second: a 2-exit MSDNet of width 8 on
@@ -411,6 +413,99 @@ func TestErrors(t *testing.T) {
 	}
 	if _, err := Resume(context.Background(), notRun, "test", Session{}); err == nil || !strings.Contains(err.Error(), "not an msdx run directory") {
 		t.Errorf("Resume of a non-run directory: error %v", err)
+	}
+}
+
+// lockProbe is a Progress that tries to lock the run directory at every epoch's end and
+// when the test results come, and records what Acquire said.
+type lockProbe struct {
+	dir  string
+	errs []string
+}
+
+func (p *lockProbe) probe() {
+	l, err := dirlock.Acquire(p.dir, "probe")
+	if err != nil {
+		p.errs = append(p.errs, err.Error())
+		return
+	}
+	l.Release()
+	p.errs = append(p.errs, "acquired")
+}
+
+func (p *lockProbe) Batch(BatchProgress) {}
+func (p *lockProbe) Epoch(EpochMetrics)  { p.probe() }
+func (p *lockProbe) Test(TestResult)     { p.probe() }
+
+// TestRunLock checks that Train holds the run directory's lock until it returns, and that
+// Train and Resume fail at once, naming the holder, on a run another holder locked.
+func TestRunLock(t *testing.T) {
+	opts := tinyOptions(t, 1)
+	probe := &lockProbe{dir: opts.Out}
+	opts.Progress = probe
+	if _, err := Train(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	held := fmt.Sprintf("run %s is in use by pid %d on host %s (%s since ", opts.Out, os.Getpid(), host, LockTrain)
+	if len(probe.errs) != 3 {
+		t.Fatalf("%d probes, want 3 (two epochs and the test): %q", len(probe.errs), probe.errs)
+	}
+	for i, e := range probe.errs {
+		if !strings.HasPrefix(e, held) {
+			t.Errorf("probe %d while training: %q, want %q...", i+1, e, held)
+		}
+	}
+	l, err := dirlock.Acquire(opts.Out, "msdx eval")
+	if err != nil {
+		t.Fatalf("after Train returned: %v", err)
+	}
+	l.Release()
+
+	// A locked run: Resume and a new Train into it fail with the holder's pid, and write
+	// nothing.
+	dir := filepath.Join(t.TempDir(), "copy")
+	copyDir(t, finishedRun(t), dir)
+	info := filepath.Join(dir, RunFile)
+	b := bytes.Replace(readFile(t, info), []byte(`"finished"`), []byte(`"interrupted"`), 1)
+	if err := os.WriteFile(info, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := dirlock.Acquire(dir, "msdx eval")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, dir)
+	want := fmt.Sprintf("run %s is in use by pid %d on host %s (msdx eval since ", dir, os.Getpid(), host)
+	tests := []struct {
+		name string
+		run  func() error
+	}{
+		{"resume", func() error { _, err := Resume(context.Background(), dir, "test", Session{}); return err }},
+		{"train", func() error {
+			o := tinyOptions(t, 1)
+			o.Out = dir
+			_, err := Train(context.Background(), o)
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.run()
+			var he *dirlock.HeldError
+			if !errors.As(err, &he) || !strings.HasPrefix(err.Error(), want) || !strings.HasSuffix(err.Error(), "; wait for it or stop it") {
+				t.Fatalf("error %v, want a *dirlock.HeldError %q...", err, want)
+			}
+			if diff := cmp.Diff(before, snapshot(t, dir)); diff != "" {
+				t.Errorf("the refused command changed the run directory:\n%s", diff)
+			}
+		})
+	}
+	lock.Release()
+	// Unlocked, the same run resumes (here: from its last checkpoint, which is past the
+	// last epoch, so it only finishes).
+	if _, err := Resume(context.Background(), dir, "test", Session{}); err != nil {
+		t.Errorf("Resume after the lock was released: %v", err)
 	}
 }
 

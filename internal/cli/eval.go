@@ -17,6 +17,7 @@ import (
 	"github.com/msdx/msdx/dyneval"
 	"github.com/msdx/msdx/evaluate"
 	"github.com/msdx/msdx/internal/atomicfile"
+	"github.com/msdx/msdx/internal/dirlock"
 	"github.com/msdx/msdx/internal/tableprinter"
 	"github.com/msdx/msdx/train"
 )
@@ -63,7 +64,11 @@ time (steadier on a busy machine), next to the saving the cone cost model predic
 Results are written to RUN_DIR/eval/ (for the final weights on the test split; other
 choices go to RUN_DIR/eval/WEIGHTS-SPLIT/): anytime.json, anytime.csv, budgeted.json,
 budgeted.csv and report.json (everything, as --json prints it). On a terminal costs get
-SI units; piped output is tab-separated with exact numbers.`,
+SI units; piped output is tab-separated with exact numbers.
+
+While it works, eval holds RUN_DIR's lock, as training does: it fails at once, naming the
+process, on a run that is training, resuming or being evaluated, and such a command fails
+on the run while eval works.`,
 		Example: `  msdx eval runs/c10
   msdx eval runs/c10 --weights best --check 10 --check 30
   msdx eval runs/c10 --json | jq '.budgeted.settings[] | [.test.expected_cost.reference, .test.top1_percent]'`,
@@ -116,6 +121,10 @@ type EvalReport struct {
 	Run     string `json:"run"`
 	Spec    string `json:"spec"`
 	Weights string `json:"weights"`
+	// WeightsSHA256 is the SHA-256, in hex, of the weights file evaluated: "msdx predict
+	// --budget" uses the saved thresholds only for weights with the same hash. Reports of
+	// msdx versions before it have none.
+	WeightsSHA256 string `json:"weights_sha256"`
 	// Split is the evaluated split; the budgeted thresholds are fitted on the "val" split.
 	Split string `json:"split"`
 	evaluate.Report
@@ -129,12 +138,25 @@ func evalDir(r *train.Run, weights, split string) string {
 	return r.Path(filepath.Join("eval", weights+"-"+split))
 }
 
+// lockEval is the name under which "msdx eval" locks a run directory.
+const lockEval = "msdx eval"
+
 func evalRun(opts *EvalOptions) error {
+	if _, err := train.OpenRun(opts.RunDir); err != nil {
+		return err
+	}
+	// Lock before reading the weights, so that they are not those of a training that is
+	// still writing them, and read the run again now that no one else writes it.
+	lock, err := dirlock.Acquire(opts.RunDir, lockEval)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	r, err := train.OpenRun(opts.RunDir)
 	if err != nil {
 		return err
 	}
-	net, err := r.Network(opts.Weights)
+	net, digest, err := r.NetworkDigest(opts.Weights)
 	if err != nil {
 		return err
 	}
@@ -153,7 +175,7 @@ func evalRun(opts *EvalOptions) error {
 	if err != nil {
 		return err
 	}
-	doc := EvalReport{Run: r.Dir, Spec: r.Spec.Name, Weights: opts.Weights, Split: opts.Split, Report: *rep}
+	doc := EvalReport{Run: r.Dir, Spec: r.Spec.Name, Weights: opts.Weights, WeightsSHA256: digest, Split: opts.Split, Report: *rep}
 	if err := writeEval(evalDir(r, opts.Weights, opts.Split), &doc); err != nil {
 		return err
 	}
@@ -288,22 +310,23 @@ func printEval(ios *IOStreams, doc *EvalReport) error {
 	return tp.Render()
 }
 
-// readBudgeted reads the budgeted results "msdx eval" saved in dir; it returns an error
-// wrapping os.ErrNotExist when there are none.
-func readBudgeted(dir string) (*dyneval.BudgetedResult, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "budgeted.json"))
+// readSavedEval reads the report "msdx eval" saved in dir (report.json, which holds the
+// budgeted results and the hash of the weights they are for in one atomically written
+// file); it returns an error wrapping os.ErrNotExist when there is none.
+func readSavedEval(dir string) (*EvalReport, error) {
+	name := filepath.Join(dir, "report.json")
+	b, err := os.ReadFile(name)
 	if err != nil {
 		return nil, err
 	}
-	var res dyneval.BudgetedResult
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&res); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "budgeted.json"), err)
+	var doc EvalReport
+	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if len(res.Settings) == 0 {
-		return nil, fmt.Errorf("%s: no budget settings", filepath.Join(dir, "budgeted.json"))
+	if doc.Budgeted == nil || len(doc.Budgeted.Settings) == 0 {
+		return nil, fmt.Errorf("%s: no budget settings", name)
 	}
-	return &res, nil
+	return &doc, nil
 }
 
 var errNoBudget = errors.New("no budget setting fits")

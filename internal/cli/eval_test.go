@@ -2,7 +2,10 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -15,9 +18,11 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/msdx/msdx/dyneval"
 	"github.com/msdx/msdx/evaluate"
+	"github.com/msdx/msdx/internal/dirlock"
 	"github.com/msdx/msdx/kernels"
 	"github.com/msdx/msdx/nn"
 	"github.com/msdx/msdx/train"
@@ -67,6 +72,119 @@ func TestEvalAndPredict(t *testing.T) {
 	t.Run("predict-batch-budget", func(t *testing.T) { testPredictBatchBudget(t, dir) })
 	t.Run("predict-batch-flags", func(t *testing.T) { testPredictBatchFlags(t, dir) })
 	t.Run("errors", func(t *testing.T) { testPredictAndEvalErrors(t, dir) })
+	t.Run("predict-stale-budget", func(t *testing.T) { testPredictStaleBudget(t, dir, fresh) })
+	t.Run("locked", func(t *testing.T) { testLocked(t, dir) })
+}
+
+// testPredictStaleBudget checks that predict --budget refuses thresholds that "msdx eval"
+// saved for other weights, or without saying for which, unless --refit, which fits them
+// afresh. fresh is the result of fitting them before eval. It leaves dir as it found it.
+func testPredictStaleBudget(t *testing.T, dir string, fresh PredictSplitResult) {
+	evalDir := filepath.Join(dir, "eval")
+	final := filepath.Join(dir, train.FinalFile)
+	keep := map[string][]byte{}
+	for _, name := range []string{final, filepath.Join(evalDir, "report.json"), filepath.Join(evalDir, "budgeted.json")} {
+		keep[name] = readBytes(t, name)
+	}
+	defer func() {
+		for name, b := range keep {
+			if err := os.WriteFile(name, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}()
+	var report map[string]any
+	if err := json.Unmarshal(keep[filepath.Join(evalDir, "report.json")], &report); err != nil {
+		t.Fatal(err)
+	}
+	delete(report, "weights_sha256")
+	noHash, err := json.Marshal(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rerun := fmt.Sprintf(`rerun "msdx eval %s --weights final" to save thresholds for them, or pass --refit to fit them on the validation split now`, dir)
+	tests := []struct {
+		name   string
+		modify func(t *testing.T)
+		want   string
+	}{
+		{"weights changed", func(t *testing.T) {
+			// The best weights' file differs from the final one (its metadata at least).
+			writeBytes(t, final, readBytes(t, filepath.Join(dir, train.BestFile)))
+		}, "eval/report.json: the budgeted thresholds were fitted for other weights (sha256 "},
+		{"report without hash", func(t *testing.T) {
+			writeBytes(t, filepath.Join(evalDir, "report.json"), noHash)
+		}, "eval/report.json does not record which weights its budgeted thresholds were fitted for (an older msdx wrote it): "},
+		{"no report", func(t *testing.T) {
+			if err := os.Remove(filepath.Join(evalDir, "report.json")); err != nil {
+				t.Fatal(err)
+			}
+		}, "eval/budgeted.json has budgeted thresholds but there is no "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for name, b := range keep {
+				writeBytes(t, name, b)
+			}
+			// Unchanged, the saved thresholds are used.
+			if _, stderr := predictBatch(t, dir, "--budget", "1G"); !strings.Contains(stderr, "from the budgeted results in "+evalDir) {
+				t.Fatalf("before the change: stderr %q does not say the thresholds are eval's", stderr)
+			}
+			tt.modify(t)
+			_, stderr, code := run(t, false, "predict", dir, "--split", "test", "--budget", "1G")
+			if code != ExitError || !strings.Contains(stderr, tt.want) || !strings.HasSuffix(strings.TrimSpace(stderr), rerun) {
+				t.Errorf("exit %d, stderr %q; want exit %d, %q and %q", code, stderr, ExitError, tt.want, rerun)
+			}
+			if tt.name == "weights changed" {
+				return // other weights: --refit would not give fresh's result
+			}
+			got, stderr := predictBatch(t, dir, "--budget", "1G", "--refit")
+			if !strings.Contains(stderr, "thresholds fitted on the validation split (--refit)") {
+				t.Errorf("--refit: stderr %q does not say the thresholds were fitted now", stderr)
+			}
+			if diff := cmp.Diff(fresh, got, cmpopts.IgnoreFields(PredictSplitResult{}, "Seconds", "ImagesPerSec")); diff != "" {
+				t.Errorf("--refit differs from fitting before eval (-before +refit):\n%s", diff)
+			}
+		})
+	}
+}
+
+// testLocked checks that eval fails at once on a locked run, naming the holder, and that
+// predict, which writes nothing, does not mind the lock.
+func testLocked(t *testing.T, dir string) {
+	l, err := dirlock.Acquire(dir, "msdx train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	before := readBytes(t, filepath.Join(dir, "eval", "report.json"))
+	_, stderr, code := run(t, false, "eval", dir, "--no-check")
+	want := fmt.Sprintf("run %s is in use by pid %d on host ", dir, os.Getpid())
+	if code != ExitError || !strings.Contains(stderr, want) || !strings.Contains(stderr, "(msdx train since ") {
+		t.Errorf("eval of a locked run: exit %d, stderr %q; want exit %d and %q", code, stderr, ExitError, want)
+	}
+	if diff := cmp.Diff(before, readBytes(t, filepath.Join(dir, "eval", "report.json"))); diff != "" {
+		t.Errorf("eval of a locked run rewrote report.json:\n%s", diff)
+	}
+	if _, stderr, code := run(t, false, "predict", dir, "--split", "test", "--threshold", "0.5"); code != ExitOK {
+		t.Errorf("predict on a locked run: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func readBytes(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func writeBytes(t *testing.T, name string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(name, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func evalJSON(t *testing.T, dir string, args ...string) EvalReport {
@@ -119,12 +237,24 @@ func testEval(t *testing.T, dir string) {
 			t.Error(err)
 		}
 	}
-	saved, err := readBudgeted(filepath.Join(dir, "eval"))
+	saved, err := readSavedEval(filepath.Join(dir, "eval"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(doc.Budgeted, saved); diff != "" {
+	if diff := cmp.Diff(doc.Budgeted, saved.Budgeted); diff != "" {
+		t.Errorf("report.json's budgeted results differ from the printed report (-printed +file):\n%s", diff)
+	}
+	var budgeted dyneval.BudgetedResult
+	if err := json.Unmarshal(readBytes(t, filepath.Join(dir, "eval", "budgeted.json")), &budgeted); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(doc.Budgeted, &budgeted); diff != "" {
 		t.Errorf("budgeted.json differs from the printed report (-printed +file):\n%s", diff)
+	}
+	// The report names the weights it was computed with by their file's hash.
+	sum := sha256.Sum256(readBytes(t, filepath.Join(dir, train.FinalFile)))
+	if diff := cmp.Diff(hex.EncodeToString(sum[:]), saved.WeightsSHA256); diff != "" {
+		t.Errorf("report.json weights_sha256 (-sha256 of final.safetensors +report):\n%s", diff)
 	}
 
 	// Piped output: three tab-separated tables.
@@ -412,6 +542,7 @@ func testPredictAndEvalErrors(t *testing.T, dir string) {
 		{"eval bad split", []string{"eval", dir, "--split", "holdout"}, ExitUsage, "want test, val or train"},
 		{"eval bad weights", []string{"eval", dir, "--weights", "first"}, ExitUsage, "--weights"},
 		{"eval no run", []string{"eval", filepath.Join(t.TempDir(), "none")}, ExitError, ""},
+		{"refit without budget", []string{"predict", dir, file, "--threshold", "0.5", "--refit"}, ExitUsage, "--refit fits the thresholds of --budget"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

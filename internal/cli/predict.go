@@ -10,6 +10,7 @@ import (
 	_ "image/png"  // decoder registration
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,7 @@ type PredictOptions struct {
 	HasThreshold bool
 	Budget       float64
 	CostModel    string // the cost model Budget is expressed in
+	Refit        bool   // fit Budget's settings on the validation split, ignoring saved ones
 	Batch        int    // images per batch (--batch)
 	JSON         bool
 }
@@ -56,9 +58,13 @@ The thresholds are either
   --budget MACS   those of the budgeted-batch setting whose expected cost per image on the
                   validation split is the largest not above MACS (suffixes k, M, G allowed),
                   in the cost model --cost-model (reference, the papers' cumulative cost,
-                  or cone, what early exit executes). The settings come from the run's
-                  "msdx eval" results when they exist, else they are fitted on the
-                  validation split now.
+                  or cone, what early exit executes). The settings come from the
+                  results "msdx eval RUN_DIR --weights WEIGHTS" saved, else (or with
+                  --refit) they are fitted on the validation split now. Saved results
+                  are used only for the weights they were computed with: when the
+                  weights file has changed since (its SHA-256 differs from the one eval
+                  recorded, or eval recorded none), predict refuses; rerun eval, or
+                  pass --refit.
 
 IMAGE files are PNG or JPEG. Colour images are used as RGB (alpha ignored) and grey images
 are replicated to the network's channels; for a network trained on grey images, colour is
@@ -70,7 +76,11 @@ confidence and the time the network took.
 --split SPLIT classifies a whole split of the run's dataset (val or test) in batches of
 --batch images (as in "msdx eval" and "msdx bench"), images leaving the batch as they
 exit, and prints the accuracy, the number of images leaving at each exit, the MACs
-executed per image and the throughput.`,
+executed per image and the throughput.
+
+predict writes nothing into RUN_DIR and takes no lock: it may run while the run trains or
+is evaluated (every file of a run is replaced atomically), and then classifies with the
+weights as they are when it reads them.`,
 		Example: `  msdx predict runs/c10 cat.png dog.jpg --threshold 0.9
   msdx predict runs/c10 cat.png --budget 20M
   msdx predict runs/c10 --split test --budget 15M --cost-model cone`,
@@ -95,6 +105,9 @@ executed per image and the throughput.`,
 			budget, _ := cmd.Flags().GetString("budget")
 			if opts.HasThreshold == (budget != "") {
 				return usageError{errors.New("give exactly one of --threshold and --budget")}
+			}
+			if opts.Refit && budget == "" {
+				return usageError{errors.New("--refit fits the thresholds of --budget: give --budget")}
 			}
 			if opts.HasThreshold && (math.IsNaN(opts.Threshold) || math.IsInf(opts.Threshold, 0)) {
 				return usageError{fmt.Errorf("--threshold %v: want a number", opts.Threshold)}
@@ -131,6 +144,7 @@ executed per image and the throughput.`,
 	f.Float64Var(&opts.Threshold, "threshold", 0, "confidence `T` at which an image leaves at an exit")
 	f.String("budget", "", "expected `MACS` per image; picks a budgeted setting's thresholds")
 	f.StringVar(&opts.CostModel, "cost-model", evaluate.CostReference, "cost model of --budget: reference or cone")
+	f.BoolVar(&opts.Refit, "refit", false, "fit the --budget thresholds on the validation split now, ignoring those msdx eval saved")
 	f.StringVar(&opts.Weights, "weights", "final", "weights: final, best or latest")
 	f.StringVar(&opts.Split, "split", "", "classify the whole `SPLIT` (val or test) instead of image files")
 	f.IntVar(&opts.Batch, "batch", 128, "images per batch with --split, and when fitting --budget")
@@ -190,11 +204,11 @@ func predictRun(opts *PredictOptions) error {
 	if err != nil {
 		return err
 	}
-	net, err := r.Network(opts.Weights)
+	net, digest, err := r.NetworkDigest(opts.Weights)
 	if err != nil {
 		return err
 	}
-	t, note, err := predictThresholds(opts, r, net)
+	t, note, err := predictThresholds(opts, r, net, digest)
 	if err != nil {
 		return err
 	}
@@ -208,8 +222,8 @@ func predictRun(opts *PredictOptions) error {
 }
 
 // predictThresholds returns the thresholds the options ask for, and a note saying where
-// they come from.
-func predictThresholds(opts *PredictOptions, r *train.Run, net *nn.Network) (dyneval.Thresholds, string, error) {
+// they come from. digest is the SHA-256 of net's weights file (train.Run.NetworkDigest).
+func predictThresholds(opts *PredictOptions, r *train.Run, net *nn.Network, digest string) (dyneval.Thresholds, string, error) {
 	k := net.NumExits()
 	if opts.HasThreshold {
 		t := make(dyneval.Thresholds, k)
@@ -220,9 +234,20 @@ func predictThresholds(opts *PredictOptions, r *train.Run, net *nn.Network) (dyn
 		return t, "", nil
 	}
 	dir := evalDir(r, opts.Weights, "test")
-	res, err := readBudgeted(dir)
-	source := "the budgeted results in " + dir
-	if errors.Is(err, os.ErrNotExist) {
+	var res *dyneval.BudgetedResult
+	source := "thresholds fitted on the validation split (run msdx eval to save them)"
+	if opts.Refit {
+		source = "thresholds fitted on the validation split (--refit)"
+	} else {
+		saved, err := savedBudgeted(r, dir, opts.Weights, digest)
+		if err != nil {
+			return nil, "", err
+		}
+		if saved != nil {
+			res, source = saved, "the budgeted results in "+dir
+		}
+	}
+	if res == nil {
 		// Fit the settings on the validation split now; only their validation outcomes
 		// are used, so the split the thresholds are applied to does not matter.
 		val, err := r.EvalLoader("val", opts.Batch)
@@ -239,9 +264,6 @@ func predictThresholds(opts *PredictOptions, r *train.Run, net *nn.Network) (dyn
 		if res, err = dyneval.Budgeted(out, out, evaluate.CostModels(net.Graph())); err != nil {
 			return nil, "", err
 		}
-		source = "thresholds fitted on the validation split (run msdx eval to save them)"
-	} else if err != nil {
-		return nil, "", err
 	}
 	if res.NumExits != k {
 		return nil, "", fmt.Errorf("%s: results for %d exits, the network has %d", dir, res.NumExits, k)
@@ -253,6 +275,41 @@ func predictThresholds(opts *PredictOptions, r *train.Run, net *nn.Network) (dyn
 	note := fmt.Sprintf("--budget %s: setting p=%d (q=%.2f), expected %s MACs per image (%s) and %.2f%% top-1 on the validation split; from %s",
 		dyneval.FormatCost(opts.Budget), s.P, s.Q, dyneval.FormatCost(s.Validation.ExpectedCost[opts.CostModel]), opts.CostModel, s.Validation.Top1, source)
 	return s.Thresholds, note, nil
+}
+
+// savedBudgeted returns the budgeted results "msdx eval" saved in dir for the run's
+// weights, or nil when it saved none. Results saved for other weights than those with
+// SHA-256 digest, or saved without the weights' hash (by an older msdx, or by an eval cut
+// short before report.json), are an error: their thresholds would not give the costs and
+// accuracies they promise.
+func savedBudgeted(r *train.Run, dir, weights, digest string) (*dyneval.BudgetedResult, error) {
+	doc, err := readSavedEval(dir)
+	report := filepath.Join(dir, "report.json")
+	rerun := fmt.Sprintf("rerun \"msdx eval %s --weights %s\" to save thresholds for them, or pass --refit to fit them on the validation split now", r.Dir, weights)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		budgeted := filepath.Join(dir, "budgeted.json")
+		if _, serr := os.Stat(budgeted); serr == nil {
+			return nil, fmt.Errorf("%s has budgeted thresholds but there is no %s to say which weights they are for: %s", budgeted, report, rerun)
+		}
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case doc.WeightsSHA256 == "":
+		return nil, fmt.Errorf("%s does not record which weights its budgeted thresholds were fitted for (an older msdx wrote it): %s", report, rerun)
+	case doc.WeightsSHA256 != digest:
+		return nil, fmt.Errorf("%s: the budgeted thresholds were fitted for other weights (sha256 %s) than the run's %s weights now (sha256 %s): %s",
+			report, short(doc.WeightsSHA256), weights, short(digest), rerun)
+	}
+	return doc.Budgeted, nil
+}
+
+// short abbreviates a hex digest for messages.
+func short(digest string) string {
+	if len(digest) > 12 {
+		return digest[:12] + "..."
+	}
+	return digest
 }
 
 // pickSetting returns the setting whose expected validation cost under model is the largest
