@@ -207,4 +207,3 @@ func TestNonWhite(t *testing.T) {
 		})
 	}
 }
-
