@@ -115,7 +115,13 @@ func Figures(r *Report) ([]*Figure, error) {
 			return nil, err
 		}
 	}
-	if err := add(paretoFigure(r, scale, unit)); err != nil {
+	// The front shows only the models trained here: its own scale.
+	maxCand := 0.0
+	for _, pt := range r.Pareto.Points {
+		maxCand = max(maxCand, pt.MACs)
+	}
+	pscale, punit := costScale(maxCand)
+	if err := add(paretoFigure(r, pscale, punit)); err != nil {
 		return nil, err
 	}
 	for i := range r.Ablations {
@@ -273,8 +279,8 @@ func faded(c color.RGBA) color.RGBA {
 func paretoFigure(r *Report, scale float64, unit string) (*Figure, error) {
 	pa := r.Pareto
 	f := &Figure{ID: "pareto", Title: "Pareto front over all models and exits", w: figW, h: figH,
-		Caption: fmt.Sprintf("Every exit of every model trained here; filled, outlined markers are non-dominated (no other exit is at most as costly and at least as accurate), pale ones dominated. Hypervolume %.4g MAC·pt against the reference point (%.4g MACs = 1.1 × the largest cost, %.4g %% top-1), %.4f of the reference box.",
-			pa.Hypervolume, pa.Reference.MACs, pa.Reference.Top1, pa.Normalised)}
+		Caption: fmt.Sprintf("Every exit of every model trained here; filled, outlined markers are non-dominated (no other exit is at most as costly and at least as accurate), pale ones dominated; the dashed staircase bounds the region the front dominates. Hypervolume against the reference point (%s MACs = 1.1 × the largest cost, %.0f %% top-1): %.4f of the reference box (%.4g MAC·pt).",
+			formatMACs(pa.Reference.MACs), pa.Reference.Top1, pa.Normalised, pa.Hypervolume)}
 	p := newPlot(f.Title, unit, "top-1 accuracy (%)")
 	var front plotter.XYs
 	for _, pt := range pa.Points {

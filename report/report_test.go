@@ -26,6 +26,10 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 const (
 	runFixture   = "testdata/run-msdnet-small"
 	studyFixture = "testdata/study-fusion-stem"
+	// ablateFixture is a real "msdx ablate --vary fusion,stem --epochs 2 --seeds 2" study
+	// on synthetic data, trimmed to what the report reads; only trials 0 and 1 keep their
+	// (trimmed) run directories.
+	ablateFixture = "testdata/study-ablate"
 )
 
 // testOptions fixes what Build would otherwise take from the machine and the clock.
@@ -53,6 +57,7 @@ func TestGoldenJSON(t *testing.T) {
 		{"run", []string{runFixture}},
 		{"study", []string{studyFixture}},
 		{"run-and-study", []string{studyFixture, runFixture}},
+		{"real-ablation", []string{ablateFixture}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,6 +81,41 @@ func TestGoldenJSON(t *testing.T) {
 				t.Errorf("%s (-want +got):\n%s", path, diff)
 			}
 		})
+	}
+}
+
+// TestStudyWithoutAblation reads a study whose ablation.json is not written yet: one
+// series per evaluated trial, with notes for what is missing.
+func TestStudyWithoutAblation(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "study")
+	copyTree(t, ablateFixture, dir)
+	if err := os.Remove(filepath.Join(dir, "ablation.json")); err != nil {
+		t.Fatal(err)
+	}
+	r := build(t, dir)
+	type row struct{ ID, Label, Kind string }
+	var got []row
+	for _, s := range r.Series {
+		if s.Kind != KindBaseline {
+			got = append(got, row{s.ID, s.Label, s.Kind})
+		}
+	}
+	want := []row{
+		{"trial:" + dir + ":0000", "fusion=msdnet stem=msdnet seed 0", KindTrial},
+		{"trial:" + dir + ":0001", "fusion=msdnet stem=msdnet seed 1", KindTrial},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("series (-want +got):\n%s", diff)
+	}
+	wantNotes := []string{
+		"Study " + dir + " has no ablation.json yet: its trials are shown one by one, without the ablation table and effects.",
+		"Study " + dir + ": trials 0002, 0003, 0004, 0005, 0006, 0007 have no evaluation results and are left out.",
+	}
+	if diff := cmp.Diff(wantNotes, r.Notes[:2]); diff != "" {
+		t.Errorf("notes (-want +got):\n%s", diff)
+	}
+	if r.Ablations != nil {
+		t.Errorf("ablations %+v without ablation.json", r.Ablations)
 	}
 }
 
@@ -386,6 +426,7 @@ func TestHTMLSelfContainedAndWellFormed(t *testing.T) {
 		// anytime, budgeted, pareto, effects, four breakdowns
 		{"study", []string{studyFixture}, 8},
 		{"run-and-study", []string{runFixture, studyFixture}, 9},
+		{"real-ablation", []string{ablateFixture}, 8},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
