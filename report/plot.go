@@ -62,9 +62,72 @@ type Figure struct {
 	Title   string
 	Caption string
 	// Legend lists the legend entries, one per series drawn.
-	Legend []string
-	plot   *plot.Plot
-	w, h   vg.Length
+	Legend  []string
+	entries []legendEntry
+	plot    *plot.Plot
+	w, h    vg.Length // the plot's size, without the legend below it
+}
+
+type legendEntry struct {
+	label  string
+	thumbs []plot.Thumbnailer
+}
+
+// add adds a legend entry.
+func (f *Figure) add(label string, thumbs ...plot.Thumbnailer) {
+	f.entries = append(f.entries, legendEntry{label, thumbs})
+	f.Legend = append(f.Legend, label)
+}
+
+// Legend layout: below the axes, in at most two columns, so that it hides no data.
+const (
+	legendRow    = 13 * vg.Inch / 72
+	legendMargin = 8 * vg.Inch / 72
+	legendIndent = 40 * vg.Inch / 72
+)
+
+func (f *Figure) legendRows() int {
+	if len(f.entries) <= 3 {
+		return len(f.entries)
+	}
+	return (len(f.entries) + 1) / 2
+}
+
+// size returns the figure's size, legend included.
+func (f *Figure) size() (vg.Length, vg.Length) {
+	if len(f.entries) == 0 {
+		return f.w, f.h
+	}
+	return f.w, f.h + vg.Length(f.legendRows())*legendRow + legendMargin
+}
+
+// draw draws the plot and its legend below it on c, of f.size().
+func (f *Figure) draw(c vg.CanvasSizer) {
+	dc := draw.New(c)
+	_, h := f.size()
+	legendH := h - f.h
+	f.plot.Draw(draw.Crop(dc, 0, 0, legendH, 0))
+	rows := f.legendRows()
+	if rows == 0 {
+		return
+	}
+	cols := (len(f.entries) + rows - 1) / rows
+	colW := (dc.Max.X - dc.Min.X - legendIndent) / vg.Length(cols)
+	for j := range cols {
+		l := plot.NewLegend()
+		l.Top, l.Left = true, true
+		l.TextStyle.Font.Size = vg.Points(9)
+		l.ThumbnailWidth = vg.Points(20)
+		l.Padding = vg.Points(2)
+		for _, e := range f.entries[j*rows : min(len(f.entries), (j+1)*rows)] {
+			l.Add(e.label, e.thumbs...)
+		}
+		x := dc.Min.X + legendIndent + vg.Length(j)*colW
+		l.Draw(draw.Canvas{Canvas: dc.Canvas, Rectangle: vg.Rectangle{
+			Min: vg.Point{X: x, Y: dc.Min.Y},
+			Max: vg.Point{X: x + colW, Y: dc.Min.Y + legendH - legendMargin/2},
+		}})
+	}
 }
 
 // Figure sizes.
@@ -147,10 +210,6 @@ func newPlot(title, x, y string) *plot.Plot {
 	p.X.Label.Text = x
 	p.Y.Label.Text = y
 	p.Add(plotter.NewGrid())
-	p.Legend.Top = false
-	p.Legend.Left = false
-	p.Legend.TextStyle.Font.Size = vg.Points(8)
-	p.Legend.ThumbnailWidth = vg.Points(18)
 	return p
 }
 
@@ -174,7 +233,7 @@ type errPoints struct {
 }
 
 // addCurve draws one series' points as a line with markers, and error bars where sd > 0.
-func addCurve(p *plot.Plot, label string, xys plotter.XYs, sd []float64, ls draw.LineStyle, gs draw.GlyphStyle, markers bool) error {
+func (f *Figure) addCurve(p *plot.Plot, label string, xys plotter.XYs, sd []float64, ls draw.LineStyle, gs draw.GlyphStyle, markers bool) error {
 	line, err := plotter.NewLine(xys)
 	if err != nil {
 		return err
@@ -208,7 +267,7 @@ func addCurve(p *plot.Plot, label string, xys plotter.XYs, sd []float64, ls draw
 		bars.CapWidth = vg.Points(4)
 		p.Add(bars)
 	}
-	p.Legend.Add(label, thumbs...)
+	f.add(label, thumbs...)
 	return nil
 }
 
@@ -232,10 +291,9 @@ func anytimeFigure(r *Report, scale float64, unit string) (*Figure, error) {
 			ls, gs = baselineStyle(nb)
 			nb++
 		}
-		if err := addCurve(p, s.Label, xys, sd, ls, gs, true); err != nil {
+		if err := f.addCurve(p, s.Label, xys, sd, ls, gs, true); err != nil {
 			return f, err
 		}
-		f.Legend = append(f.Legend, s.Label)
 	}
 	f.plot = p
 	return f, nil
@@ -261,10 +319,9 @@ func budgetedFigure(r *Report, scale float64, unit string) (*Figure, error) {
 			nb++
 			markers = true
 		}
-		if err := addCurve(p, s.Label, xys, nil, ls, gs, markers); err != nil {
+		if err := f.addCurve(p, s.Label, xys, nil, ls, gs, markers); err != nil {
 			return f, err
 		}
-		f.Legend = append(f.Legend, s.Label)
 	}
 	f.plot = p
 	return f, nil
@@ -305,8 +362,7 @@ func paretoFigure(r *Report, scale float64, unit string) (*Figure, error) {
 		}
 		line.LineStyle = draw.LineStyle{Color: color.RGBA{0x22, 0x22, 0x22, 0xff}, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(3), vg.Points(2)}}
 		p.Add(line)
-		p.Legend.Add("Pareto front", line)
-		f.Legend = append(f.Legend, "Pareto front")
+		f.add("Pareto front", line)
 	}
 	for _, s := range r.Series {
 		if s.Kind == KindBaseline || len(s.Anytime) == 0 {
@@ -352,8 +408,7 @@ func paretoFigure(r *Report, scale float64, unit string) (*Figure, error) {
 			sc.GlyphStyle = draw.GlyphStyle{Color: c, Radius: vg.Points(3.5), Shape: draw.CircleGlyph{}}
 			thumbs = append(thumbs, sc)
 		}
-		p.Legend.Add(s.Label, thumbs...)
-		f.Legend = append(f.Legend, s.Label)
+		f.add(s.Label, thumbs...)
 	}
 	f.plot = p
 	return f, nil
@@ -410,14 +465,11 @@ func effectsFigure(a *Ablation, n int) (*Figure, error) {
 		}
 		eb.CapWidth = vg.Points(4)
 		p.Add(bars, eb)
-		p.Legend.Add(ResponseTitles[resp], bars)
-		f.Legend = append(f.Legend, ResponseTitles[resp])
+		f.add(ResponseTitles[resp], bars)
 	}
 	p.NominalX(names...)
 	p.X.Min, p.X.Max = -0.5, float64(len(names))-0.5
 	p.X.Tick.Label.Font.Size = vg.Points(8)
-	p.Legend.Top = true
-	p.Legend.Left = true
 	p.Add(plotter.NewFunction(func(float64) float64 { return 0 }))
 	f.plot = p
 	return f, nil
@@ -433,8 +485,6 @@ func breakdownFigure(b *Breakdown, n int) (*Figure, error) {
 	scale, unit := costScale(maxMACs)
 	p := newPlot(f.Title, "exit", "cumulative "+unit)
 	p.Title.TextStyle.Color = Colour(b.Colour)
-	p.Legend.Top = true
-	p.Legend.Left = true
 	barW := (figW - 3*vg.Centimeter) / vg.Length(float64(len(b.Exits))*1.6)
 	var below *plotter.BarChart
 	labels := make([]string, len(b.Exits))
@@ -462,21 +512,21 @@ func breakdownFigure(b *Breakdown, n int) (*Figure, error) {
 	}
 	// Legend top-down in stacking order, as the bars read.
 	for j := len(Parts) - 1; j >= 0; j-- {
-		p.Legend.Add(Parts[j], legend[j])
-		f.Legend = append(f.Legend, Parts[j])
+		f.add(Parts[j], legend[j])
 	}
 	p.NominalX(labels...)
 	p.X.Min, p.X.Max = -0.6, float64(len(labels))-0.4
 	p.Y.Min = 0
-	p.Y.Max = math.Max(p.Y.Max, maxMACs/scale*1.35) // room for the legend
+	p.Y.Max = math.Max(p.Y.Max, maxMACs/scale*1.05)
 	f.plot = p
 	return f, nil
 }
 
 // SVG renders the figure as a standalone SVG document, fonts embedded.
 func (f *Figure) SVG() ([]byte, error) {
-	c := vgsvg.NewWith(vgsvg.UseWH(f.w, f.h), vgsvg.EmbedFonts(true))
-	f.plot.Draw(draw.New(c))
+	w, h := f.size()
+	c := vgsvg.NewWith(vgsvg.UseWH(w, h), vgsvg.EmbedFonts(true))
+	f.draw(c)
 	var b bytes.Buffer
 	if _, err := c.WriteTo(&b); err != nil {
 		return nil, err
@@ -499,14 +549,15 @@ func (f *Figure) Write(w io.Writer, format string) error {
 		_, err = w.Write(b)
 		return err
 	case "png":
-		c := vgimg.NewWith(vgimg.UseWH(f.w, f.h), vgimg.UseDPI(200), vgimg.UseBackgroundColor(color.White))
-		f.plot.Draw(draw.New(c))
+		width, height := f.size()
+		c := vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(200), vgimg.UseBackgroundColor(color.White))
+		f.draw(c)
 		_, err := vgimg.PngCanvas{Canvas: c}.WriteTo(w)
 		return err
 	case "pdf":
-		c := vgpdf.New(f.w, f.h)
+		c := vgpdf.New(f.size())
 		c.EmbedFonts(true)
-		f.plot.Draw(draw.New(c))
+		f.draw(c)
 		_, err := c.WriteTo(w)
 		return err
 	}
