@@ -448,3 +448,16 @@ func defaults(rule string) *Spec {
 	s.Fusion.Prune = "max"
 	return s
 }
+
+// CheckSet reports whether one override ("path=value") names a known field and holds a
+// value of that field's type, the checks --set applies before a spec is resolved; it does
+// not check the value against the rest of a spec. An empty value (which removes the key)
+// passes. The error is the bare message, without file, line or the override's text.
+func CheckSet(text string) error {
+	_, errs := overrideLayer([]string{text})
+	if len(errs) == 0 {
+		return nil
+	}
+	msg := strings.TrimSuffix(errs[0].Msg, " (--set "+text+")")
+	return errors.New(msg)
+}

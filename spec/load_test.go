@@ -542,3 +542,29 @@ func TestParseNameless(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckSet(t *testing.T) {
+	tests := []struct {
+		text string
+		want string // "" for no error
+	}{
+		{"growth=8", ""},
+		{"scales.gr_factor=1-2-4", ""},
+		{"fusion.prune=", ""},
+		{"growth=eight", `want an integer, got "eight"`},
+		{"blocks.cont=3", `unknown field (did you mean "blocks.count"?)`},
+		{"blocks=3", "is a table; set one of its fields, e.g. blocks.count"},
+		{"growth", "want path=value"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			got := ""
+			if err := CheckSet(tt.text); err != nil {
+				got = err.Error()
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("CheckSet(%q) (-want +got):\n%s", tt.text, diff)
+			}
+		})
+	}
+}

@@ -92,8 +92,8 @@ func (d Dir) TrialRecipe(t *Trial) (*recipe.Recipe, error) {
 // Plan resolves trial t (its Index, Labels, Sets, RecipeSets, Epochs and Key.Seed set
 // by the caller) against the study: it builds the trial's network to reject specs that
 // cannot run, fills in t.Key and writes trial.json, spec.toml and cost.json. A trial
-// directory that already holds the same trial is kept as it is (its results too); one
-// that holds another trial is an error, since indices must not change meaning.
+// directory that already holds the same trial keeps its results; one that holds another
+// trial is an error, since indices must not change meaning.
 func (d Dir) Plan(cfg *Config, t *Trial) ([]flops.ExitCost, error) {
 	s, err := d.BaseSpec(t.Sets)
 	if err != nil {
@@ -117,11 +117,11 @@ func (d Dir) Plan(cfg *Config, t *Trial) ([]flops.ExitCost, error) {
 		if string(a) != string(b) {
 			return nil, fmt.Errorf("trial %s already exists as another trial (%s); the study's plan changed", TrialID(t.Index), a)
 		}
-		return costs, nil
 	}
 	if err := os.MkdirAll(d.TrialPath(t.Index), 0o755); err != nil {
 		return nil, err
 	}
+	// spec.toml and cost.json follow from the plan; rewriting them repairs a damaged trial.
 	if err := atomicfile.WriteFile(d.TrialPath(t.Index, SpecFile), s.Canonical(), 0o644); err != nil {
 		return nil, err
 	}

@@ -447,7 +447,7 @@ func TestRunLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	host, _ := os.Hostname()
-	held := fmt.Sprintf("run %s is in use by pid %d on host %s (%s since ", opts.Out, os.Getpid(), host, LockTrain)
+	held := fmt.Sprintf("%s is in use by pid %d on host %s (%s since ", opts.Out, os.Getpid(), host, LockTrain)
 	if len(probe.errs) != 3 {
 		t.Fatalf("%d probes, want 3 (two epochs and the test): %q", len(probe.errs), probe.errs)
 	}
@@ -476,7 +476,7 @@ func TestRunLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := snapshot(t, dir)
-	want := fmt.Sprintf("run %s is in use by pid %d on host %s (msdx eval since ", dir, os.Getpid(), host)
+	want := fmt.Sprintf("%s is in use by pid %d on host %s (msdx eval since ", dir, os.Getpid(), host)
 	tests := []struct {
 		name string
 		run  func() error

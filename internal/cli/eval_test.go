@@ -159,7 +159,7 @@ func testLocked(t *testing.T, dir string) {
 	defer l.Release()
 	before := readBytes(t, filepath.Join(dir, "eval", "report.json"))
 	_, stderr, code := run(t, false, "eval", dir, "--no-check")
-	want := fmt.Sprintf("run %s is in use by pid %d on host ", dir, os.Getpid())
+	want := fmt.Sprintf("%s is in use by pid %d on host ", dir, os.Getpid())
 	if code != ExitError || !strings.Contains(stderr, want) || !strings.Contains(stderr, "(msdx train since ") {
 		t.Errorf("eval of a locked run: exit %d, stderr %q; want exit %d and %q", code, stderr, ExitError, want)
 	}

@@ -57,6 +57,7 @@ Exit codes: 0 success, 1 failure (bad spec or data, I/O error), 2 bad command li
 		newCmdPredict(ios),
 		newCmdAblate(ios),
 		newCmdTrial(ios),
+		newCmdSearch(ios),
 		newCmdPareto(ios),
 	)
 	// cobra adds its help and completion commands when the root runs; adding them now lets

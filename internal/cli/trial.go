@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/msdx/msdx/internal/dirlock"
 	"github.com/msdx/msdx/study"
 	"github.com/msdx/msdx/train"
 )
@@ -105,7 +106,7 @@ func trialRun(opts *TrialOptions) error {
 	if err != nil {
 		return err
 	}
-	lock, err := acquireDir(dir.TrialPath(t.Index), "msdx trial run")
+	lock, err := dirlock.Acquire(dir.TrialPath(t.Index), "msdx trial run")
 	if err != nil {
 		return err
 	}

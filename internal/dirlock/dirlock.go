@@ -62,9 +62,9 @@ func (e *HeldError) Error() string {
 	}
 	h := e.Holder
 	if h == nil {
-		return fmt.Sprintf("run %s is in use by another process (%s names no holder); %s", e.Dir, filepath.Join(e.Dir, FileName), hint)
+		return fmt.Sprintf("%s is in use by another process (%s names no holder); %s", e.Dir, filepath.Join(e.Dir, FileName), hint)
 	}
-	return fmt.Sprintf("run %s is in use by pid %d on host %s (%s since %s); %s",
+	return fmt.Sprintf("%s is in use by pid %d on host %s (%s since %s); %s",
 		e.Dir, h.PID, h.Host, h.What, h.Since.UTC().Format(time.RFC3339), hint)
 }
 

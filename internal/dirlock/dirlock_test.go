@@ -58,7 +58,7 @@ func TestAcquireInProcess(t *testing.T) {
 	if time.Since(since) > time.Minute || time.Until(since) > time.Second {
 		t.Errorf("holder since %v, not about now", since)
 	}
-	want := fmt.Sprintf("run %s is in use by pid %d on host %s (msdx train since %s); wait for it or stop it",
+	want := fmt.Sprintf("%s is in use by pid %d on host %s (msdx train since %s); wait for it or stop it",
 		dir, os.Getpid(), host, since.Format(time.RFC3339))
 	if diff := cmp.Diff(want, err.Error()); diff != "" {
 		t.Errorf("error (-want +got):\n%s", diff)
