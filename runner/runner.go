@@ -8,9 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/msdx/msdx/study"
@@ -183,12 +185,30 @@ func outcome(dir study.Dir, u Update) Outcome {
 		} else {
 			o.Reason = "ended without writing " + study.StatusFile + " (" + o.Reason + ")"
 		}
+		if last := lastLine(dir.TrialPath(u.Trial, study.WorkerLog)); last != "" {
+			o.Reason += "; its log ends: " + last
+		}
 	case s.Status == study.StatusFinished && s.Key != t.Key:
 		o.Reason = "its status is for another key"
 	default:
 		o.Status, o.Reason = s.Status, s.Reason
 	}
 	return o
+}
+
+// lastLine returns the last non-empty line of a worker's log (at most its last 4 KiB).
+func lastLine(name string) string {
+	f, err := os.Open(name)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	size, _ := f.Seek(0, io.SeekEnd)
+	off := max(0, size-int64(len(buf)))
+	n, _ := f.ReadAt(buf, off)
+	lines := strings.Split(strings.TrimRight(string(buf[:n]), "\n"), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 // ErrOversubscribed is returned when trials × threads exceed the cores.

@@ -106,7 +106,7 @@ func TestLocalCrashIsolationAndResume(t *testing.T) {
 	}
 	want := []string{
 		"1 failed loss is NaN at epoch 1",
-		"3 unfinished ended without writing status.json (exit status 3)",
+		"3 unfinished ended without writing status.json (exit status 3); its log ends: fake worker: trial 3, 1 threads",
 	}
 	if diff := cmp.Diff(want, outcomes(sum)); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)

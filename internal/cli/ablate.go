@@ -44,6 +44,44 @@ type ExecutorOptions struct {
 	// WorkerEnv is added to its environment.
 	Worker    runner.Worker
 	WorkerEnv []string
+	// Given reports whether a flag was given on the command line; settings not given
+	// are taken from the study's study.toml when it has them. Nil means none was given.
+	Given func(flag string) bool
+}
+
+// fromStudy fills the settings that the command line left out from an existing study's
+// [executor] table, so that a rerun (or an edited study.toml) keeps them.
+func (o *ExecutorOptions) fromStudy(dir study.Dir) {
+	cfg, err := dir.ReadConfig()
+	if err != nil {
+		return
+	}
+	given := o.Given
+	if given == nil {
+		given = func(string) bool { return false }
+	}
+	e := cfg.Executor
+	if !given("executor") && e.Kind != "" {
+		o.Executor = e.Kind
+	}
+	if !given("jobs") && e.Jobs > 0 {
+		o.Jobs = e.Jobs
+	}
+	if !given("partition") && e.Partition != "" {
+		o.Partition = e.Partition
+	}
+	if !given("time") && e.Time != "" {
+		o.Time = e.Time
+	}
+	if !given("mem") && e.Memory != "" {
+		o.Memory = e.Memory
+	}
+	if !given("cpus") && e.CPUs > 0 {
+		o.CPUs = e.CPUs
+	}
+	if !given("threads") && cfg.Threads > 0 {
+		o.Threads = cfg.Threads
+	}
 }
 
 func (o *ExecutorOptions) addFlags(cmd *cobra.Command) {
@@ -188,9 +226,7 @@ command line, 130 interrupted.`,
 			if opts.Epochs < 0 {
 				return usageError{fmt.Errorf("--epochs %d: want 1 or more", opts.Epochs)}
 			}
-			if err := opts.ExecutorOptions.check(); err != nil {
-				return err
-			}
+			opts.Given = cmd.Flags().Changed
 			return ablateRun(opts)
 		},
 	}
@@ -239,6 +275,10 @@ func ablateRun(opts *AblateOptions) error {
 			names[i] = a.Name
 		}
 		dirName = filepath.Join("studies", safeName(base.Name+"-"+strings.Join(names, "-")))
+	}
+	opts.fromStudy(study.Dir(dirName))
+	if err := opts.ExecutorOptions.check(); err != nil {
+		return err
 	}
 	ds, err := data.Open(absDataRef(opts.Data), data.OpenOptions{})
 	if err != nil {

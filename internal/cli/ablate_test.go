@@ -275,3 +275,18 @@ func TestAblateSlurm(t *testing.T) {
 		t.Errorf("worker.log of a Slurm task: %q, %v", log, err)
 	}
 }
+
+func TestExecutorSettingsFromStudy(t *testing.T) {
+	dir := study.Dir(t.TempDir())
+	if err := dir.WriteConfig(&study.Config{Format: study.Format, Threads: 2,
+		Executor: study.ExecutorConfig{Kind: "slurm", Jobs: 8, Partition: "cpu", Time: "4:00:00", Memory: "8G"}}); err != nil {
+		t.Fatal(err)
+	}
+	o := ExecutorOptions{Executor: "local", Threads: 1, Partition: "gpu", Given: func(f string) bool { return f == "partition" }}
+	o.fromStudy(dir)
+	want := ExecutorOptions{Executor: "slurm", Jobs: 8, Threads: 2, Partition: "gpu", Time: "4:00:00", Memory: "8G"}
+	o.Given = nil
+	if diff := cmp.Diff(want, o); diff != "" {
+		t.Errorf("settings (-want +got):\n%s", diff)
+	}
+}

@@ -58,6 +58,7 @@ Exit codes: 0 success, 1 failure (bad spec or data, I/O error), 2 bad command li
 		newCmdAblate(ios),
 		newCmdTrial(ios),
 		newCmdSearch(ios),
+		newCmdPareto(ios),
 	)
 	// cobra adds its help and completion commands when the root runs; adding them now lets
 	// them carry examples too, and lets tests see every command NewRoot returns.

@@ -117,6 +117,11 @@ func trialRun(opts *TrialOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "msdx: trial %s has finished before\n", study.TrialID(t.Index))
 		return nil
 	}
+	// A status left by an earlier attempt (failed, or for another key) would describe
+	// this attempt if it were killed: remove it.
+	if err := os.Remove(dir.TrialPath(t.Index, study.StatusFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
 	host, _ := os.Hostname()
 	st := &study.Status{Key: t.Key, Started: time.Now().UTC(), Host: host, PID: os.Getpid(), Threads: opts.Threads}
 	err = trialWork(ctx, opts, dir, cfg, t, st)
