@@ -128,6 +128,7 @@ command line, 130 interrupted.`,
 				if !cmd.Flags().Changed("trials") {
 					opts.Trials = 24
 				}
+				opts.Given = cmd.Flags().Changed
 				return searchTrainCheck(opts)
 			}
 			switch opts.Sampler {

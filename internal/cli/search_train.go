@@ -47,9 +47,6 @@ func searchTrainCheck(opts *SearchOptions) error {
 	if !trained {
 		return usageError{errors.New("--objectives: a training search needs an accuracy objective (last_top1, mean_top1, anytime_auc or budget_auc); for cost alone use --no-train")}
 	}
-	if err := opts.ExecutorOptions.check(); err != nil {
-		return err
-	}
 	return searchTrainRun(opts)
 }
 
@@ -73,6 +70,15 @@ func searchTrainRun(opts *SearchOptions) error {
 		// Random search: every trial a new candidate at full fidelity.
 		rungs = rungs[len(rungs)-1:]
 	}
+	dirName := opts.Study
+	if dirName == "" {
+		name := strings.TrimSuffix(filepath.Base(opts.Space), filepath.Ext(opts.Space))
+		dirName = filepath.Join("studies", safeName("search-"+name))
+	}
+	opts.fromStudy(study.Dir(dirName))
+	if err := opts.ExecutorOptions.check(); err != nil {
+		return err
+	}
 	sp, err := search.LoadSpace(opts.Space)
 	if err != nil {
 		return err
@@ -93,11 +99,6 @@ func searchTrainRun(opts *SearchOptions) error {
 	if ds.NumClasses() != base.Classes {
 		return fmt.Errorf("%s: base spec %s has %d classes but dataset %s has %d: add sets = [\"classes=%d\"] to the space",
 			opts.Space, base.Name, base.Classes, opts.Data, ds.NumClasses(), ds.NumClasses())
-	}
-	dirName := opts.Study
-	if dirName == "" {
-		name := strings.TrimSuffix(filepath.Base(opts.Space), filepath.Ext(opts.Space))
-		dirName = filepath.Join("studies", safeName("search-"+name))
 	}
 	dir := study.Dir(dirName)
 	cfg, err := study.Create(dir, &study.Config{
