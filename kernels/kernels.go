@@ -49,9 +49,13 @@
 //
 // # Threads and scratch
 //
-// Kernels use up to Threads goroutines (SetThreads; default GOMAXPROCS).
-// Scratch memory comes from internal pools, so steady-state training does
-// not allocate in the hot paths.
+// Kernels use up to Threads goroutines (SetThreads; default GOMAXPROCS):
+// the calling one and helpers started once and reused (package
+// kernels/internal/par), given their work as pooled structs rather than
+// closures. Scratch memory comes from internal free lists. So once a
+// network has run a batch size, its kernels allocate nothing per call
+// (nn tests this for evaluation-mode Forward). Helpers started for a
+// higher thread count stay, idle, after SetThreads lowers it.
 //
 // Programmer errors (mismatched shapes, short slices) panic.
 package kernels
