@@ -51,7 +51,7 @@ func (s ConvSpec) check(op string, x, y *Tensor, w []float32) ConvSpec {
 	checkLen(op, y)
 	ho, wo := s.OutSize(x.H, x.W)
 	if x.C != s.InC || y.C != s.OutC || y.N != x.N || y.H != ho || y.W != wo || ho <= 0 || wo <= 0 {
-		panic(fmt.Sprintf("kernels: %s: input %v, output %v do not fit %+v", op, x, y, s))
+		panic(fmt.Sprintf("kernels: %s: input %v, output %v do not fit %+v", op, x.String(), y.String(), s))
 	}
 	if len(w) != s.WeightLen() {
 		panic(fmt.Sprintf("kernels: %s: len(w)=%d, want %d", op, len(w), s.WeightLen()))
@@ -98,7 +98,7 @@ func Conv2D(y, x *Tensor, w, bias []float32, spec ConvSpec) {
 	if bias != nil && len(bias) != s.OutC {
 		panic(fmt.Sprintf("kernels: Conv2D: len(bias)=%d, want %d", len(bias), s.OutC))
 	}
-	convForward(y, x, w, s, false, nil)
+	convForward(y, x, w, s, false, epilogue{})
 	if bias != nil {
 		for c, b := range bias {
 			row := y.Channel(c)
@@ -119,11 +119,12 @@ func Conv2D(y, x *Tensor, w, bias []float32, spec ConvSpec) {
 func Conv2DBatchNorm(y, x *Tensor, w []float32, spec ConvSpec, bn *BatchNorm, act Activation) {
 	s := spec.check("Conv2DBatchNorm", x, y, w)
 	bn.check("Conv2DBatchNorm", y, y)
-	convForward(y, x, w, s, false, &epilogue{bn, act})
+	convForward(y, x, w, s, false, epilogue{bn, act})
 }
 
 // epilogue is the evaluation-mode batch norm and activation that
-// Conv2DBatchNorm applies to the convolution's output.
+// Conv2DBatchNorm applies to the convolution's output; a nil bn means none.
+// It travels by value (inside the tasks): a pointer would escape with them.
 type epilogue struct {
 	bn  *BatchNorm
 	act Activation
@@ -131,15 +132,15 @@ type epilogue struct {
 
 // apply transforms channel c's values in row in place as
 // BatchNorm.Inference would.
-func (e *epilogue) apply(row []float32, c int) {
+func (e epilogue) apply(row []float32, c int) {
 	a, b := e.bn.inferenceAffine(c)
 	scaleShift(row, row, a, b, e.act)
 }
 
 // convForward computes y = conv(x, w), or y += conv(x, w) if accumulate,
-// for a checked, normalised spec, then applies epi (nil: none; not with
-// accumulate).
-func convForward(y, x *Tensor, w []float32, s ConvSpec, accumulate bool, epi *epilogue) {
+// for a checked, normalised spec, then applies epi (if epi.bn is not nil;
+// not with accumulate).
+func convForward(y, x *Tensor, w []float32, s ConvSpec, accumulate bool, epi epilogue) {
 	cg, og := s.InC/s.Groups, s.OutC/s.Groups
 	k := cg * s.KH * s.KW
 	plane := y.H * y.W
@@ -154,7 +155,7 @@ func convForward(y, x *Tensor, w []float32, s ConvSpec, accumulate bool, epi *ep
 			tmp := getBuf(len(y.Data))
 			defer putBuf(tmp)
 			t := &Tensor{C: y.C, N: y.N, H: y.H, W: y.W, Data: *tmp}
-			convDirect(t, x, w, s, nil)
+			convDirect(t, x, w, s, epilogue{})
 			AddTo(y.Data, t.Data)
 			return
 		}
@@ -163,28 +164,60 @@ func convForward(y, x *Tensor, w []float32, s ConvSpec, accumulate bool, epi *ep
 		for g := range s.Groups {
 			gemm.Sgemm(false, false, og, cols, cg, 1, w[g*og*k:], k, x.Data[g*cg*cols:], cols, beta, y.Data[g*og*cols:], cols, Threads())
 		}
-		if epi != nil {
-			parallel(s.OutC, func(_, c int) { epi.apply(y.Channel(c), c) })
+		if epi.bn != nil {
+			parallel(&epilogueTasks, s.OutC, epilogueTask{*y, epi})
 		}
 	default:
 		nb := s.imagesPerChunk(x.N, y.H, y.W)
 		chunks := (x.N + nb - 1) / nb
-		parallel(chunks, func(_, ci int) {
-			n0 := ci * nb
-			n1 := min(x.N, n0+nb)
-			ccols := (n1 - n0) * plane
-			buf := getBuf(k * ccols)
-			defer putBuf(buf)
-			for g := range s.Groups {
-				im2col(*buf, x, g*cg, cg, n0, n1, s, y.H, y.W)
-				gemm.Sgemm(false, false, og, ccols, k, 1, w[g*og*k:], k, *buf, ccols, beta, y.Data[g*og*cols+n0*plane:], cols, 1)
-				if epi != nil {
-					for c := g * og; c < (g+1)*og; c++ {
-						epi.apply(y.Data[c*cols+n0*plane:][:ccols], c)
-					}
-				}
+		parallel(&convChunkTasks, chunks, convChunkTask{*y, *x, w, s, nb, beta, epi})
+	}
+}
+
+// epilogueTask applies epi to channel c of y.
+type epilogueTask struct {
+	y   Tensor
+	epi epilogue
+}
+
+var epilogueTasks taskPool[epilogueTask]
+
+func (t *epilogueTask) Run(_, c int) { t.epi.apply(t.y.Channel(c), c) }
+
+// convChunkTask computes the output columns of the images of im2col chunk
+// ci (nb images per chunk). Tasks hold tensor headers by value: a task
+// lives in a pool on the heap, and pointers would make tensors built on a
+// caller's stack escape.
+type convChunkTask struct {
+	y, x Tensor
+	w    []float32
+	s    ConvSpec
+	nb   int
+	beta float32
+	epi  epilogue
+}
+
+var convChunkTasks taskPool[convChunkTask]
+
+func (t *convChunkTask) Run(_, ci int) {
+	y, x, w, s, epi := &t.y, &t.x, t.w, t.s, t.epi
+	cg, og := s.InC/s.Groups, s.OutC/s.Groups
+	k := cg * s.KH * s.KW
+	plane := y.H * y.W
+	cols := y.N * plane
+	n0 := ci * t.nb
+	n1 := min(x.N, n0+t.nb)
+	ccols := (n1 - n0) * plane
+	buf := getBuf(k * ccols)
+	defer putBuf(buf)
+	for g := range s.Groups {
+		im2col(*buf, x, g*cg, cg, n0, n1, s, y.H, y.W)
+		gemm.Sgemm(false, false, og, ccols, k, 1, w[g*og*k:], k, *buf, ccols, t.beta, y.Data[g*og*cols+n0*plane:], cols, 1)
+		if epi.bn != nil {
+			for c := g * og; c < (g+1)*og; c++ {
+				epi.apply(y.Data[c*cols+n0*plane:][:ccols], c)
 			}
-		})
+		}
 	}
 }
 
@@ -236,7 +269,7 @@ func Conv2DBackwardData(dx, dy *Tensor, w []float32, spec ConvSpec, accumulate b
 	}
 	if cg > 1 {
 		if t, wt, ok := transposedSpec(s, w); ok {
-			convForward(dx, dy, *wt, t, accumulate, nil)
+			convForward(dx, dy, *wt, t, accumulate, epilogue{})
 			putBuf(wt)
 			return
 		}
@@ -250,25 +283,44 @@ func Conv2DBackwardData(dx, dy *Tensor, w []float32, spec ConvSpec, accumulate b
 	}
 	nb := s.imagesPerChunk(dx.N, dy.H, dy.W)
 	chunks := (dx.N + nb - 1) / nb
+	parallel(&convDataChunkTasks, chunks, convDataChunkTask{*dx, *dy, w, s, nb, accumulate})
+}
+
+// convDataChunkTask computes the input gradient of the images of im2col
+// chunk ci (nb images per chunk).
+type convDataChunkTask struct {
+	dx, dy     Tensor
+	w          []float32
+	s          ConvSpec
+	nb         int
+	accumulate bool
+}
+
+var convDataChunkTasks taskPool[convDataChunkTask]
+
+func (t *convDataChunkTask) Run(_, ci int) {
+	dx, dy, w, s := &t.dx, &t.dy, t.w, t.s
+	cg, og := s.InC/s.Groups, s.OutC/s.Groups
+	k := cg * s.KH * s.KW
+	plane := dy.H * dy.W
+	cols := dy.N * plane
 	hw := dx.H * dx.W
-	parallel(chunks, func(_, ci int) {
-		n0 := ci * nb
-		n1 := min(dx.N, n0+nb)
-		ccols := (n1 - n0) * plane
-		buf := getBuf(k * ccols)
-		defer putBuf(buf)
-		for g := range s.Groups {
-			gemm.Sgemm(true, false, k, ccols, og, 1, w[g*og*k:], k, dy.Data[g*og*cols+n0*plane:], cols, 0, *buf, ccols, 1)
-			if !accumulate {
-				// Clear this chunk's part of dx just before col2im adds
-				// into it, while it is in cache.
-				for c := g * cg; c < (g+1)*cg; c++ {
-					clear(dx.Data[(c*dx.N+n0)*hw : (c*dx.N+n1)*hw])
-				}
+	n0 := ci * t.nb
+	n1 := min(dx.N, n0+t.nb)
+	ccols := (n1 - n0) * plane
+	buf := getBuf(k * ccols)
+	defer putBuf(buf)
+	for g := range s.Groups {
+		gemm.Sgemm(true, false, k, ccols, og, 1, w[g*og*k:], k, dy.Data[g*og*cols+n0*plane:], cols, 0, *buf, ccols, 1)
+		if !t.accumulate {
+			// Clear this chunk's part of dx just before col2im adds
+			// into it, while it is in cache.
+			for c := g * cg; c < (g+1)*cg; c++ {
+				clear(dx.Data[(c*dx.N+n0)*hw : (c*dx.N+n1)*hw])
 			}
-			col2im(dx, *buf, g*cg, cg, n0, n1, s, dy.H, dy.W)
 		}
-	})
+		col2im(dx, *buf, g*cg, cg, n0, n1, s, dy.H, dy.W)
+	}
 }
 
 // Conv2DBackwardWeight adds the weight gradient to dw and, if dbias is not
@@ -279,7 +331,7 @@ func Conv2DBackwardWeight(dw, dbias []float32, x, dy *Tensor, spec ConvSpec) {
 		if len(dbias) != s.OutC {
 			panic(fmt.Sprintf("kernels: Conv2DBackwardWeight: len(dbias)=%d, want %d", len(dbias), s.OutC))
 		}
-		parallel(s.OutC, func(_, c int) { dbias[c] += sum(dy.Channel(c)) })
+		parallel(&biasGradTasks, s.OutC, biasGradTask{dbias, *dy})
 	}
 	cg, og := s.InC/s.Groups, s.OutC/s.Groups
 	k := cg * s.KH * s.KW
@@ -298,11 +350,7 @@ func Conv2DBackwardWeight(dw, dbias []float32, x, dy *Tensor, spec ConvSpec) {
 			// Split the input channels (columns of dw) among the threads.
 			const step = 8
 			parts := (cg + step - 1) / step
-			parallel(parts, func(_, pi int) {
-				j0 := pi * step
-				j1 := min(cg, j0+step)
-				dotAcc(og, j1-j0, cols, dyg, cols, xg[j0*cols:], cols, dwg[j0:], k)
-			})
+			parallel(&pointwiseGradTasks, parts, pointwiseGradTask{dyg, xg, dwg, og, cg, cols, k, step})
 		}
 	default:
 		nb := s.imagesPerChunk(x.N, dy.H, dy.W)
@@ -321,28 +369,75 @@ func Conv2DBackwardWeight(dw, dbias []float32, x, dy *Tensor, spec ConvSpec) {
 		partial := getBuf(slots * len(dw))
 		defer putBuf(partial)
 		clear(*partial)
-		parallel(slots, func(_, slot int) {
-			acc := (*partial)[slot*len(dw) : (slot+1)*len(dw)]
-			for ci := slot; ci < chunks; ci += slots {
-				n0 := ci * nb
-				n1 := min(x.N, n0+nb)
-				ccols := (n1 - n0) * plane
-				buf := getBuf(k * ccols)
-				for g := range s.Groups {
-					im2col(*buf, x, g*cg, cg, n0, n1, s, dy.H, dy.W)
-					dyg := dy.Data[g*og*cols+n0*plane:]
-					if !useDot || !dotAcc(og, k, ccols, dyg, cols, *buf, ccols, acc[g*og*k:], k) {
-						gemm.Sgemm(false, true, og, k, ccols, 1, dyg, cols, *buf, ccols, 1, acc[g*og*k:], k, 1)
-					}
-				}
-				putBuf(buf)
-			}
-		})
+		parallel(&weightGradTasks, slots, weightGradTask{*x, *dy, *partial, len(dw), s, nb, chunks, slots, useDot})
 		for slot := range slots {
 			for i, v := range (*partial)[slot*len(dw) : (slot+1)*len(dw)] {
 				dw[i] += v
 			}
 		}
+	}
+}
+
+// biasGradTask adds channel c's sum of dy to dbias[c].
+type biasGradTask struct {
+	dbias []float32
+	dy    Tensor
+}
+
+var biasGradTasks taskPool[biasGradTask]
+
+func (t *biasGradTask) Run(_, c int) { t.dbias[c] += sum(t.dy.Channel(c)) }
+
+// pointwiseGradTask adds the weight gradient of a 1x1 convolution's input
+// channels [pi*step, (pi+1)*step) of one group to dw.
+type pointwiseGradTask struct {
+	dy, x, dw         []float32
+	og, cg, cols, ldw int
+	step              int
+}
+
+var pointwiseGradTasks taskPool[pointwiseGradTask]
+
+func (t *pointwiseGradTask) Run(_, pi int) {
+	j0 := pi * t.step
+	j1 := min(t.cg, j0+t.step)
+	dotAcc(t.og, j1-j0, t.cols, t.dy, t.cols, t.x[j0*t.cols:], t.cols, t.dw[j0:], t.ldw)
+}
+
+// weightGradTask accumulates the weight gradient of the im2col chunks
+// slot, slot+slots, ... (nb images each) into partial gradient slot of
+// partial (n floats per slot).
+type weightGradTask struct {
+	x, dy             Tensor
+	partial           []float32
+	n                 int
+	s                 ConvSpec
+	nb, chunks, slots int
+	useDot            bool
+}
+
+var weightGradTasks taskPool[weightGradTask]
+
+func (t *weightGradTask) Run(_, slot int) {
+	x, dy, s, nb := &t.x, &t.dy, t.s, t.nb
+	cg, og := s.InC/s.Groups, s.OutC/s.Groups
+	k := cg * s.KH * s.KW
+	plane := dy.H * dy.W
+	cols := dy.N * plane
+	acc := t.partial[slot*t.n : (slot+1)*t.n]
+	for ci := slot; ci < t.chunks; ci += t.slots {
+		n0 := ci * nb
+		n1 := min(x.N, n0+nb)
+		ccols := (n1 - n0) * plane
+		buf := getBuf(k * ccols)
+		for g := range s.Groups {
+			im2col(*buf, x, g*cg, cg, n0, n1, s, dy.H, dy.W)
+			dyg := dy.Data[g*og*cols+n0*plane:]
+			if !t.useDot || !dotAcc(og, k, ccols, dyg, cols, *buf, ccols, acc[g*og*k:], k) {
+				gemm.Sgemm(false, true, og, k, ccols, 1, dyg, cols, *buf, ccols, 1, acc[g*og*k:], k, 1)
+			}
+		}
+		putBuf(buf)
 	}
 }
 
@@ -552,22 +647,34 @@ func scatterAddStrided(dst, src []float32, images, rows, n, stride, dstImg, dstR
 // convDirect computes convolutions with one input channel per group
 // (depthwise included): output channel co reads input channel co/mult;
 // epi, if not nil, is applied to each output channel once computed.
-func convDirect(y, x *Tensor, w []float32, s ConvSpec, epi *epilogue) {
-	mult := s.OutC / s.InC
+func convDirect(y, x *Tensor, w []float32, s ConvSpec, epi epilogue) {
+	parallel(&convDirectTasks, s.OutC, convDirectTask{*y, *x, w, s, epi})
+}
+
+// convDirectTask computes output channel co of a direct convolution.
+type convDirectTask struct {
+	y, x Tensor
+	w    []float32
+	s    ConvSpec
+	epi  epilogue
+}
+
+var convDirectTasks taskPool[convDirectTask]
+
+func (t *convDirectTask) Run(_, co int) {
+	y, x, s := &t.y, &t.x, t.s
 	kk := s.KH * s.KW
-	parallel(s.OutC, func(_, co int) {
-		ci := co / mult
-		wc := w[co*kk : (co+1)*kk]
-		for n := range x.N {
-			src := x.Data[(ci*x.N+n)*x.H*x.W:][:x.H*x.W]
-			dst := y.Data[(co*y.N+n)*y.H*y.W:][:y.H*y.W]
-			clear(dst)
-			directPlane(dst, src, wc, s, y.H, y.W, x.H, x.W)
-		}
-		if epi != nil {
-			epi.apply(y.Channel(co), co)
-		}
-	})
+	ci := co / (s.OutC / s.InC)
+	wc := t.w[co*kk : (co+1)*kk]
+	for n := range x.N {
+		src := x.Data[(ci*x.N+n)*x.H*x.W:][:x.H*x.W]
+		dst := y.Data[(co*y.N+n)*y.H*y.W:][:y.H*y.W]
+		clear(dst)
+		directPlane(dst, src, wc, s, y.H, y.W, x.H, x.W)
+	}
+	if t.epi.bn != nil {
+		t.epi.apply(y.Channel(co), co)
+	}
 }
 
 // directPlane adds the correlation of one input plane with one kernel.
@@ -604,74 +711,100 @@ func directPlane(dst, src, wc []float32, s ConvSpec, ho, wo, h, w int) {
 	}
 }
 
+// convDirectBackwardData computes dx for convDirect, adding to it.
 func convDirectBackwardData(dx, dy *Tensor, w []float32, s ConvSpec) {
-	mult := s.OutC / s.InC
-	kk := s.KH * s.KW
-	parallel(s.InC, func(_, ci int) {
-		for co := ci * mult; co < (ci+1)*mult; co++ {
-			wc := w[co*kk : (co+1)*kk]
-			for n := range dx.N {
-				d := dx.Data[(ci*dx.N+n)*dx.H*dx.W:][:dx.H*dx.W]
-				g := dy.Data[(co*dy.N+n)*dy.H*dy.W:][:dy.H*dy.W]
-				for ky := range s.KH {
-					ohLo, ohHi := validRange(dy.H, dx.H, s.StrideH, s.PadH, ky)
-					for kx := range s.KW {
-						wv := wc[ky*s.KW+kx]
-						owLo, owHi := validRange(dy.W, dx.W, s.StrideW, s.PadW, kx)
-						off := kx - s.PadW
-						if s.StrideW == 1 && ohLo < ohHi && owLo < owHi {
-							ih0 := ohLo*s.StrideH - s.PadH + ky
-							if axpyRowsVec(d[ih0*dx.W+owLo+off:], g[ohLo*dy.W+owLo:], ohHi-ohLo, owHi-owLo, s.StrideH*dx.W, dy.W, wv) {
-								continue
-							}
-						}
-						for oh := ohLo; oh < ohHi; oh++ {
-							ih := oh*s.StrideH - s.PadH + ky
-							drow := d[ih*dx.W : (ih+1)*dx.W]
-							grow := g[oh*dy.W : (oh+1)*dy.W]
-							for ow := owLo; ow < owHi; ow++ {
-								drow[ow*s.StrideW+off] += wv * grow[ow]
-							}
-						}
-					}
-				}
-			}
-		}
-	})
+	parallel(&convDirectDataTasks, s.InC, convDirectDataTask{*dx, *dy, w, s})
 }
 
-func convDirectBackwardWeight(dw []float32, x, dy *Tensor, s ConvSpec) {
+// convDirectDataTask adds the gradient of input channel ci to dx.
+type convDirectDataTask struct {
+	dx, dy Tensor
+	w      []float32
+	s      ConvSpec
+}
+
+var convDirectDataTasks taskPool[convDirectDataTask]
+
+func (t *convDirectDataTask) Run(_, ci int) {
+	dx, dy, w, s := &t.dx, &t.dy, t.w, t.s
 	mult := s.OutC / s.InC
 	kk := s.KH * s.KW
-	parallel(s.OutC, func(_, co int) {
-		ci := co / mult
-		for n := range x.N {
-			src := x.Data[(ci*x.N+n)*x.H*x.W:][:x.H*x.W]
+	for co := ci * mult; co < (ci+1)*mult; co++ {
+		wc := w[co*kk : (co+1)*kk]
+		for n := range dx.N {
+			d := dx.Data[(ci*dx.N+n)*dx.H*dx.W:][:dx.H*dx.W]
 			g := dy.Data[(co*dy.N+n)*dy.H*dy.W:][:dy.H*dy.W]
 			for ky := range s.KH {
-				ohLo, ohHi := validRange(dy.H, x.H, s.StrideH, s.PadH, ky)
+				ohLo, ohHi := validRange(dy.H, dx.H, s.StrideH, s.PadH, ky)
 				for kx := range s.KW {
-					owLo, owHi := validRange(dy.W, x.W, s.StrideW, s.PadW, kx)
+					wv := wc[ky*s.KW+kx]
+					owLo, owHi := validRange(dy.W, dx.W, s.StrideW, s.PadW, kx)
 					off := kx - s.PadW
 					if s.StrideW == 1 && ohLo < ohHi && owLo < owHi {
 						ih0 := ohLo*s.StrideH - s.PadH + ky
-						if acc, ok := dotRowsVec(g[ohLo*dy.W+owLo:], src[ih0*x.W+owLo+off:], ohHi-ohLo, owHi-owLo, dy.W, s.StrideH*x.W); ok {
-							dw[co*kk+ky*s.KW+kx] += acc
+						if axpyRowsVec(d[ih0*dx.W+owLo+off:], g[ohLo*dy.W+owLo:], ohHi-ohLo, owHi-owLo, s.StrideH*dx.W, dy.W, wv) {
 							continue
 						}
 					}
-					var acc float32
 					for oh := ohLo; oh < ohHi; oh++ {
 						ih := oh*s.StrideH - s.PadH + ky
-						srow := src[ih*x.W : (ih+1)*x.W]
+						drow := d[ih*dx.W : (ih+1)*dx.W]
 						grow := g[oh*dy.W : (oh+1)*dy.W]
 						for ow := owLo; ow < owHi; ow++ {
-							acc += grow[ow] * srow[ow*s.StrideW+off]
+							drow[ow*s.StrideW+off] += wv * grow[ow]
 						}
 					}
-					dw[co*kk+ky*s.KW+kx] += acc
 				}
 			}
 		}
-	})
+	}
+}
+
+// convDirectBackwardWeight adds convDirect's weight gradient to dw.
+func convDirectBackwardWeight(dw []float32, x, dy *Tensor, s ConvSpec) {
+	parallel(&convDirectWeightTasks, s.OutC, convDirectWeightTask{dw, *x, *dy, s})
+}
+
+// convDirectWeightTask adds the weight gradient of output channel co to dw.
+type convDirectWeightTask struct {
+	dw    []float32
+	x, dy Tensor
+	s     ConvSpec
+}
+
+var convDirectWeightTasks taskPool[convDirectWeightTask]
+
+func (t *convDirectWeightTask) Run(_, co int) {
+	dw, x, dy, s := t.dw, &t.x, &t.dy, t.s
+	mult := s.OutC / s.InC
+	kk := s.KH * s.KW
+	ci := co / mult
+	for n := range x.N {
+		src := x.Data[(ci*x.N+n)*x.H*x.W:][:x.H*x.W]
+		g := dy.Data[(co*dy.N+n)*dy.H*dy.W:][:dy.H*dy.W]
+		for ky := range s.KH {
+			ohLo, ohHi := validRange(dy.H, x.H, s.StrideH, s.PadH, ky)
+			for kx := range s.KW {
+				owLo, owHi := validRange(dy.W, x.W, s.StrideW, s.PadW, kx)
+				off := kx - s.PadW
+				if s.StrideW == 1 && ohLo < ohHi && owLo < owHi {
+					ih0 := ohLo*s.StrideH - s.PadH + ky
+					if acc, ok := dotRowsVec(g[ohLo*dy.W+owLo:], src[ih0*x.W+owLo+off:], ohHi-ohLo, owHi-owLo, dy.W, s.StrideH*x.W); ok {
+						dw[co*kk+ky*s.KW+kx] += acc
+						continue
+					}
+				}
+				var acc float32
+				for oh := ohLo; oh < ohHi; oh++ {
+					ih := oh*s.StrideH - s.PadH + ky
+					srow := src[ih*x.W : (ih+1)*x.W]
+					grow := g[oh*dy.W : (oh+1)*dy.W]
+					for ow := owLo; ow < owHi; ow++ {
+						acc += grow[ow] * srow[ow*s.StrideW+off]
+					}
+				}
+				dw[co*kk+ky*s.KW+kx] += acc
+			}
+		}
+	}
 }

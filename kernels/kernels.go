@@ -49,9 +49,13 @@
 //
 // # Threads and scratch
 //
-// Kernels use up to Threads goroutines (SetThreads; default GOMAXPROCS).
-// Scratch memory comes from internal pools, so steady-state training does
-// not allocate in the hot paths.
+// Kernels use up to Threads goroutines (SetThreads; default GOMAXPROCS):
+// the calling one and helpers started once and reused (package
+// kernels/internal/par), given their work as pooled structs rather than
+// closures. Scratch memory comes from internal free lists. So once a
+// network has run a batch size, its kernels allocate nothing per call
+// (nn tests this for evaluation-mode Forward). Helpers started for a
+// higher thread count stay, idle, after SetThreads lowers it.
 //
 // Programmer errors (mismatched shapes, short slices) panic.
 package kernels
@@ -60,10 +64,11 @@ import (
 	"fmt"
 	"math/bits"
 	"runtime"
-	"sync"
 	"sync/atomic"
 
+	"github.com/msdx/msdx/kernels/internal/freelist"
 	"github.com/msdx/msdx/kernels/internal/gemm"
+	"github.com/msdx/msdx/kernels/internal/par"
 )
 
 var threads atomic.Int32
@@ -170,9 +175,12 @@ func (t *Tensor) NCHW() []float32 {
 	return out
 }
 
+// The shape checks format tensors through String rather than passing them
+// to fmt, which would make every tensor a kernel is given escape to the
+// heap (views and scratch tensors the callers build on their stacks).
 func mustSameShape(op string, a, b *Tensor) {
 	if !a.SameShape(b) {
-		panic(fmt.Sprintf("kernels: %s: shape %v != %v", op, a, b))
+		panic(fmt.Sprintf("kernels: %s: shape %v != %v", op, a.String(), b.String()))
 	}
 	checkLen(op, a)
 	checkLen(op, b)
@@ -180,51 +188,57 @@ func mustSameShape(op string, a, b *Tensor) {
 
 func checkLen(op string, t *Tensor) {
 	if len(t.Data) != t.Len() {
-		panic(fmt.Sprintf("kernels: %s: tensor %v has %d elements", op, t, len(t.Data)))
+		panic(fmt.Sprintf("kernels: %s: tensor %v has %d elements", op, t.String(), len(t.Data)))
 	}
 }
 
-// parallel runs f(i) for i in [0, n) on up to Threads goroutines, each
-// taking the next index; worker is the goroutine's index in [0, workers).
-func parallel(n int, f func(worker, i int)) int {
-	workers := min(Threads(), n)
-	if workers <= 1 {
-		for i := range n {
-			f(0, i)
-		}
-		return 1
-	}
-	var next atomic.Int64
-	work := func(w int) {
-		for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-			f(w, i)
-		}
-	}
-	// The calling goroutine is worker 0: one goroutine fewer to start, and
-	// the work begins at once.
-	var wg sync.WaitGroup
-	for w := 1; w < workers; w++ {
-		wg.Go(func() { work(w) })
-	}
-	work(0)
-	wg.Wait()
-	return workers
+// parallel runs t.Run(worker, i) for i in [0, n) on up to Threads
+// goroutines (par.Do: the caller and pooled helpers, each taking the next
+// index). The work is a struct, copied into one taken from pool for the
+// call, rather than a closure: helpers run it, so a closure (and whatever
+// it captured) would escape to the heap on every call, hundreds of times
+// per forward pass. P is *T; callers name only T.
+func parallel[T any, P interface {
+	*T
+	par.Task
+}](pool *taskPool[T], n int, t T) {
+	p := pool.get()
+	*p = t
+	par.Do(min(Threads(), n), n, P(p))
+	pool.put(p)
+}
+
+// taskPool recycles the task structs of one parallel call site (a free
+// list, since sync.Pool allocates in steady state; see package freelist).
+type taskPool[T any] struct{ l freelist.List[T] }
+
+func (tp *taskPool[T]) get() *T { return tp.l.Get() }
+
+// put returns t zeroed, so that the pool does not keep tensors alive.
+func (tp *taskPool[T]) put(t *T) {
+	var zero T
+	*t = zero
+	tp.l.Put(t)
 }
 
 // scratch pools float32 buffers by size class: scratch[b] holds buffers of
 // capacity 1<<b. One pool for all sizes would hand a small buffer to a
 // large request, which then drops it and allocates (steady-state training
 // allocated megabytes per step that way).
-var scratch [48]sync.Pool
+//
+// They are free lists rather than sync.Pools, which allocate in steady
+// state and drop their buffers at every garbage collection (see package
+// freelist); the buffers kept are at most those in use at once.
+var scratch [48]freelist.List[[]float32]
 
 func getBuf(n int) *[]float32 {
 	b := bits.Len(uint(max(n, 1) - 1))
-	if p, ok := scratch[b].Get().(*[]float32); ok {
-		*p = (*p)[:n]
-		return p
+	p := scratch[b].Get()
+	if *p == nil {
+		*p = make([]float32, n, 1<<b)
 	}
-	s := make([]float32, n, 1<<b)
-	return &s
+	*p = (*p)[:n]
+	return p
 }
 
 func putBuf(p *[]float32) { scratch[bits.Len(uint(cap(*p)))-1].Put(p) }

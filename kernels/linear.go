@@ -41,7 +41,7 @@ func checkFlatten(op string, x, y *Tensor) {
 	checkLen(op, x)
 	checkLen(op, y)
 	if y.C != x.C*x.H*x.W || y.N != x.N || y.H != 1 || y.W != 1 {
-		panic(fmt.Sprintf("kernels: %s: %v vs flat %v", op, x, y))
+		panic(fmt.Sprintf("kernels: %s: %v vs flat %v", op, x.String(), y.String()))
 	}
 }
 
@@ -49,7 +49,7 @@ func checkLinear(op string, x, y *Tensor, w []float32) {
 	checkLen(op, x)
 	checkLen(op, y)
 	if x.H != 1 || x.W != 1 || y.H != 1 || y.W != 1 || y.N != x.N || len(w) != x.C*y.C {
-		panic(fmt.Sprintf("kernels: %s: input %v, output %v, %d weights", op, x, y, len(w)))
+		panic(fmt.Sprintf("kernels: %s: input %v, output %v, %d weights", op, x.String(), y.String(), len(w)))
 	}
 }
 

@@ -79,7 +79,7 @@ func (bn *BatchNorm) check(op string, x, y *Tensor) {
 	mustSameShape(op, x, y)
 	c := x.C
 	if len(bn.Gamma) != c || len(bn.Beta) != c || len(bn.RunMean) != c || len(bn.RunVar) != c {
-		panic(fmt.Sprintf("kernels: %s: batch norm has %d channels, tensor %v", op, len(bn.Gamma), x))
+		panic(fmt.Sprintf("kernels: %s: batch norm has %d channels, tensor %v", op, len(bn.Gamma), x.String()))
 	}
 }
 
@@ -93,26 +93,39 @@ func (bn *BatchNorm) Train(y, x *Tensor, saveMean, saveInvStd []float32, act Act
 	if len(saveMean) != x.C || len(saveInvStd) != x.C {
 		panic("kernels: BatchNorm.Train: saveMean and saveInvStd need one value per channel")
 	}
+	parallel(&bnTrainTasks, x.C, bnTrainTask{bn, *y, *x, saveMean, saveInvStd, act})
+}
+
+// bnTrainTask is Train's work on channel c.
+type bnTrainTask struct {
+	bn                   *BatchNorm
+	y, x                 Tensor
+	saveMean, saveInvStd []float32
+	act                  Activation
+}
+
+var bnTrainTasks taskPool[bnTrainTask]
+
+func (t *bnTrainTask) Run(_, c int) {
+	bn, x, y, saveMean, saveInvStd, act := t.bn, &t.x, &t.y, t.saveMean, t.saveInvStd, t.act
 	m := x.N * x.H * x.W
-	parallel(x.C, func(_, c int) {
-		xs := x.Channel(c)
-		// float32 sums over many independent partial sums (vector lanes
-		// times unrolling) keep the error far below the tests' 1e-4.
-		mean := sum32(xs) / float32(m)
-		ss := float64(sumSqDev32(xs, mean))
-		variance := ss / float64(m)
-		invStd := float32(1 / math.Sqrt(variance+float64(bn.Eps)))
-		saveMean[c], saveInvStd[c] = mean, invStd
-		unbiased := variance
-		if m > 1 {
-			unbiased = ss / float64(m-1)
-		}
-		mom := float64(bn.Momentum)
-		bn.RunMean[c] = float32((1-mom)*float64(bn.RunMean[c]) + mom*float64(mean))
-		bn.RunVar[c] = float32((1-mom)*float64(bn.RunVar[c]) + mom*unbiased)
-		a, b := bnAffine(bn.Gamma[c], bn.Beta[c], mean, invStd)
-		scaleShift(y.Channel(c), xs, a, b, act)
-	})
+	xs := x.Channel(c)
+	// float32 sums over many independent partial sums (vector lanes
+	// times unrolling) keep the error far below the tests' 1e-4.
+	mean := sum32(xs) / float32(m)
+	ss := float64(sumSqDev32(xs, mean))
+	variance := ss / float64(m)
+	invStd := float32(1 / math.Sqrt(variance+float64(bn.Eps)))
+	saveMean[c], saveInvStd[c] = mean, invStd
+	unbiased := variance
+	if m > 1 {
+		unbiased = ss / float64(m-1)
+	}
+	mom := float64(bn.Momentum)
+	bn.RunMean[c] = float32((1-mom)*float64(bn.RunMean[c]) + mom*float64(mean))
+	bn.RunVar[c] = float32((1-mom)*float64(bn.RunVar[c]) + mom*unbiased)
+	a, b := bnAffine(bn.Gamma[c], bn.Beta[c], mean, invStd)
+	scaleShift(y.Channel(c), xs, a, b, act)
 }
 
 // bnAffine returns the scale and shift Train applies, z = a*x + b. Backward
@@ -179,10 +192,21 @@ func scaleShift(dst, src []float32, a, b float32, act Activation) {
 // may alias x.
 func (bn *BatchNorm) Inference(y, x *Tensor, act Activation) {
 	bn.check("BatchNorm.Inference", x, y)
-	parallel(x.C, func(_, c int) {
-		a, b := bn.inferenceAffine(c)
-		scaleShift(y.Channel(c), x.Channel(c), a, b, act)
-	})
+	parallel(&bnInferenceTasks, x.C, bnInferenceTask{bn, *y, *x, act})
+}
+
+// bnInferenceTask is Inference's work on channel c.
+type bnInferenceTask struct {
+	bn   *BatchNorm
+	y, x Tensor
+	act  Activation
+}
+
+var bnInferenceTasks taskPool[bnInferenceTask]
+
+func (t *bnInferenceTask) Run(_, c int) {
+	a, b := t.bn.inferenceAffine(c)
+	scaleShift(t.y.Channel(c), t.x.Channel(c), a, b, t.act)
 }
 
 // inferenceAffine returns the scale and shift Inference applies to channel
@@ -202,67 +226,82 @@ func (bn *BatchNorm) Backward(dx, dy, x *Tensor, saveMean, saveInvStd, dgamma, d
 	if len(dgamma) != x.C || len(dbeta) != x.C {
 		panic("kernels: BatchNorm.Backward: dgamma and dbeta need one value per channel")
 	}
+	parallel(&bnBackwardTasks, x.C, bnBackwardTask{bn, *dx, *dy, *x, saveMean, saveInvStd, dgamma, dbeta, act, accumulate})
+}
+
+// bnBackwardTask is Backward's work on channel c.
+type bnBackwardTask struct {
+	bn                                  *BatchNorm
+	dx, dy, x                           Tensor
+	saveMean, saveInvStd, dgamma, dbeta []float32
+	act                                 Activation
+	accumulate                          bool
+}
+
+var bnBackwardTasks taskPool[bnBackwardTask]
+
+func (t *bnBackwardTask) Run(_, c int) {
+	bn, dx, dy, x, act, accumulate := t.bn, &t.dx, &t.dy, &t.x, t.act, t.accumulate
+	saveMean, saveInvStd, dgamma, dbeta := t.saveMean, t.saveInvStd, t.dgamma, t.dbeta
 	m := float32(x.N * x.H * x.W)
-	parallel(x.C, func(_, c int) {
-		xs, gs, ds := x.Channel(c), dy.Channel(c), dx.Channel(c)
-		gs = gs[:len(xs)]
-		ds = ds[:len(xs)]
-		mean, invStd, gamma := saveMean[c], saveInvStd[c], bn.Gamma[c]
-		// The pre-activation is recomputed exactly as Train computed it (same
-		// a, b, same fused or unfused rounding per element), so that the
-		// activation's derivative is taken where the forward pass evaluated
-		// it (a differently rounded z can flip ReLU's mask for an element at
-		// the mean).
-		a, b := bnAffine(gamma, bn.Beta[c], mean, invStd)
-		relu := act == ActReLU
-		// Sums of dz and dz*(x-mean); the latter times invStd is dgamma.
-		var sdz, sdzx float32
-		n := 0
-		if act != ActGELU {
-			sdz, sdzx, n = bnReduceVec(xs, gs, a, b, mean, relu)
-		}
-		var tdz, tdzx float32
-		for i, v := range xs[n:] {
-			dz := gs[n+i]
-			if relu {
-				if a*v+b <= 0 {
-					dz = 0
-				}
-			} else if act != ActNone {
-				dz *= act.grad(a*v + b)
+	xs, gs, ds := x.Channel(c), dy.Channel(c), dx.Channel(c)
+	gs = gs[:len(xs)]
+	ds = ds[:len(xs)]
+	mean, invStd, gamma := saveMean[c], saveInvStd[c], bn.Gamma[c]
+	// The pre-activation is recomputed exactly as Train computed it (same
+	// a, b, same fused or unfused rounding per element), so that the
+	// activation's derivative is taken where the forward pass evaluated
+	// it (a differently rounded z can flip ReLU's mask for an element at
+	// the mean).
+	a, b := bnAffine(gamma, bn.Beta[c], mean, invStd)
+	relu := act == ActReLU
+	// Sums of dz and dz*(x-mean); the latter times invStd is dgamma.
+	var sdz, sdzx float32
+	n := 0
+	if act != ActGELU {
+		sdz, sdzx, n = bnReduceVec(xs, gs, a, b, mean, relu)
+	}
+	var tdz, tdzx float32
+	for i, v := range xs[n:] {
+		dz := gs[n+i]
+		if relu {
+			if a*v+b <= 0 {
+				dz = 0
 			}
-			tdz += dz
-			tdzx += dz * (v - mean)
+		} else if act != ActNone {
+			dz *= act.grad(a*v + b)
 		}
-		sdz += tdz
-		sdzx = (sdzx + tdzx) * invStd
-		dgamma[c] += sdzx
-		dbeta[c] += sdz
-		// dx = k*(dz - mean(dz) - xhat*mean(dz*xhat)) = k*dz + p*(x-mean) + q.
-		k := gamma * invStd
-		p, q := -k*invStd*(sdzx/m), -k*(sdz/m)
-		n = 0
-		if act != ActGELU {
-			n = bnApplyVec(ds, xs, gs, a, b, mean, k, p, q, relu, accumulate)
-		}
-		for i, v := range xs[n:] {
-			i += n
-			dz := gs[i]
-			if relu {
-				if a*v+b <= 0 {
-					dz = 0
-				}
-			} else if act != ActNone {
-				dz *= act.grad(a*v + b)
+		tdz += dz
+		tdzx += dz * (v - mean)
+	}
+	sdz += tdz
+	sdzx = (sdzx + tdzx) * invStd
+	dgamma[c] += sdzx
+	dbeta[c] += sdz
+	// dx = k*(dz - mean(dz) - xhat*mean(dz*xhat)) = k*dz + p*(x-mean) + q.
+	k := gamma * invStd
+	p, q := -k*invStd*(sdzx/m), -k*(sdz/m)
+	n = 0
+	if act != ActGELU {
+		n = bnApplyVec(ds, xs, gs, a, b, mean, k, p, q, relu, accumulate)
+	}
+	for i, v := range xs[n:] {
+		i += n
+		dz := gs[i]
+		if relu {
+			if a*v+b <= 0 {
+				dz = 0
 			}
-			g := k*dz + (p*(v-mean) + q)
-			if accumulate {
-				ds[i] += g
-			} else {
-				ds[i] = g
-			}
+		} else if act != ActNone {
+			dz *= act.grad(a*v + b)
 		}
-	})
+		g := k*dz + (p*(v-mean) + q)
+		if accumulate {
+			ds[i] += g
+		} else {
+			ds[i] = g
+		}
+	}
 }
 
 // Fold folds the running statistics into the preceding convolution for

@@ -95,7 +95,10 @@ type Network struct {
 	saveMean   [][]float32
 	saveInvStd [][]float32
 	scratch    []float32
-	maxExit    int // exits computed by the last forward pass
+	maxExit    int               // exits computed by the last forward pass
+	logits     []*kernels.Tensor // Forward's result, reused
+	io         stepIO            // Forward's access to the tensors (see prepare)
+	flatGrad   []float32         // gradient of a flattened linear-layer input
 }
 
 // New compiles g into a network with parameters initialised by init from seed.

@@ -53,19 +53,33 @@ func (net *Network) prepare(n int) {
 		}
 	}
 	net.scratch = make([]float32, largest)
+	net.logits = make([]*kernels.Tensor, 0, len(net.g.Exits))
+	// Forward's view of the tensors, made once: closures made per call would escape to the
+	// heap (the step IO flows into kernel tasks), allocating on every pass.
+	net.io = stepIO{
+		input: func(id int) *kernels.Tensor {
+			if id == graph.Input {
+				return net.input
+			}
+			return net.out[id]
+		},
+		inPlace: net.inPlace,
+		scratch: func(n int) []float32 { return net.scratch[:n] },
+	}
 }
 
 // gradOf returns node id's gradient tensor.
 func (net *Network) gradOf(id int) *kernels.Tensor { return net.grad[id] }
 
 // scratchLike returns a scratch tensor shaped like t (valid until the next use).
-func (net *Network) scratchLike(t *kernels.Tensor) *kernels.Tensor {
-	return &kernels.Tensor{C: t.C, N: t.N, H: t.H, W: t.W, Data: net.scratch[:t.Len()]}
+func (net *Network) scratchLike(t *kernels.Tensor) kernels.Tensor {
+	return kernels.Tensor{C: t.C, N: t.N, H: t.H, W: t.W, Data: net.scratch[:t.Len()]}
 }
 
 // Forward runs the network on x (CNHW, shaped as the graph's input) and returns the logits of
 // exits 1..upTo, computing only the nodes those exits need; upTo <= 0 means all exits. The
-// returned tensors belong to the network and are overwritten by the next call.
+// returned slice and tensors belong to the network and are overwritten by the next call. In
+// steady state (same batch size as the previous call) Forward allocates nothing.
 func (net *Network) Forward(x *kernels.Tensor, upTo int) []*kernels.Tensor {
 	in := net.g.Input
 	if x.C != in.C || x.H != in.H || x.W != in.W || x.N < 1 {
@@ -77,18 +91,8 @@ func (net *Network) Forward(x *kernels.Tensor, upTo int) []*kernels.Tensor {
 	net.prepare(x.N)
 	net.input = x
 	mask := graph.ExitSet(1)<<upTo - 1
-	tensor := func(id int) *kernels.Tensor {
-		if id == graph.Input {
-			return x
-		}
-		return net.out[id]
-	}
-	io := stepIO{
-		input:   tensor,
-		inPlace: net.inPlace,
-		scratch: func(n int) []float32 { return net.scratch[:n] },
-		train:   net.train,
-	}
+	io := net.io
+	io.train = net.train
 	for _, st := range net.steps {
 		if st == nil || st.node.Needed&mask == 0 || (st.absorbed && !net.train) {
 			continue
@@ -96,12 +100,12 @@ func (net *Network) Forward(x *kernels.Tensor, upTo int) []*kernels.Tensor {
 		io.mean, io.invStd = net.saveMean[st.node.ID], net.saveInvStd[st.node.ID]
 		st.forward(net.out[st.target(net.train)], io)
 	}
-	logits := make([]*kernels.Tensor, upTo)
-	for i := range logits {
-		logits[i] = net.out[net.g.Exits[i].Output]
+	net.logits = net.logits[:upTo]
+	for i := range net.logits {
+		net.logits[i] = net.out[net.g.Exits[i].Output]
 	}
 	net.maxExit = upTo
-	return logits
+	return net.logits
 }
 
 // stepIO is what a step's forward computation reads besides its own parameters.
@@ -151,7 +155,8 @@ func (st *step) forward(y *kernels.Tensor, io stepIO) {
 	case graph.AdaptiveAvgPool:
 		kernels.AdaptiveAvgPool2D(y, a)
 	case graph.Linear:
-		kernels.Linear(y, features(a, io.scratch), st.weight.Data, paramData(st.bias))
+		var f kernels.Tensor
+		kernels.Linear(y, features(&f, a, io.scratch), st.weight.Data, paramData(st.bias))
 	case graph.Concat:
 		c0 := 0
 		for k, id := range nd.Inputs {
@@ -175,12 +180,13 @@ func (st *step) forward(y *kernels.Tensor, io stepIO) {
 }
 
 // features presents a map as the feature-major matrix a linear layer reads, flattening it
-// into scratch storage unless it is already 1×1.
-func features(a *kernels.Tensor, scratch func(n int) []float32) *kernels.Tensor {
+// into scratch storage (described by f, which the caller provides so that it can live on
+// the caller's stack) unless it is already 1×1.
+func features(f, a *kernels.Tensor, scratch func(n int) []float32) *kernels.Tensor {
 	if a.H == 1 && a.W == 1 {
 		return a
 	}
-	f := &kernels.Tensor{C: a.C * a.H * a.W, N: a.N, H: 1, W: 1, Data: scratch(a.Len())}
+	*f = kernels.Tensor{C: a.C * a.H * a.W, N: a.N, H: 1, W: 1, Data: scratch(a.Len())}
 	kernels.Flatten(f, a)
 	return f
 }
@@ -254,10 +260,12 @@ func deliver(dst, tmp *kernels.Tensor, accumulate bool) {
 }
 
 // target returns the tensor an overwrite-only kernel should write the gradient into: dst
-// itself when nothing is there yet, else scratch to be added afterwards.
-func (net *Network) target(dst *kernels.Tensor, accumulate bool) *kernels.Tensor {
+// itself when nothing is there yet, else scratch to be added afterwards, described by tmp
+// (the caller's, so that it stays on the caller's stack rather than being allocated).
+func (net *Network) target(tmp, dst *kernels.Tensor, accumulate bool) *kernels.Tensor {
 	if accumulate {
-		return net.scratchLike(dst)
+		*tmp = net.scratchLike(dst)
+		return tmp
 	}
 	return dst
 }
@@ -265,6 +273,7 @@ func (net *Network) target(dst *kernels.Tensor, accumulate bool) *kernels.Tensor
 func (net *Network) backwardStep(st *step) {
 	nd := st.node
 	dy := net.grad[st.out]
+	var tmp kernels.Tensor // scratch tensor header for target
 	input := func(i int) *kernels.Tensor {
 		if nd.Inputs[i] == graph.Input {
 			return nil
@@ -287,37 +296,38 @@ func (net *Network) backwardStep(st *step) {
 		}
 	case graph.ReLU:
 		if dx, acc, ok := net.inputGrad(st, 0); ok {
-			t := net.target(dx, acc)
+			t := net.target(&tmp, dx, acc)
 			kernels.ReLUBackward(t.Data, dy.Data, net.out[nd.ID].Data)
 			deliver(dx, t, acc)
 		}
 	case graph.GELU:
 		if dx, acc, ok := net.inputGrad(st, 0); ok {
-			t := net.target(dx, acc)
+			t := net.target(&tmp, dx, acc)
 			kernels.GELUBackward(t.Data, dy.Data, input(0).Data)
 			deliver(dx, t, acc)
 		}
 	case graph.MaxPool:
 		if dx, acc, ok := net.inputGrad(st, 0); ok {
-			t := net.target(dx, acc)
+			t := net.target(&tmp, dx, acc)
 			kernels.MaxPool2DBackward(t, dy, input(0), st.pool)
 			deliver(dx, t, acc)
 		}
 	case graph.AvgPool:
 		if dx, acc, ok := net.inputGrad(st, 0); ok {
-			t := net.target(dx, acc)
+			t := net.target(&tmp, dx, acc)
 			kernels.AvgPool2DBackward(t, dy, st.pool)
 			deliver(dx, t, acc)
 		}
 	case graph.AdaptiveAvgPool:
 		if dx, acc, ok := net.inputGrad(st, 0); ok {
-			t := net.target(dx, acc)
+			t := net.target(&tmp, dx, acc)
 			kernels.AdaptiveAvgPool2DBackward(t, dy)
 			deliver(dx, t, acc)
 		}
 	case graph.Linear:
 		a := input(0)
-		x := features(a, func(n int) []float32 { return net.scratch[:n] })
+		var f kernels.Tensor
+		x := features(&f, a, net.io.scratch)
 		dx, acc, ok := net.inputGrad(st, 0)
 		if !ok {
 			kernels.LinearBackward(nil, dy, x, st.weight.Data, st.weight.Grad, paramGrad(st.bias), false)
@@ -328,25 +338,28 @@ func (net *Network) backwardStep(st *step) {
 			break
 		}
 		// Flattened input: the gradient comes back feature-major and is unflattened.
-		df := &kernels.Tensor{C: x.C, N: x.N, H: 1, W: 1, Data: make([]float32, x.Len())}
+		// x occupies the scratch storage, so the gradient gets storage of its own, kept
+		// for the next steps.
+		net.flatGrad = grow(net.flatGrad, x.Len())
+		df := &kernels.Tensor{C: x.C, N: x.N, H: 1, W: 1, Data: net.flatGrad}
 		kernels.LinearBackward(df, dy, x, st.weight.Data, st.weight.Grad, paramGrad(st.bias), false)
-		t := net.target(dx, acc)
+		t := net.target(&tmp, dx, acc)
 		kernels.Unflatten(t, df)
 		deliver(dx, t, acc)
 	case graph.Concat:
 		c0 := 0
 		for i := range nd.Inputs {
 			c := nd.In[i].C
-			part := dy.Channels(c0, c0+c)
+			part := dy.Data[c0*dy.N*dy.H*dy.W : (c0+c)*dy.N*dy.H*dy.W] // channels [c0, c0+c)
 			c0 += c
 			if net.inPlace(nd, i) {
 				continue // the input's gradient is this very slice
 			}
 			if dx, acc, ok := net.inputGrad(st, i); ok {
 				if acc {
-					kernels.AddTo(dx.Data, part.Data)
+					kernels.AddTo(dx.Data, part)
 				} else {
-					copy(dx.Data, part.Data)
+					copy(dx.Data, part)
 				}
 			}
 		}
@@ -368,7 +381,7 @@ func (net *Network) backwardStep(st *step) {
 			case dx.H == dy.H && dx.W == dy.W:
 				copy(dx.Data, dy.Data)
 			default:
-				t := net.target(dx, acc)
+				t := net.target(&tmp, dx, acc)
 				kernels.ResizeBilinearBackward(t, dy)
 				deliver(dx, t, acc)
 			}

@@ -36,6 +36,9 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+
+	"github.com/msdx/msdx/kernels/internal/freelist"
+	"github.com/msdx/msdx/kernels/internal/par"
 	"unsafe"
 )
 
@@ -117,7 +120,9 @@ type workspace struct {
 	a, b, tile []float32
 }
 
-var workspaces = sync.Pool{New: func() any { return new(workspace) }}
+// workspaces, rowTasks, colTasks and packedPool are free lists rather than
+// sync.Pools, which allocate in steady state (see package freelist).
+var workspaces freelist.List[workspace]
 
 func grow(s []float32, n int) []float32 {
 	if cap(s) < n {
@@ -157,18 +162,11 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if n < m {
 		step := roundUp((m+threads*partsPerThread-1)/(threads*partsPerThread), p.mr)
 		parts := (m + step - 1) / step
-		run(min(threads, parts), parts, func(i int) {
-			if i < 0 {
-				return
-			}
-			i0 := i * step
-			i1 := min(m, i0+step)
-			ao := i0 * lda
-			if transA {
-				ao = i0
-			}
-			serial(p, transA, transB, i1-i0, n, k, alpha, a[ao:], lda, b, ldb, beta, c[i0*ldc:], ldc)
-		})
+		t := rowTasks.Get()
+		*t = rowTask{p, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, step}
+		par.Do(min(threads, parts), parts, t)
+		*t = rowTask{}
+		rowTasks.Put(t)
 		return
 	}
 	// Columns: A is packed once, its k-blocks shared by every part (each
@@ -188,62 +186,95 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	blockLen := roundUp(m, p.mr) * min(k, kc)
 	shared := getPacked(blocks * blockLen)
 	defer packedPool.Put(shared)
-	var nextBlock atomic.Int64
-	var packed sync.WaitGroup
-	packed.Add(workers)
-	run(workers, parts, func(i int) {
-		if i < 0 { // each worker's first call: pack k-blocks of A, then wait
-			for bi := int(nextBlock.Add(1)) - 1; bi < blocks; bi = int(nextBlock.Add(1)) - 1 {
-				pc := bi * kc
-				packA(p, (*shared)[bi*blockLen:], transA, a, lda, m, pc, min(kc, k-pc), alpha)
-			}
-			packed.Done()
-			packed.Wait()
-			return
-		}
-		j0 := i * step
-		j1 := min(n, j0+step)
-		bo := j0
-		if transB {
-			bo = j0 * ldb
-		}
-		ws := workspaces.Get().(*workspace)
-		defer workspaces.Put(ws)
-		sub := c[j0:]
-		if !scaleC(j1-j0, m, k, alpha, beta, sub, ldc) {
-			return
-		}
-		for bi := range blocks {
-			pc := bi * kc
-			block(p, ws, (*shared)[bi*blockLen:], transB, m, j1-j0, n, min(kc, k-pc), b[bo:], ldb, pc, sub, ldc, beta != 0 || pc > 0)
-		}
-	})
+	t := colTasks.Get()
+	t.rowTask = rowTask{p, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, step}
+	t.shared, t.blocks, t.blockLen = *shared, blocks, blockLen
+	t.nextBlock.Store(0)
+	t.packed.Add(workers)
+	par.Do(workers, parts, t)
+	t.rowTask, t.shared = rowTask{}, nil // keep no matrices alive from the pool
+	colTasks.Put(t)
 }
 
-// run calls f(-1) once on each of workers goroutines, then f(i) for i in
-// [0, parts), each goroutine taking the next index.
-func run(workers, parts int, f func(i int)) {
-	var next atomic.Int64
-	work := func() {
-		f(-1)
-		for i := int(next.Add(1)) - 1; i < parts; i = int(next.Add(1)) - 1 {
-			f(i)
-		}
+// rowTask computes rows [i*step, (i+1)*step) of C as serial would. The
+// parallel products are tasks, not closures, so that they allocate
+// nothing: par's helpers run them, which would make a closure escape.
+type rowTask struct {
+	p              *path
+	transA, transB bool
+	m, n, k        int
+	alpha          float32
+	a              []float32
+	lda            int
+	b              []float32
+	ldb            int
+	beta           float32
+	c              []float32
+	ldc            int
+	step           int
+}
+
+var rowTasks freelist.List[rowTask]
+
+func (t *rowTask) Run(_, i int) {
+	i0 := i * t.step
+	i1 := min(t.m, i0+t.step)
+	ao := i0 * t.lda
+	if t.transA {
+		ao = i0
 	}
-	// The calling goroutine is one of the workers.
-	var wg sync.WaitGroup
-	for range workers - 1 {
-		wg.Go(work)
+	serial(t.p, t.transA, t.transB, i1-i0, t.n, t.k, t.alpha, t.a[ao:], t.lda, t.b, t.ldb, t.beta, t.c[i0*t.ldc:], t.ldc)
+}
+
+// colTask computes columns [j*step, (j+1)*step) of C from A packed once
+// into shared (blocks k-blocks of blockLen floats), which its workers
+// pack between them in Start before any takes a column part.
+type colTask struct {
+	rowTask
+	shared           []float32
+	blocks, blockLen int
+	nextBlock        atomic.Int64
+	packed           sync.WaitGroup // a barrier: every worker has packed its blocks
+}
+
+var colTasks freelist.List[colTask]
+
+// Start packs k-blocks of A, then waits for the other workers to pack
+// theirs. par.Do runs all workers at once, so the barrier is reached.
+func (t *colTask) Start(int) {
+	for bi := int(t.nextBlock.Add(1)) - 1; bi < t.blocks; bi = int(t.nextBlock.Add(1)) - 1 {
+		pc := bi * kc
+		packA(t.p, t.shared[bi*t.blockLen:], t.transA, t.a, t.lda, t.m, pc, min(kc, t.k-pc), t.alpha)
 	}
-	work()
-	wg.Wait()
+	t.packed.Done()
+	t.packed.Wait()
+}
+
+func (t *colTask) Run(_, i int) {
+	m, n, k := t.m, t.n, t.k
+	j0 := i * t.step
+	j1 := min(n, j0+t.step)
+	bo := j0
+	if t.transB {
+		bo = j0 * t.ldb
+	}
+	ws := workspaces.Get()
+	defer workspaces.Put(ws)
+	sub := t.c[j0:]
+	if !scaleC(j1-j0, m, k, t.alpha, t.beta, sub, t.ldc) {
+		return
+	}
+	for bi := range t.blocks {
+		pc := bi * kc
+		block(t.p, ws, t.shared[bi*t.blockLen:], t.transB, m, j1-j0, n, min(kc, k-pc), t.b[bo:], t.ldb, pc, sub, t.ldc, t.beta != 0 || pc > 0)
+	}
 }
 
 // packedPool holds the shared packed A of multi-threaded products.
-var packedPool = sync.Pool{New: func() any { return new([]float32) }}
+var packedPool freelist.List[[]float32]
 
 func getPacked(n int) *[]float32 {
-	s := packedPool.Get().(*[]float32)
+	s := packedPool.Get()
 	*s = grow(*s, n)
 	return s
 }
@@ -287,7 +318,7 @@ func serial(p *path, transA, transB bool, m, n, k int, alpha float32, a []float3
 	if !scaleC(n, m, k, alpha, beta, c, ldc) {
 		return
 	}
-	ws := workspaces.Get().(*workspace)
+	ws := workspaces.Get()
 	defer workspaces.Put(ws)
 	ws.a = grow(ws.a, roundUp(m, p.mr)*min(k, kc))
 	for pc := 0; pc < k; pc += kc {
