@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -313,12 +311,8 @@ func ablateRun(opts *AblateOptions) error {
 	if err != nil {
 		return err
 	}
-	ctx := opts.Context
-	if ctx == nil {
-		var stop context.CancelFunc
-		ctx, stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-	}
+	ctx, stop := interruptContext(opts.Context)
+	defer stop()
 	fmt.Fprintf(opts.IO.ErrOut, "msdx: study %s: %d variants × %d seeds = %d trials, %s executor, %d at once × %d threads\n",
 		dir, len(ablation.Grid(axes)), len(seeds), len(trials), exec.Name(), opts.Jobs, opts.Threads)
 	sum, err := runner.Run(ctx, dir, exec, indices, func(s string) { fmt.Fprintln(opts.IO.ErrOut, "msdx:", s) })

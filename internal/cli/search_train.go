@@ -1,16 +1,12 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/msdx/msdx/data"
@@ -113,12 +109,8 @@ func searchTrainRun(opts *SearchOptions) error {
 	if err != nil {
 		return err
 	}
-	ctx := opts.Context
-	if ctx == nil {
-		var stop context.CancelFunc
-		ctx, stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-	}
+	ctx, stop := interruptContext(opts.Context)
+	defer stop()
 	logLine := func(s string) { fmt.Fprintln(opts.IO.ErrOut, "msdx:", s) }
 	sampler := "asha"
 	if opts.Sampler == "random" {

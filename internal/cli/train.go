@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -138,17 +136,8 @@ epoch otherwise; the per-exit test accuracy goes to stdout at the end.`,
 }
 
 func trainRun(opts *TrainOptions) error {
-	ctx := opts.Context
-	if ctx == nil {
-		var stop context.CancelFunc
-		ctx, stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		// After the first signal, a second one kills the process as usual.
-		go func() {
-			<-ctx.Done()
-			stop()
-		}()
-	}
+	ctx, stop := interruptContext(opts.Context)
+	defer stop()
 	sess := train.Session{Threads: opts.Threads, CheckpointEvery: opts.CheckpointEvery}
 	if !opts.Quiet {
 		sess.Progress = train.NewTextProgress(opts.IO.ErrOut, opts.ProgressTerminal)

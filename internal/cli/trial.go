@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -87,16 +85,8 @@ Exit codes: 0 finished, 1 failed, 2 bad command line, 130 interrupted.`,
 }
 
 func trialRun(opts *TrialOptions) error {
-	ctx := opts.Context
-	if ctx == nil {
-		var stop context.CancelFunc
-		ctx, stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		go func() {
-			<-ctx.Done()
-			stop()
-		}()
-	}
+	ctx, stop := interruptContext(opts.Context)
+	defer stop()
 	dir := study.Dir(opts.Study)
 	cfg, err := dir.ReadConfig()
 	if err != nil {
