@@ -35,6 +35,9 @@ type Slurm struct {
 	StopGrace time.Duration
 	// Sbatch, Squeue and Scancel are the commands (default: found on PATH).
 	Sbatch, Squeue, Scancel string
+	// Env ("KEY=VALUE", no commas) is added to the tasks' environment, which is
+	// otherwise the submitting one (sbatch --export=ALL,Env...).
+	Env []string
 }
 
 // Name returns "slurm".
@@ -103,6 +106,14 @@ func (s *Slurm) Execute(ctx context.Context, dir study.Dir, indices []int, updat
 	}
 	if s.Memory != "" {
 		argv = append(argv, "--mem="+s.Memory)
+	}
+	if len(s.Env) > 0 {
+		for _, kv := range s.Env {
+			if strings.Contains(kv, ",") || !strings.Contains(kv, "=") {
+				return fmt.Errorf("environment %q cannot be passed to sbatch --export (want KEY=VALUE without commas)", kv)
+			}
+		}
+		argv = append(argv, "--export=ALL,"+strings.Join(s.Env, ","))
 	}
 	argv = append(argv, script)
 	out, err := run(ctx, s.cmd(s.Sbatch, "sbatch"), argv...)

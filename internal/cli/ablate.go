@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -140,15 +139,8 @@ func (o *ExecutorOptions) executor() (runner.Executor, error) {
 		}
 	}
 	if o.Executor == "slurm" {
-		if o.WorkerEnv != nil {
-			// sbatch passes the submitting environment on (--export=ALL).
-			for _, kv := range o.WorkerEnv {
-				k, v, _ := strings.Cut(kv, "=")
-				os.Setenv(k, v)
-			}
-		}
 		return &runner.Slurm{Worker: w, Jobs: o.Jobs, Threads: o.Threads, CPUs: o.CPUs,
-			Partition: o.Partition, Time: o.Time, Memory: o.Memory, Poll: o.Poll}, nil
+			Partition: o.Partition, Time: o.Time, Memory: o.Memory, Poll: o.Poll, Env: o.WorkerEnv}, nil
 	}
 	return &runner.Local{Worker: w, Jobs: o.Jobs, Threads: o.Threads, Env: o.WorkerEnv}, nil
 }
