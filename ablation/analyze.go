@@ -3,7 +3,6 @@ package ablation
 import (
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -428,6 +427,3 @@ func num(f float64) string {
 	}
 	return strconv.FormatFloat(f, 'f', -1, 64)
 }
-
-// ErrIncomplete is wrapped by errors about studies with trials that did not finish.
-var ErrIncomplete = errors.New("the study has trials that did not finish")
