@@ -32,8 +32,9 @@ type Result struct {
 	// Variants holds one entry per grid cell, in grid order.
 	Variants []Variant `json:"variants"`
 	// MatchedBudgets are the budgets (MACs per image) at which variants that differ in
-	// cost are compared: the exit costs of the cheapest-to-finish variant that every
-	// variant can afford, i.e. inside the range where all curves are defined.
+	// cost are compared: the exit costs, of any variant, at which every finished trial
+	// has both an anytime result (its first exit fits) and a budgeted one (its cheapest
+	// setting fits). Above a trial's last exit it keeps that exit's accuracy.
 	MatchedBudgets []float64 `json:"matched_budgets"`
 	// Effects are the main effects and the pairwise interactions.
 	Effects []Effect `json:"effects"`

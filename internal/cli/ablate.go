@@ -181,8 +181,10 @@ difference of differences), computed per seed and summarised over seeds, on
                          budget, averaged over the budgets
   budgeted_top1_matched  the budgeted-batch curve at the matched budgets, averaged
   last_exit_macs         the cost of the last exit
-The matched budgets are the exit costs, of any variant, that every variant can meet, so
-variants that differ in cost are compared at equal cost and not only exit by exit.
+The matched budgets are the exit costs, of any variant, at which every variant has both
+an anytime and a budgeted result (at least its first exit's cost and its cheapest budgeted
+setting's), so variants that differ in cost are compared at equal cost, not only exit by
+exit.
 
 Axes: "fusion" (msdnet, the baseline, or dense: the Addad et al. fusion), "stem"
 (msdnet, or paper: the efficient stem of the author's code), or any spec field with its
