@@ -183,7 +183,7 @@ func scaleShift(dst, src []float32, a, b float32, act Activation) {
 		}
 	default:
 		for i, v := range src {
-			dst[i] = act.apply(a*v + b)
+			dst[i] = act.apply(float32(a*v) + b)
 		}
 	}
 }
@@ -269,7 +269,7 @@ func (t *bnBackwardTask) Run(_, c int) {
 				dz = 0
 			}
 		} else if act != ActNone {
-			dz *= act.grad(a*v + b)
+			dz *= act.grad(float32(a*v) + b)
 		}
 		tdz += dz
 		tdzx += dz * (v - mean)
@@ -293,7 +293,7 @@ func (t *bnBackwardTask) Run(_, c int) {
 				dz = 0
 			}
 		} else if act != ActNone {
-			dz *= act.grad(a*v + b)
+			dz *= act.grad(float32(a*v) + b)
 		}
 		g := k*dz + (p*(v-mean) + q)
 		if accumulate {
@@ -366,8 +366,13 @@ func GELUBackward(dx, dy, x []float32) {
 }
 
 func gelu(x float32) float32 {
-	return 0.5 * x * (1 + erf32(x*math.Sqrt2/2))
+	return float32(0.5*x) * (1 + erf32(float32(x*math.Sqrt2)/2))
 }
+
+// gelu, erf32, geluGrad and exp32 round every product to float32
+// (float32(x*y) forbids the compiler to fuse it with an addition, which
+// it would under GOAMD64=v3 or on arm64), so that they return the same bits
+// everywhere, and those of their SIMD versions (gen_simd.go).
 
 // erf32 is erf in float32 arithmetic: x*P(x^2)/Q(x^2) on x clamped to [-4, 4]
 // (outside it erf rounds to ±1), the rational approximation of Eigen and
@@ -377,22 +382,22 @@ func gelu(x float32) float32 {
 func erf32(x float32) float32 {
 	x = min(max(x, -4), 4)
 	x2 := x * x
-	p := x2*-2.72614225801306e-10 + 2.77068142495902e-08
-	p = x2*p - 2.10102402082508e-06
-	p = x2*p - 5.69250639462346e-05
-	p = x2*p - 7.34990630326855e-04
-	p = x2*p - 2.95459980854025e-03
-	p = x2*p - 1.60960333262415e-02
-	q := x2*-1.45660718464996e-05 - 2.13374055278905e-04
-	q = x2*q - 1.68282697438203e-03
-	q = x2*q - 7.37332916720468e-03
-	q = x2*q - 1.42647390514189e-02
-	return x * p / q
+	p := float32(x2*-2.72614225801306e-10) + 2.77068142495902e-08
+	p = float32(x2*p) - 2.10102402082508e-06
+	p = float32(x2*p) - 5.69250639462346e-05
+	p = float32(x2*p) - 7.34990630326855e-04
+	p = float32(x2*p) - 2.95459980854025e-03
+	p = float32(x2*p) - 1.60960333262415e-02
+	q := float32(x2*-1.45660718464996e-05) - 2.13374055278905e-04
+	q = float32(x2*q) - 1.68282697438203e-03
+	q = float32(x2*q) - 7.37332916720468e-03
+	q = float32(x2*q) - 1.42647390514189e-02
+	return float32(x*p) / q
 }
 
 func geluGrad(x float32) float32 {
 	const invSqrt2Pi = 0.3989422804014327
-	return 0.5*(1+erf32(x*math.Sqrt2/2)) + x*invSqrt2Pi*exp32(-0.5*x*x)
+	return 0.5*(1+erf32(float32(x*math.Sqrt2)/2)) + float32(float32(x*invSqrt2Pi)*exp32(float32(-0.5*x)*x))
 }
 
 // exp32 is e^x in float32 arithmetic for x <= 0 (what geluGrad needs): the
@@ -402,13 +407,13 @@ func exp32(x float32) float32 {
 	if x < -87 {
 		return 0
 	}
-	n := float32(math.Floor(float64(x*math.Log2E + 0.5)))
-	r := x - n*0.693359375 + n*2.12194440e-4
-	p := r*1.9875691500e-4 + 1.3981999507e-3
-	p = p*r + 8.3334519073e-3
-	p = p*r + 4.1665795894e-2
-	p = p*r + 1.6666665459e-1
-	p = p*r + 5.0000001201e-1
-	y := p*r*r + r + 1
+	n := float32(math.Floor(float64(float32(x*math.Log2E) + 0.5)))
+	r := x - float32(n*0.693359375) + float32(n*2.12194440e-4)
+	p := float32(r*1.9875691500e-4) + 1.3981999507e-3
+	p = float32(p*r) + 8.3334519073e-3
+	p = float32(p*r) + 4.1665795894e-2
+	p = float32(p*r) + 1.6666665459e-1
+	p = float32(p*r) + 5.0000001201e-1
+	y := float32(float32(p*r)*r) + r + 1
 	return y * math.Float32frombits(uint32(int32(n)+127)<<23)
 }
