@@ -163,12 +163,16 @@ func sumSqDev32(s []float32, mean float32) float32 {
 }
 
 // scaleShift writes act(a*x + b). A SIMD path computes a*x+b fused for
-// every element, the portable path unfused for every element; Backward
-// recomputes it the same way, and results do not depend on the length.
+// every element, the portable path unfused for every element, except under
+// GELU, whose SIMD path computes a*x+b and gelu with the scalar code's
+// unfused operations (the same bits on every path); Backward recomputes it
+// the same way, and results do not depend on the length.
 func scaleShift(dst, src []float32, a, b float32, act Activation) {
 	dst = dst[:len(src)]
-	n := 0
-	if act != ActGELU {
+	var n int
+	if act == ActGELU {
+		n = scaleShiftGELUVec(dst, src, a, b)
+	} else {
 		n = scaleShiftVec(dst, src, a, b, act == ActReLU)
 	}
 	dst, src = dst[n:], src[n:]
@@ -352,16 +356,18 @@ func ReLUBackward(dx, dy, y []float32) {
 // GELU writes y = x*Phi(x) = 0.5*x*(1+erf(x/sqrt 2)); y may alias x.
 func GELU(y, x []float32) {
 	y = y[:len(x)]
-	for i, v := range x {
-		y[i] = gelu(v)
+	n := geluVec(y, x)
+	for i, v := range x[n:] {
+		y[n+i] = gelu(v)
 	}
 }
 
 // GELUBackward writes dx = dy * GELU'(x); dx may alias dy.
 func GELUBackward(dx, dy, x []float32) {
 	dx, dy = dx[:len(x)], dy[:len(x)]
-	for i, v := range x {
-		dx[i] = dy[i] * geluGrad(v)
+	n := geluBackwardVec(dx, dy, x)
+	for i, v := range x[n:] {
+		dx[n+i] = dy[n+i] * geluGrad(v)
 	}
 }
 
