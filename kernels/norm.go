@@ -261,8 +261,10 @@ func (t *bnBackwardTask) Run(_, c int) {
 	relu := act == ActReLU
 	// Sums of dz and dz*(x-mean); the latter times invStd is dgamma.
 	var sdz, sdzx float32
-	n := 0
-	if act != ActGELU {
+	var n int
+	if act == ActGELU {
+		sdz, sdzx, n = bnReduceGELUVec(xs, gs, a, b, mean)
+	} else {
 		sdz, sdzx, n = bnReduceVec(xs, gs, a, b, mean, relu)
 	}
 	var tdz, tdzx float32
@@ -285,8 +287,9 @@ func (t *bnBackwardTask) Run(_, c int) {
 	// dx = k*(dz - mean(dz) - xhat*mean(dz*xhat)) = k*dz + p*(x-mean) + q.
 	k := gamma * invStd
 	p, q := -k*invStd*(sdzx/m), -k*(sdz/m)
-	n = 0
-	if act != ActGELU {
+	if act == ActGELU {
+		n = bnApplyGELUVec(ds, xs, gs, a, b, mean, k, p, q, accumulate)
+	} else {
 		n = bnApplyVec(ds, xs, gs, a, b, mean, k, p, q, relu, accumulate)
 	}
 	for i, v := range xs[n:] {
