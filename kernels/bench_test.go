@@ -71,3 +71,40 @@ func BenchmarkBatchNormReLU(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkGELU runs GELU and GELUBackward on 1M floats.
+func BenchmarkGELU(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	x, dy := randVec(r, 1<<20), randVec(r, 1<<20)
+	y := make([]float32, len(x))
+	b.Run("forward", func(b *testing.B) {
+		for b.Loop() {
+			GELU(y, x)
+		}
+		b.ReportMetric(float64(len(x))*float64(b.N)/b.Elapsed().Seconds()/1e6, "Melem/s")
+	})
+	b.Run("backward", func(b *testing.B) {
+		for b.Loop() {
+			GELUBackward(y, dy, x)
+		}
+		b.ReportMetric(float64(len(x))*float64(b.N)/b.Elapsed().Seconds()/1e6, "Melem/s")
+	})
+}
+
+func BenchmarkBatchNormGELU(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	xs := shape{16, 64, 32, 32}
+	x, y, dx := randTensor(r, xs), xs.tensor(), xs.tensor()
+	bn := NewBatchNorm(16)
+	mean, inv, dg, db := make([]float32, 16), make([]float32, 16), make([]float32, 16), make([]float32, 16)
+	b.Run("train", func(b *testing.B) {
+		for b.Loop() {
+			bn.Train(y, x, mean, inv, ActGELU)
+		}
+	})
+	b.Run("backward", func(b *testing.B) {
+		for b.Loop() {
+			bn.Backward(dx, y, x, mean, inv, dg, db, ActGELU, false)
+		}
+	})
+}

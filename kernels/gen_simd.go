@@ -13,6 +13,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 )
 
@@ -44,6 +45,11 @@ func main() {
 		sumSqDev(s)
 		bnReduce(s)
 		bnApply(s)
+		geluFwd(s, false)
+		geluFwd(s, true)
+		geluBwd(s)
+		bnReduceGELU(s)
+		bnApplyGELU(s)
 		for r := 1; r <= s.dotRows; r++ {
 			for c := 1; c <= s.dotCols; c++ {
 				dot(s, r, c)
@@ -64,6 +70,7 @@ func main() {
 		fmt.Fprintf(&b, "DATA tailMask<>+%d(SB)/4, $%s\n", 4*i, v)
 	}
 	b.WriteString("GLOBL tailMask<>(SB), RODATA|NOPTR, $64\n")
+	geluTable()
 	if err := os.WriteFile("simd_amd64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -776,4 +783,364 @@ func dotRows512() {
 	p("VMOVSS X0, ret+48(FP)")
 	p("VZEROUPPER")
 	p("RET")
+}
+
+// The GELU routines evaluate gelu, erf32, exp32 and geluGrad of norm.go
+// lane by lane with the very float32 operations of the scalar Go code, in
+// its order and unfused (the Go compiler does not fuse on amd64 v1), so
+// that they return the scalar results bit for bit. Their constants are
+// 64-byte vectors in geluC<>, named by geluConst.
+
+var geluConsts []uint32
+
+var geluConstIndex = map[string]int{}
+
+func gconst(name string, bits uint32) {
+	geluConstIndex[name] = len(geluConsts)
+	geluConsts = append(geluConsts, bits)
+}
+
+func init() {
+	f := func(name string, v float32) { gconst(name, math.Float32bits(v)) }
+	f("sqrt2", float32(math.Sqrt2))
+	f("half", 0.5)
+	f("mhalf", -0.5)
+	f("one", 1)
+	f("m4", -4)
+	f("p4", 4)
+	for i, v := range []float32{-2.72614225801306e-10, 2.77068142495902e-08, 2.10102402082508e-06,
+		5.69250639462346e-05, 7.34990630326855e-04, 2.95459980854025e-03, 1.60960333262415e-02} {
+		f(fmt.Sprintf("P%d", i), v)
+	}
+	for i, v := range []float32{-1.45660718464996e-05, 2.13374055278905e-04, 1.68282697438203e-03,
+		7.37332916720468e-03, 1.42647390514189e-02} {
+		f(fmt.Sprintf("Q%d", i), v)
+	}
+	f("invSqrt2Pi", 0.3989422804014327)
+	f("m87", -87)
+	f("log2e", float32(math.Log2E))
+	f("C1", 0.693359375)
+	f("C2", 2.12194440e-4)
+	for i, v := range []float32{1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
+		1.6666665459e-1, 5.0000001201e-1} {
+		f(fmt.Sprintf("E%d", i), v)
+	}
+	gconst("i127", 127)
+}
+
+func gc(name string) string {
+	i, ok := geluConstIndex[name]
+	if !ok {
+		panic(name)
+	}
+	return fmt.Sprintf("geluC<>+%d(SB)", 64*i)
+}
+
+// erfHalf sets register e to erf32(x*Sqrt2/2), keeping x; t are 3 scratch
+// registers.
+func (s isa) erfHalf(x, e int, t []int) {
+	r := s.r
+	c, x2, q := t[0], t[1], t[2]
+	p("VMULPS %s, %s, %s", gc("sqrt2"), r(x), r(c))
+	p("VMULPS %s, %s, %s", gc("half"), r(c), r(c))
+	// min(max(c, -4), 4) with NaN propagated, as Go's min and max do:
+	// VMAXPS and VMINPS return their first Go operand when either is NaN.
+	p("VMOVUPS %s, %s", gc("m4"), r(e))
+	p("VMAXPS %s, %s, %s", r(c), r(e), r(e))
+	p("VMOVUPS %s, %s", gc("p4"), r(c))
+	p("VMINPS %s, %s, %s", r(e), r(c), r(c))
+	p("VMULPS %s, %s, %s", r(c), r(c), r(x2))
+	p("VMULPS %s, %s, %s", gc("P0"), r(x2), r(e))
+	p("VADDPS %s, %s, %s", gc("P1"), r(e), r(e))
+	for i := 2; i <= 6; i++ {
+		p("VMULPS %s, %s, %s", r(x2), r(e), r(e))
+		p("VSUBPS %s, %s, %s", gc(fmt.Sprintf("P%d", i)), r(e), r(e))
+	}
+	p("VMULPS %s, %s, %s", gc("Q0"), r(x2), r(q))
+	p("VSUBPS %s, %s, %s", gc("Q1"), r(q), r(q))
+	for i := 2; i <= 4; i++ {
+		p("VMULPS %s, %s, %s", r(x2), r(q), r(q))
+		p("VSUBPS %s, %s, %s", gc(fmt.Sprintf("Q%d", i)), r(q), r(q))
+	}
+	p("VMULPS %s, %s, %s", r(c), r(e), r(e))
+	p("VDIVPS %s, %s, %s", r(q), r(e), r(e))
+}
+
+// gelu replaces register x by gelu(x); t are 4 scratch registers.
+func (s isa) gelu(x int, t []int) {
+	r := s.r
+	e := t[3]
+	s.erfHalf(x, e, t)
+	p("VADDPS %s, %s, %s", gc("one"), r(e), r(e))
+	p("VMULPS %s, %s, %s", gc("half"), r(x), r(x))
+	p("VMULPS %s, %s, %s", r(e), r(x), r(x))
+}
+
+// exp32 sets register y to exp32(v), keeping v; t are 2 scratch registers.
+func (s isa) exp32(v, y int, t []int) {
+	r := s.r
+	n, rr := t[0], t[1]
+	p("VMULPS %s, %s, %s", gc("log2e"), r(v), r(n))
+	p("VADDPS %s, %s, %s", gc("half"), r(n), r(n))
+	if s.avx512 {
+		p("VRNDSCALEPS $1, %s, %s", r(n), r(n))
+	} else {
+		p("VROUNDPS $1, %s, %s", r(n), r(n))
+	}
+	p("VMULPS %s, %s, %s", gc("C1"), r(n), r(rr))
+	p("VSUBPS %s, %s, %s", r(rr), r(v), r(rr))
+	p("VMULPS %s, %s, %s", gc("C2"), r(n), r(y))
+	p("VADDPS %s, %s, %s", r(y), r(rr), r(rr))
+	p("VMULPS %s, %s, %s", gc("E0"), r(rr), r(y))
+	p("VADDPS %s, %s, %s", gc("E1"), r(y), r(y))
+	for i := 2; i <= 5; i++ {
+		p("VMULPS %s, %s, %s", r(rr), r(y), r(y))
+		p("VADDPS %s, %s, %s", gc(fmt.Sprintf("E%d", i)), r(y), r(y))
+	}
+	p("VMULPS %s, %s, %s", r(rr), r(y), r(y))
+	p("VMULPS %s, %s, %s", r(rr), r(y), r(y))
+	p("VADDPS %s, %s, %s", r(rr), r(y), r(y))
+	p("VADDPS %s, %s, %s", gc("one"), r(y), r(y))
+	p("VCVTTPS2DQ %s, %s", r(n), r(n))
+	p("VPADDD %s, %s, %s", gc("i127"), r(n), r(n))
+	p("VPSLLD $23, %s, %s", r(n), r(n))
+	p("VMULPS %s, %s, %s", r(n), r(y), r(y))
+	// 0 where v < -87 (not where v is NaN).
+	if s.avx512 {
+		p("VCMPPS $5, %s, %s, K1", gc("m87"), r(v))
+		p("VMOVAPS.Z %s, K1, %s", r(y), r(y))
+	} else {
+		p("VCMPPS $1, %s, %s, %s", gc("m87"), r(v), r(n))
+		p("VANDNPS %s, %s, %s", r(y), r(n), r(y))
+	}
+}
+
+// geluGrad sets register g to geluGrad(z), keeping z; t are 4 scratch
+// registers.
+func (s isa) geluGrad(z, g int, t []int) {
+	r := s.r
+	s.erfHalf(z, g, t[:3])
+	p("VADDPS %s, %s, %s", gc("one"), r(g), r(g))
+	p("VMULPS %s, %s, %s", gc("half"), r(g), r(g))
+	v := t[0]
+	p("VMULPS %s, %s, %s", gc("mhalf"), r(z), r(v))
+	p("VMULPS %s, %s, %s", r(z), r(v), r(v))
+	s.exp32(v, t[1], t[2:4])
+	p("VMULPS %s, %s, %s", gc("invSqrt2Pi"), r(z), r(t[2]))
+	p("VMULPS %s, %s, %s", r(t[1]), r(t[2]), r(t[2]))
+	p("VADDPS %s, %s, %s", r(t[2]), r(g), r(g))
+}
+
+// loopN emits an unroll-times unrolled loop over CX elements followed by
+// loop1 (masked tail), jumping to done; body(u, masked) does vector u.
+func (s isa) loopN(tag, done string, unroll, m int, ptrs []string, body func(u int, masked bool)) {
+	vb := s.lanes * 4
+	if unroll > 1 {
+		label("%sloop%d", tag, unroll)
+		p("CMPQ CX, $%d", unroll*s.lanes)
+		p("JLT %sloop1", tag)
+		for u := 0; u < unroll; u++ {
+			body(u, false)
+		}
+		for _, r := range ptrs {
+			p("ADDQ $%d, %s", unroll*vb, r)
+		}
+		p("SUBQ $%d, CX", unroll*s.lanes)
+		p("JMP %sloop%d", tag, unroll)
+	}
+	s.loop1(tag, done, m, ptrs, func(masked bool) { body(0, masked) })
+}
+
+func (s isa) geluUnroll() int {
+	if s.avx512 {
+		return 4
+	}
+	return 2
+}
+
+// geluFwd: dst[i] = gelu(src[i]), or gelu(a*src[i] + b) (unfused) if affine.
+func geluFwd(s isa, affine bool) {
+	name := "gelu" + s.suffix
+	if affine {
+		name = "scaleShiftGELU" + s.suffix
+		fmt.Fprintf(&b, "\n// func %s(dst, src *float32, n int, a, b float32)\n", name)
+		fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
+	} else {
+		fmt.Fprintf(&b, "\n// func %s(dst, src *float32, n int)\n", name)
+		fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-24\n", name)
+	}
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ src+8(FP), SI")
+	p("MOVQ n+16(FP), CX")
+	ra, rb, m := 13, 14, 15
+	if s.avx512 {
+		ra, rb = 28, 29
+	}
+	if affine {
+		s.broadcast("a+24(FP)", ra)
+		s.broadcast("b+28(FP)", rb)
+	}
+	vb := s.lanes * 4
+	body := func(u int, masked bool) {
+		x := 5 * u
+		s.load(fmt.Sprintf("%d(SI)", u*vb), x, masked, m)
+		if affine {
+			p("VMULPS %s, %s, %s", s.r(ra), s.r(x), s.r(x))
+			p("VADDPS %s, %s, %s", s.r(rb), s.r(x), s.r(x))
+		}
+		s.gelu(x, []int{x + 1, x + 2, x + 3, x + 4})
+		s.store(x, fmt.Sprintf("%d(DI)", u*vb), masked, m)
+	}
+	s.loopN(name, name+"done", s.geluUnroll(), m, []string{"SI", "DI"}, body)
+	label("%sdone", name)
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// geluBwd: dx[i] = dy[i] * geluGrad(x[i]).
+func geluBwd(s isa) {
+	name := "geluBackward" + s.suffix
+	fmt.Fprintf(&b, "\n// func %s(dx, dy, x *float32, n int)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
+	p("MOVQ dx+0(FP), DX")
+	p("MOVQ dy+8(FP), DI")
+	p("MOVQ x+16(FP), SI")
+	p("MOVQ n+24(FP), CX")
+	m := 15
+	vb := s.lanes * 4
+	body := func(u int, masked bool) {
+		z, g := 6*u, 6*u+1
+		s.load(fmt.Sprintf("%d(SI)", u*vb), z, masked, m)
+		s.geluGrad(z, g, []int{z + 2, z + 3, z + 4, z + 5})
+		s.load(fmt.Sprintf("%d(DI)", u*vb), z, masked, m)
+		p("VMULPS %s, %s, %s", s.r(g), s.r(z), s.r(z))
+		s.store(z, fmt.Sprintf("%d(DX)", u*vb), masked, m)
+	}
+	s.loopN(name, name+"done", s.geluUnroll(), m, []string{"SI", "DI", "DX"}, body)
+	label("%sdone", name)
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// bnReduceGELU is bnReduce with dz = dy * geluGrad(a*x+b) (unfused a*x+b).
+func bnReduceGELU(s isa) {
+	name := "bnReduceGELU" + s.suffix
+	fmt.Fprintf(&b, "\n// func %s(x, dy *float32, n int, a, b, mean float32) (sdz, sdzx float32)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
+	p("MOVQ x+0(FP), SI")
+	p("MOVQ dy+8(FP), DI")
+	p("MOVQ n+16(FP), CX")
+	ra, rb, rmean, m, unroll := 12, 13, 14, 10, 1
+	regs := func(u int) (x, d, z, g int, t []int) { return 4, 5, 6, 7, []int{8, 9, 11, 15} }
+	if s.avx512 {
+		ra, rb, rmean, unroll = 28, 29, 30, 2
+		regs = func(u int) (x, d, z, g int, t []int) {
+			o := 4 + 8*u
+			return o, o + 1, o + 2, o + 3, []int{o + 4, o + 5, o + 6, o + 7}
+		}
+	}
+	s.broadcast("a+24(FP)", ra)
+	s.broadcast("b+28(FP)", rb)
+	s.broadcast("mean+32(FP)", rmean)
+	// accumulators: 0,1 sdz; 2,3 sdzx.
+	for i := 0; i < 4; i++ {
+		p("%s %s, %s, %s", s.zero, s.r(i), s.r(i), s.r(i))
+	}
+	vb := s.lanes * 4
+	body := func(u int, masked bool) {
+		x, d, z, g, t := regs(u)
+		s.load(fmt.Sprintf("%d(SI)", u*vb), x, masked, m)
+		s.load(fmt.Sprintf("%d(DI)", u*vb), d, masked, m)
+		p("VMULPS %s, %s, %s", s.r(ra), s.r(x), s.r(z))
+		p("VADDPS %s, %s, %s", s.r(rb), s.r(z), s.r(z))
+		s.geluGrad(z, g, t)
+		p("VMULPS %s, %s, %s", s.r(g), s.r(d), s.r(d))
+		if masked { // the lanes past the end hold dy*geluGrad(b): zero them
+			if s.avx512 {
+				p("VMOVAPS.Z %s, K7, %s", s.r(d), s.r(d))
+			} else {
+				p("VANDPS %s, %s, %s", s.r(m), s.r(d), s.r(d))
+			}
+		}
+		p("VSUBPS %s, %s, %s", s.r(rmean), s.r(x), s.r(x))
+		p("VADDPS %s, %s, %s", s.r(d), s.r(u), s.r(u))
+		p("VFMADD231PS %s, %s, %s", s.r(d), s.r(x), s.r(2+u))
+	}
+	s.loopN(name, name+"done", unroll, m, []string{"SI", "DI"}, body)
+	label("%sdone", name)
+	p("VADDPS %s, %s, %s", s.r(3), s.r(2), s.r(2))
+	p("VMOVUPS %s, %s", s.r(2), s.r(8))
+	p("VADDPS %s, %s, %s", s.r(1), s.r(0), s.r(0))
+	s.hsum()
+	p("VMOVSS X0, sdz+40(FP)")
+	p("VMOVUPS %s, %s", s.r(8), s.r(0))
+	s.hsum()
+	p("VMOVSS X0, sdzx+44(FP)")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// bnApplyGELU is bnApply with dz as in bnReduceGELU.
+func bnApplyGELU(s isa) {
+	name := "bnApplyGELU" + s.suffix
+	fmt.Fprintf(&b, "\n// func %s(dx, x, dy *float32, n int, a, b, mean, k, p, q float32, accumulate bool)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-57\n", name)
+	p("MOVQ dx+0(FP), DX")
+	p("MOVQ x+8(FP), SI")
+	p("MOVQ dy+16(FP), DI")
+	p("MOVQ n+24(FP), CX")
+	ra, rb, rmean, rk, rp, rq, m, unroll := 9, 10, 11, 12, 13, 14, 8, 1
+	regs := func(u int) (x, d, z, g int, t []int) { return 0, 1, 2, 3, []int{4, 5, 6, 7} }
+	if s.avx512 {
+		ra, rb, rmean, rk, rp, rq, unroll = 24, 25, 26, 27, 28, 29, 2
+		regs = func(u int) (x, d, z, g int, t []int) {
+			o := 8 * u
+			return o, o + 1, o + 2, o + 3, []int{o + 4, o + 5, o + 6, o + 7}
+		}
+	}
+	s.broadcast("a+32(FP)", ra)
+	s.broadcast("b+36(FP)", rb)
+	s.broadcast("mean+40(FP)", rmean)
+	s.broadcast("k+44(FP)", rk)
+	s.broadcast("p+48(FP)", rp)
+	s.broadcast("q+52(FP)", rq)
+	p("MOVBLZX accumulate+56(FP), AX")
+	vb := s.lanes * 4
+	for _, acc := range []bool{false, true} {
+		tag := name + map[bool]string{false: "set", true: "acc"}[acc]
+		if !acc {
+			p("TESTQ AX, AX")
+			p("JNE %sloop%d", name+"acc", unroll)
+		}
+		body := func(u int, masked bool) {
+			x, d, z, g, t := regs(u)
+			s.load(fmt.Sprintf("%d(SI)", u*vb), x, masked, m)
+			s.load(fmt.Sprintf("%d(DI)", u*vb), d, masked, m)
+			p("VMULPS %s, %s, %s", s.r(ra), s.r(x), s.r(z))
+			p("VADDPS %s, %s, %s", s.r(rb), s.r(z), s.r(z))
+			s.geluGrad(z, g, t)
+			p("VMULPS %s, %s, %s", s.r(g), s.r(d), s.r(d))
+			p("VSUBPS %s, %s, %s", s.r(rmean), s.r(x), s.r(x))
+			p("VFMADD213PS %s, %s, %s", s.r(rq), s.r(rp), s.r(x)) // x = p*(x-mean) + q
+			p("VFMADD231PS %s, %s, %s", s.r(rk), s.r(d), s.r(x))  // x += k*dz
+			if acc {
+				s.load(fmt.Sprintf("%d(DX)", u*vb), z, masked, m)
+				p("VADDPS %s, %s, %s", s.r(z), s.r(x), s.r(x))
+			}
+			s.store(x, fmt.Sprintf("%d(DX)", u*vb), masked, m)
+		}
+		s.loopN(tag, name+"done", unroll, m, []string{"SI", "DI", "DX"}, body)
+	}
+	label("%sdone", name)
+	p("VZEROUPPER")
+	p("RET")
+}
+
+func geluTable() {
+	for i, v := range geluConsts {
+		for l := 0; l < 16; l++ {
+			fmt.Fprintf(&b, "DATA geluC<>+%d(SB)/4, $0x%08x\n", 64*i+4*l, v)
+		}
+	}
+	fmt.Fprintf(&b, "GLOBL geluC<>(SB), RODATA|NOPTR, $%d\n", 64*len(geluConsts))
 }

@@ -163,12 +163,16 @@ func sumSqDev32(s []float32, mean float32) float32 {
 }
 
 // scaleShift writes act(a*x + b). A SIMD path computes a*x+b fused for
-// every element, the portable path unfused for every element; Backward
-// recomputes it the same way, and results do not depend on the length.
+// every element, the portable path unfused for every element, except under
+// GELU, whose SIMD path computes a*x+b and gelu with the scalar code's
+// unfused operations (the same bits on every path); Backward recomputes it
+// the same way, and results do not depend on the length.
 func scaleShift(dst, src []float32, a, b float32, act Activation) {
 	dst = dst[:len(src)]
-	n := 0
-	if act != ActGELU {
+	var n int
+	if act == ActGELU {
+		n = scaleShiftGELUVec(dst, src, a, b)
+	} else {
 		n = scaleShiftVec(dst, src, a, b, act == ActReLU)
 	}
 	dst, src = dst[n:], src[n:]
@@ -183,7 +187,7 @@ func scaleShift(dst, src []float32, a, b float32, act Activation) {
 		}
 	default:
 		for i, v := range src {
-			dst[i] = act.apply(a*v + b)
+			dst[i] = act.apply(float32(a*v) + b)
 		}
 	}
 }
@@ -257,8 +261,10 @@ func (t *bnBackwardTask) Run(_, c int) {
 	relu := act == ActReLU
 	// Sums of dz and dz*(x-mean); the latter times invStd is dgamma.
 	var sdz, sdzx float32
-	n := 0
-	if act != ActGELU {
+	var n int
+	if act == ActGELU {
+		sdz, sdzx, n = bnReduceGELUVec(xs, gs, a, b, mean)
+	} else {
 		sdz, sdzx, n = bnReduceVec(xs, gs, a, b, mean, relu)
 	}
 	var tdz, tdzx float32
@@ -269,7 +275,7 @@ func (t *bnBackwardTask) Run(_, c int) {
 				dz = 0
 			}
 		} else if act != ActNone {
-			dz *= act.grad(a*v + b)
+			dz *= act.grad(float32(a*v) + b)
 		}
 		tdz += dz
 		tdzx += dz * (v - mean)
@@ -281,8 +287,9 @@ func (t *bnBackwardTask) Run(_, c int) {
 	// dx = k*(dz - mean(dz) - xhat*mean(dz*xhat)) = k*dz + p*(x-mean) + q.
 	k := gamma * invStd
 	p, q := -k*invStd*(sdzx/m), -k*(sdz/m)
-	n = 0
-	if act != ActGELU {
+	if act == ActGELU {
+		n = bnApplyGELUVec(ds, xs, gs, a, b, mean, k, p, q, accumulate)
+	} else {
 		n = bnApplyVec(ds, xs, gs, a, b, mean, k, p, q, relu, accumulate)
 	}
 	for i, v := range xs[n:] {
@@ -293,7 +300,7 @@ func (t *bnBackwardTask) Run(_, c int) {
 				dz = 0
 			}
 		} else if act != ActNone {
-			dz *= act.grad(a*v + b)
+			dz *= act.grad(float32(a*v) + b)
 		}
 		g := k*dz + (p*(v-mean) + q)
 		if accumulate {
@@ -352,22 +359,29 @@ func ReLUBackward(dx, dy, y []float32) {
 // GELU writes y = x*Phi(x) = 0.5*x*(1+erf(x/sqrt 2)); y may alias x.
 func GELU(y, x []float32) {
 	y = y[:len(x)]
-	for i, v := range x {
-		y[i] = gelu(v)
+	n := geluVec(y, x)
+	for i, v := range x[n:] {
+		y[n+i] = gelu(v)
 	}
 }
 
 // GELUBackward writes dx = dy * GELU'(x); dx may alias dy.
 func GELUBackward(dx, dy, x []float32) {
 	dx, dy = dx[:len(x)], dy[:len(x)]
-	for i, v := range x {
-		dx[i] = dy[i] * geluGrad(v)
+	n := geluBackwardVec(dx, dy, x)
+	for i, v := range x[n:] {
+		dx[n+i] = dy[n+i] * geluGrad(v)
 	}
 }
 
 func gelu(x float32) float32 {
-	return 0.5 * x * (1 + erf32(x*math.Sqrt2/2))
+	return float32(0.5*x) * (1 + erf32(float32(x*math.Sqrt2)/2))
 }
+
+// gelu, erf32, geluGrad and exp32 round every product to float32
+// (float32(x*y) forbids the compiler to fuse it with an addition, which
+// it would under GOAMD64=v3 or on arm64), so that they return the same bits
+// everywhere, and those of their SIMD versions (gen_simd.go).
 
 // erf32 is erf in float32 arithmetic: x*P(x^2)/Q(x^2) on x clamped to [-4, 4]
 // (outside it erf rounds to ±1), the rational approximation of Eigen and
@@ -377,22 +391,22 @@ func gelu(x float32) float32 {
 func erf32(x float32) float32 {
 	x = min(max(x, -4), 4)
 	x2 := x * x
-	p := x2*-2.72614225801306e-10 + 2.77068142495902e-08
-	p = x2*p - 2.10102402082508e-06
-	p = x2*p - 5.69250639462346e-05
-	p = x2*p - 7.34990630326855e-04
-	p = x2*p - 2.95459980854025e-03
-	p = x2*p - 1.60960333262415e-02
-	q := x2*-1.45660718464996e-05 - 2.13374055278905e-04
-	q = x2*q - 1.68282697438203e-03
-	q = x2*q - 7.37332916720468e-03
-	q = x2*q - 1.42647390514189e-02
-	return x * p / q
+	p := float32(x2*-2.72614225801306e-10) + 2.77068142495902e-08
+	p = float32(x2*p) - 2.10102402082508e-06
+	p = float32(x2*p) - 5.69250639462346e-05
+	p = float32(x2*p) - 7.34990630326855e-04
+	p = float32(x2*p) - 2.95459980854025e-03
+	p = float32(x2*p) - 1.60960333262415e-02
+	q := float32(x2*-1.45660718464996e-05) - 2.13374055278905e-04
+	q = float32(x2*q) - 1.68282697438203e-03
+	q = float32(x2*q) - 7.37332916720468e-03
+	q = float32(x2*q) - 1.42647390514189e-02
+	return float32(x*p) / q
 }
 
 func geluGrad(x float32) float32 {
 	const invSqrt2Pi = 0.3989422804014327
-	return 0.5*(1+erf32(x*math.Sqrt2/2)) + x*invSqrt2Pi*exp32(-0.5*x*x)
+	return 0.5*(1+erf32(float32(x*math.Sqrt2)/2)) + float32(float32(x*invSqrt2Pi)*exp32(float32(-0.5*x)*x))
 }
 
 // exp32 is e^x in float32 arithmetic for x <= 0 (what geluGrad needs): the
@@ -402,13 +416,13 @@ func exp32(x float32) float32 {
 	if x < -87 {
 		return 0
 	}
-	n := float32(math.Floor(float64(x*math.Log2E + 0.5)))
-	r := x - n*0.693359375 + n*2.12194440e-4
-	p := r*1.9875691500e-4 + 1.3981999507e-3
-	p = p*r + 8.3334519073e-3
-	p = p*r + 4.1665795894e-2
-	p = p*r + 1.6666665459e-1
-	p = p*r + 5.0000001201e-1
-	y := p*r*r + r + 1
+	n := float32(math.Floor(float64(float32(x*math.Log2E) + 0.5)))
+	r := x - float32(n*0.693359375) + float32(n*2.12194440e-4)
+	p := float32(r*1.9875691500e-4) + 1.3981999507e-3
+	p = float32(p*r) + 8.3334519073e-3
+	p = float32(p*r) + 4.1665795894e-2
+	p = float32(p*r) + 1.6666665459e-1
+	p = float32(p*r) + 5.0000001201e-1
+	y := float32(float32(p*r)*r) + r + 1
 	return y * math.Float32frombits(uint32(int32(n)+127)<<23)
 }

@@ -254,3 +254,100 @@ func dotRowsVec(a, b []float32, rows, n, aRow, bRow int) (float32, bool) {
 	_ = b[(rows-1)*bRow+n-1]
 	return dotRows512(&a[0], &b[0], rows, n, aRow, bRow), true
 }
+
+func gelu512(dst, src *float32, n int)
+func gelu256(dst, src *float32, n int)
+func scaleShiftGELU512(dst, src *float32, n int, a, b float32)
+func scaleShiftGELU256(dst, src *float32, n int, a, b float32)
+func geluBackward512(dx, dy, x *float32, n int)
+func geluBackward256(dx, dy, x *float32, n int)
+func bnReduceGELU512(x, dy *float32, n int, a, b, mean float32) (sdz, sdzx float32)
+func bnReduceGELU256(x, dy *float32, n int, a, b, mean float32) (sdz, sdzx float32)
+func bnApplyGELU512(dx, x, dy *float32, n int, a, b, mean, k, p, q float32, accumulate bool)
+func bnApplyGELU256(dx, x, dy *float32, n int, a, b, mean, k, p, q float32, accumulate bool)
+
+// The GELU routines below process all elements on a SIMD path and return
+// the scalar code's results bit for bit (the elementwise ones; the sums of
+// bnReduceGELUVec are ordered differently, as those of bnReduceVec).
+
+func geluVec(dst, src []float32) int {
+	n := len(src)
+	l := simdLanes()
+	if l == 0 || n == 0 {
+		return 0
+	}
+	_ = dst[n-1]
+	if l == 16 {
+		gelu512(&dst[0], &src[0], n)
+	} else {
+		gelu256(&dst[0], &src[0], n)
+	}
+	return n
+}
+
+// scaleShiftGELUVec writes gelu(a*src[i] + b) with a*src[i]+b unfused, as
+// the scalar code computes it.
+func scaleShiftGELUVec(dst, src []float32, a, b float32) int {
+	n := len(src)
+	l := simdLanes()
+	if l == 0 || n == 0 {
+		return 0
+	}
+	_ = dst[n-1]
+	if l == 16 {
+		scaleShiftGELU512(&dst[0], &src[0], n, a, b)
+	} else {
+		scaleShiftGELU256(&dst[0], &src[0], n, a, b)
+	}
+	return n
+}
+
+func geluBackwardVec(dx, dy, x []float32) int {
+	n := len(x)
+	l := simdLanes()
+	if l == 0 || n == 0 {
+		return 0
+	}
+	_, _ = dx[n-1], dy[n-1]
+	if l == 16 {
+		geluBackward512(&dx[0], &dy[0], &x[0], n)
+	} else {
+		geluBackward256(&dx[0], &dy[0], &x[0], n)
+	}
+	return n
+}
+
+func bnReduceGELUVec(x, dy []float32, a, b, mean float32) (sdz, sdzx float32, n int) {
+	l := simdLanes()
+	if l != 0 {
+		n = len(x)
+	}
+	if n == 0 {
+		return 0, 0, 0
+	}
+	_ = dy[n-1]
+	if l == 16 {
+		sdz, sdzx = bnReduceGELU512(&x[0], &dy[0], n, a, b, mean)
+	} else {
+		sdz, sdzx = bnReduceGELU256(&x[0], &dy[0], n, a, b, mean)
+	}
+	return sdz, sdzx, n
+}
+
+func bnApplyGELUVec(dx, x, dy []float32, a, b, mean, k, p, q float32, accumulate bool) int {
+	l := simdLanes()
+	n := 0
+	if l != 0 {
+		n = len(x)
+	}
+	if n == 0 {
+		return 0
+	}
+	_, _ = dx[n-1], dy[n-1]
+	if l == 16 {
+		bnApplyGELU512(&dx[0], &x[0], &dy[0], n, a, b, mean, k, p, q, accumulate)
+	} else {
+		bnApplyGELU256(&dx[0], &x[0], &dy[0], n, a, b, mean, k, p, q, accumulate)
+	}
+	return n
+}

@@ -40,3 +40,17 @@ func axpyRowsVec(dst, src []float32, rows, n, dstRow, srcRow int, w float32) boo
 func dotRowsVec(a, b []float32, rows, n, aRow, bRow int) (float32, bool) {
 	return 0, false
 }
+
+func geluVec(dst, src []float32) int { return 0 }
+
+func scaleShiftGELUVec(dst, src []float32, a, b float32) int { return 0 }
+
+func geluBackwardVec(dx, dy, x []float32) int { return 0 }
+
+func bnReduceGELUVec(x, dy []float32, a, b, mean float32) (sdz, sdzx float32, n int) {
+	return 0, 0, 0
+}
+
+func bnApplyGELUVec(dx, x, dy []float32, a, b, mean, k, p, q float32, accumulate bool) int {
+	return 0
+}

@@ -47,7 +47,7 @@ func TestDotAcc(t *testing.T) {
 func TestBatchNormPaths(t *testing.T) {
 	forEachPath(t, func(t *testing.T) {
 		for _, xs := range []shape{{2, 1, 1, 7}, {3, 2, 2, 4}, {2, 3, 5, 7}, {2, 2, 8, 9}} {
-			for _, act := range []Activation{ActNone, ActReLU} {
+			for _, act := range []Activation{ActNone, ActReLU, ActGELU} {
 				t.Run(fmt.Sprintf("%v/%v", xs, act), func(t *testing.T) {
 					r := rand.New(rand.NewPCG(uint64(xs.len()), uint64(act)))
 					x := randTensor(r, xs)
@@ -245,6 +245,79 @@ func TestDotRows(t *testing.T) {
 				}
 				checkClose(t, "dot", []float32{got}, []float64{want}, 1e-5*math.Sqrt(float64(rows*n)))
 			})
+		}
+	})
+}
+
+// geluInputs returns edge cases (zeros, denormals, the erf clamp at
+// |x*Sqrt2/2| = 4, the exp32 cut at -x*x/2 = -87, huge values, infinities,
+// NaNs), a sweep, random values and random bit patterns.
+func geluInputs(r *rand.Rand) []float32 {
+	inf := float32(math.Inf(1))
+	xs := []float32{0, float32(math.Copysign(0, -1)), math.SmallestNonzeroFloat32, 1e-40, 1e-38, 1e-30, 1e-7,
+		0.5, 1, 2, 3.9999, 4, 5.656854, 5.6568546, 8, 13.190906, 13.190907, 13.2, 20, 1e10, math.MaxFloat32, inf,
+		float32(math.NaN()), math.Float32frombits(0x7fc00001), math.Float32frombits(0xffc12345)}
+	for _, v := range xs[:len(xs)-3] {
+		xs = append(xs, -v)
+	}
+	for i := -20000; i <= 20000; i++ {
+		xs = append(xs, float32(i)/1000)
+	}
+	for range 20000 {
+		xs = append(xs, float32(r.NormFloat64()*4), math.Float32frombits(r.Uint32()))
+	}
+	return xs
+}
+
+// sameBits reports whether a and b are the same float32 bits, or both NaN.
+func sameBits(a, b float32) bool {
+	return math.Float32bits(a) == math.Float32bits(b) || a != a && b != b
+}
+
+// TestGELUBitExact checks that the SIMD GELU routines (GELU,
+// GELUBackward, the GELU scale-shift of batch norm) return the scalar
+// code's results bit for bit, on every length up to a few vectors (masked
+// tails) and on many inputs.
+func TestGELUBitExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 11))
+	xs := geluInputs(r)
+	dys := make([]float32, len(xs))
+	for i := range dys {
+		dys[i] = float32(r.NormFloat64())
+	}
+	dys[0], dys[1], dys[2] = float32(math.Inf(1)), 0, float32(math.NaN())
+	check := func(t *testing.T, what string, got []float32, want func(i int) float32, x []float32) {
+		t.Helper()
+		for i, g := range got {
+			if w := want(i); !sameBits(g, w) {
+				t.Fatalf("%s(%v) [%d of %d] = %v (%#08x), scalar %v (%#08x)", what, x[i], i, len(got), g, math.Float32bits(g), w, math.Float32bits(w))
+			}
+		}
+	}
+	forEachPath(t, func(t *testing.T) {
+		lens := []int{len(xs), 1003}
+		for n := 0; n <= 70; n++ {
+			lens = append(lens, n)
+		}
+		for _, n := range lens {
+			for off := 0; off+n <= len(xs); off += max(n, 997) * 7 {
+				x, dy := xs[off:off+n], dys[off:off+n]
+				y := make([]float32, n)
+				GELU(y, x)
+				check(t, "GELU", y, func(i int) float32 { return gelu(x[i]) }, x)
+				dx := make([]float32, n)
+				GELUBackward(dx, dy, x)
+				check(t, "GELUBackward", dx, func(i int) float32 { return dy[i] * geluGrad(x[i]) }, x)
+				for _, ab := range [][2]float32{{1, 0}, {0.7, -0.3}, {-3, 2}} {
+					a, b := ab[0], ab[1]
+					scaleShift(y, x, a, b, ActGELU)
+					check(t, "scaleShift GELU", y, func(i int) float32 { return gelu(float32(a*x[i]) + b) }, x)
+				}
+				// In place, as GELU allows.
+				copy(y, x)
+				GELU(y, y)
+				check(t, "GELU in place", y, func(i int) float32 { return gelu(x[i]) }, x)
+			}
 		}
 	})
 }
