@@ -33,7 +33,10 @@ func TestForwardAllocatesNothing(t *testing.T) {
 		t.Run(fmt.Sprint(threads, "threads"), func(t *testing.T) {
 			kernels.SetThreads(threads)
 			net.Forward(x, 0)
-			if n := testing.AllocsPerRun(10, func() { net.Forward(x, 0) }); n != 0 {
+			// Over 100 calls, so that a free list growing once when two workers happen to
+			// hold more scratch at the same time than before does not count; an allocation
+			// in every call still gives 1 or more.
+			if n := testing.AllocsPerRun(100, func() { net.Forward(x, 0) }); n != 0 {
 				t.Errorf("Forward allocated %v times per call, want 0", n)
 			}
 		})
