@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -92,7 +91,7 @@ func (s *Slurm) Execute(ctx context.Context, dir study.Dir, indices []int, updat
 	}
 	argv := []string{
 		"--parsable",
-		"--job-name=msdx-" + jobName(filepath.Base(abs)),
+		"--job-name=msdx-" + study.SafeName(filepath.Base(abs)),
 		fmt.Sprintf("--array=%s%%%d", indexList(indices), s.Jobs),
 		"--cpus-per-task=" + strconv.Itoa(cpus),
 		"--output=" + filepath.Join(abs, study.TrialsDir, "%4a", study.WorkerLog),
@@ -126,11 +125,6 @@ func (s *Slurm) Execute(ctx context.Context, dir study.Dir, indices []int, updat
 		return fmt.Errorf("sbatch printed %q, not a job id", out)
 	}
 	return s.follow(ctx, dir, job, indices, update)
-}
-
-// jobName keeps the letters, digits, '-', '_' and '.' of name.
-func jobName(name string) string {
-	return regexp.MustCompile(`[^A-Za-z0-9._-]+`).ReplaceAllString(name, "_")
 }
 
 // follow polls squeue until no task of job is queued, reporting starts and ends.

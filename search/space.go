@@ -257,7 +257,7 @@ func (p *spaceParser) parse(raw map[string]any) {
 	case raw["base"] == nil:
 		p.bad("base", `a space needs a base spec: base = "PRESET" or "spec.toml"`)
 	case !ok || base == "":
-		p.bad("base", "want a preset name or spec file, got %s", describe(raw["base"]))
+		p.bad("base", "want a preset name or spec file, got %s", fielderr.Describe(raw["base"]))
 	default:
 		if _, err := os.Stat(base); err != nil && !filepath.IsAbs(base) && strings.HasSuffix(base, ".toml") {
 			if rel := filepath.Join(filepath.Dir(p.name), base); fileExists(rel) {
@@ -269,12 +269,12 @@ func (p *spaceParser) parse(raw map[string]any) {
 	if v, ok := raw["sets"]; ok {
 		list, isList := v.([]any)
 		if !isList {
-			p.bad("sets", `want a list of "path=value" strings, got %s`, describe(v))
+			p.bad("sets", `want a list of "path=value" strings, got %s`, fielderr.Describe(v))
 		}
 		for i, x := range list {
 			s, isStr := x.(string)
 			if !isStr {
-				p.bad("sets", "element %d: want a \"path=value\" string, got %s", i+1, describe(x))
+				p.bad("sets", "element %d: want a \"path=value\" string, got %s", i+1, fielderr.Describe(x))
 				continue
 			}
 			if err := spec.CheckSet(s); err != nil {
@@ -286,7 +286,7 @@ func (p *spaceParser) parse(raw map[string]any) {
 	}
 	params, _ := raw["param"].([]map[string]any)
 	if v, ok := raw["param"]; ok && params == nil {
-		p.bad("param", "want [[param]] tables, got %s", describe(v))
+		p.bad("param", "want [[param]] tables, got %s", fielderr.Describe(v))
 	}
 	seen := map[string]int{}
 	for i, m := range params {
@@ -304,7 +304,7 @@ func (p *spaceParser) parse(raw map[string]any) {
 	}
 	cons, _ := raw["constraint"].([]map[string]any)
 	if v, ok := raw["constraint"]; ok && cons == nil {
-		p.bad("constraint", "want [[constraint]] tables, got %s", describe(v))
+		p.bad("constraint", "want [[constraint]] tables, got %s", fielderr.Describe(v))
 	}
 	for i, m := range cons {
 		if c, ok := p.constraint(i+1, m); ok {
@@ -361,7 +361,7 @@ func (p *spaceParser) param(n int, m map[string]any) (Param, bool) {
 	}
 	path, _ := m["path"].(string)
 	if path == "" {
-		p.bad(at("path"), "want a spec field path such as \"blocks.count\", got %s", describe(m["path"]))
+		p.bad(at("path"), "want a spec field path such as \"blocks.count\", got %s", fielderr.Describe(m["path"]))
 		return prm, false
 	}
 	prm.Path = path
@@ -395,7 +395,7 @@ func (p *spaceParser) param(n int, m map[string]any) (Param, bool) {
 		prm.Kind = Choice
 		list, ok := m["values"].([]any)
 		if !ok || len(list) == 0 {
-			p.bad(at("values"), "want a non-empty list of values, got %s", describe(m["values"]))
+			p.bad(at("values"), "want a non-empty list of values, got %s", fielderr.Describe(m["values"]))
 			break
 		}
 		dup := map[string]bool{}
@@ -424,7 +424,7 @@ func (p *spaceParser) param(n int, m map[string]any) (Param, bool) {
 		if v, ok := m["step"]; ok {
 			s, isInt := v.(int64)
 			if !isInt || s < 1 {
-				p.bad(at("step"), "want a positive integer, got %s", describe(v))
+				p.bad(at("step"), "want a positive integer, got %s", fielderr.Describe(v))
 			} else {
 				prm.Step = int(s)
 			}
@@ -444,7 +444,7 @@ func (p *spaceParser) param(n int, m map[string]any) (Param, bool) {
 		if v, ok := m["log"]; ok {
 			b, isBool := v.(bool)
 			if !isBool {
-				p.bad(at("log"), "want true or false, got %s", describe(v))
+				p.bad(at("log"), "want true or false, got %s", fielderr.Describe(v))
 			}
 			prm.Log = b
 			if b && lo <= 0 {
@@ -454,7 +454,7 @@ func (p *spaceParser) param(n int, m map[string]any) (Param, bool) {
 		if v, ok := m["levels"]; ok {
 			l, isInt := v.(int64)
 			if !isInt || l < 1 || l > 1000 {
-				p.bad(at("levels"), "want an integer from 1 to 1000, got %s", describe(v))
+				p.bad(at("levels"), "want an integer from 1 to 1000, got %s", fielderr.Describe(v))
 			} else {
 				prm.Levels = int(l)
 			}
@@ -475,7 +475,7 @@ func (p *spaceParser) pair(field string, v any, integer bool) (lo, hi float64, o
 		want = "[lo, hi] of integers"
 	}
 	if !isList || len(list) != 2 {
-		p.bad(field, "want %s, got %s", want, describe(v))
+		p.bad(field, "want %s, got %s", want, fielderr.Describe(v))
 		return 0, 0, false
 	}
 	var xs [2]float64
@@ -485,12 +485,12 @@ func (p *spaceParser) pair(field string, v any, integer bool) (lo, hi float64, o
 			xs[i] = float64(n)
 		case float64:
 			if integer {
-				p.bad(field, "want %s, got %s", want, describe(x))
+				p.bad(field, "want %s, got %s", want, fielderr.Describe(x))
 				return 0, 0, false
 			}
 			xs[i] = n
 		default:
-			p.bad(field, "want %s, got %s", want, describe(x))
+			p.bad(field, "want %s, got %s", want, fielderr.Describe(x))
 			return 0, 0, false
 		}
 	}
@@ -523,7 +523,7 @@ func (p *spaceParser) constraint(n int, m map[string]any) (Constraint, bool) {
 				case "last":
 					c.Exit = LastExit
 				default:
-					p.bad(at(k), `want "first", "last" or an exit number, got %s`, describe(v))
+					p.bad(at(k), `want "first", "last" or an exit number, got %s`, fielderr.Describe(v))
 				}
 			case int64:
 				if x < 1 {
@@ -531,7 +531,7 @@ func (p *spaceParser) constraint(n int, m map[string]any) (Constraint, bool) {
 				}
 				c.Exit = int(x)
 			default:
-				p.bad(at(k), `want "first", "last" or an exit number, got %s`, describe(v))
+				p.bad(at(k), `want "first", "last" or an exit number, got %s`, fielderr.Describe(v))
 			}
 			continue
 		case "max_macs":
@@ -553,7 +553,7 @@ func (p *spaceParser) constraint(n int, m map[string]any) (Constraint, bool) {
 		case float64:
 			x = y
 		default:
-			p.bad(at(k), "want a number, got %s", describe(v))
+			p.bad(at(k), "want a number, got %s", fielderr.Describe(v))
 			continue
 		}
 		if !(x > 0) || math.IsInf(x, 0) {
@@ -594,35 +594,13 @@ func valueText(v any) (string, error) {
 		for i, e := range x {
 			n, ok := e.(int64)
 			if !ok {
-				return "", fmt.Errorf("a list value must hold integers, got %s", describe(e))
+				return "", fmt.Errorf("a list value must hold integers, got %s", fielderr.Describe(e))
 			}
 			parts[i] = strconv.FormatInt(n, 10)
 		}
 		return strings.Join(parts, "-"), nil
 	}
-	return "", fmt.Errorf("want a scalar or a list of integers, got %s", describe(v))
-}
-
-func describe(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "nothing"
-	case string:
-		return fmt.Sprintf("string %q", x)
-	case int64:
-		return fmt.Sprintf("integer %d", x)
-	case float64:
-		return fmt.Sprintf("float %v", x)
-	case bool:
-		return fmt.Sprintf("boolean %v", x)
-	case []any:
-		return "an array"
-	case map[string]any:
-		return "a table"
-	case []map[string]any:
-		return "an array of tables"
-	}
-	return fmt.Sprintf("%T", v)
+	return "", fmt.Errorf("want a scalar or a list of integers, got %s", fielderr.Describe(v))
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/msdx/msdx/internal/fielderr"
 )
 
 // kind is the type of a spec field, as TOML and --set see it.
@@ -116,7 +118,7 @@ func (f field) fromTOML(v any) (any, error) {
 		if s, ok := v.(string); ok {
 			return s, nil
 		}
-		return nil, fmt.Errorf("want a string, got %s", tomlType(v))
+		return nil, fmt.Errorf("want a string, got %s", fielderr.Describe(v))
 	case kindInt:
 		return tomlInt(v)
 	case kindFloat:
@@ -126,12 +128,12 @@ func (f field) fromTOML(v any) (any, error) {
 		case int64:
 			return float64(x), nil
 		}
-		return nil, fmt.Errorf("want a number, got %s", tomlType(v))
+		return nil, fmt.Errorf("want a number, got %s", fielderr.Describe(v))
 	case kindBool:
 		if b, ok := v.(bool); ok {
 			return b, nil
 		}
-		return nil, fmt.Errorf("want true or false, got %s", tomlType(v))
+		return nil, fmt.Errorf("want true or false, got %s", fielderr.Describe(v))
 	case kindInts:
 		switch x := v.(type) {
 		case string:
@@ -139,7 +141,7 @@ func (f field) fromTOML(v any) (any, error) {
 		case []any:
 			return tomlInts(x)
 		}
-		return nil, fmt.Errorf(`want a list of integers like [1, 2, 4] or "1-2-4", got %s`, tomlType(v))
+		return nil, fmt.Errorf(`want a list of integers like [1, 2, 4] or "1-2-4", got %s`, fielderr.Describe(v))
 	case kindShape:
 		var list []int
 		var err error
@@ -149,7 +151,7 @@ func (f field) fromTOML(v any) (any, error) {
 		case []any:
 			list, err = tomlInts(x)
 		default:
-			err = fmt.Errorf(`want [channels, height, width] like [3, 32, 32] or "3x32x32", got %s`, tomlType(v))
+			err = fmt.Errorf(`want [channels, height, width] like [3, 32, 32] or "3x32x32", got %s`, fielderr.Describe(v))
 		}
 		if err != nil {
 			return nil, err
@@ -200,33 +202,13 @@ func (f field) fromText(text string) (any, error) {
 	panic("spec: unknown field kind")
 }
 
-func tomlType(v any) string {
-	switch x := v.(type) {
-	case string:
-		return fmt.Sprintf("string %q", x)
-	case int64:
-		return fmt.Sprintf("integer %d", x)
-	case float64:
-		return fmt.Sprintf("float %v", x)
-	case bool:
-		return fmt.Sprintf("boolean %v", x)
-	case []any:
-		return "an array"
-	case []map[string]any:
-		return "an array of tables"
-	case map[string]any:
-		return "a table"
-	}
-	return "a date or time"
-}
-
 func tomlInt(v any) (int, error) {
 	x, ok := v.(int64)
 	if !ok {
 		if fl, isFloat := v.(float64); isFloat && fl == math.Trunc(fl) && math.Abs(fl) <= maxInt {
 			return 0, fmt.Errorf("want an integer, got float %v (write %d)", fl, int64(fl))
 		}
-		return 0, fmt.Errorf("want an integer, got %s", tomlType(v))
+		return 0, fmt.Errorf("want an integer, got %s", fielderr.Describe(v))
 	}
 	if x > maxInt || x < -maxInt {
 		return 0, fmt.Errorf("%d is out of range (at most %d)", x, maxInt)

@@ -237,7 +237,7 @@ func decodeLayer(name string, data []byte) (l *layer, errs ErrorList, ok bool) {
 			if isTable(path) {
 				sub, isMap := v.(map[string]any)
 				if !isMap {
-					bad(path, "want a table ([%s]), got %s", path, tomlType(v))
+					bad(path, "want a table ([%s]), got %s", path, fielderr.Describe(v))
 					continue
 				}
 				l.tables[path] = pos(path)

@@ -364,6 +364,18 @@ func (d Dir) ReadJournal() ([]Event, error) {
 	return out, sc.Err()
 }
 
+// SafeName replaces every character of name but ASCII letters, digits, '-', '_' and '.'
+// with '_', for directory and job names made from spec or study names.
+func SafeName(name string) string {
+	out := []rune(name)
+	for i, r := range out {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			out[i] = '_'
+		}
+	}
+	return string(out)
+}
+
 // RecipeHash returns the hash of a canonical recipe encoding.
 func RecipeHash(canonical []byte) string {
 	h := sha256.Sum256(canonical)

@@ -266,7 +266,7 @@ func ablateRun(opts *AblateOptions) error {
 		for i, a := range axes {
 			names[i] = a.Name
 		}
-		dirName = filepath.Join("studies", safeName(base.Name+"-"+strings.Join(names, "-")))
+		dirName = filepath.Join("studies", study.SafeName(base.Name+"-"+strings.Join(names, "-")))
 	}
 	opts.fromStudy(study.Dir(dirName))
 	if err := opts.ExecutorOptions.check(); err != nil {
@@ -348,17 +348,6 @@ func absDataRef(ref string) string {
 		return ref
 	}
 	return kind + ":" + abs
-}
-
-// safeName keeps a directory name to letters, digits, '-', '_' and '.'.
-func safeName(s string) string {
-	out := []rune(s)
-	for i, r := range out {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
-			out[i] = '_'
-		}
-	}
-	return string(out)
 }
 
 // writeAblation writes ablation.json, ablation.csv and effects.csv, each atomically.

@@ -69,7 +69,7 @@ func searchTrainRun(opts *SearchOptions) error {
 	dirName := opts.Study
 	if dirName == "" {
 		name := strings.TrimSuffix(filepath.Base(opts.Space), filepath.Ext(opts.Space))
-		dirName = filepath.Join("studies", safeName("search-"+name))
+		dirName = filepath.Join("studies", study.SafeName("search-"+name))
 	}
 	opts.fromStudy(study.Dir(dirName))
 	if err := opts.ExecutorOptions.check(); err != nil {

@@ -83,3 +83,27 @@ func EditDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// Describe names the kind and value of a decoded TOML value for messages such as
+// "want a number, got string "x"".
+func Describe(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "nothing"
+	case string:
+		return fmt.Sprintf("string %q", x)
+	case int64:
+		return fmt.Sprintf("integer %d", x)
+	case float64:
+		return fmt.Sprintf("float %v", x)
+	case bool:
+		return fmt.Sprintf("boolean %v", x)
+	case []any:
+		return "an array"
+	case []map[string]any:
+		return "an array of tables"
+	case map[string]any:
+		return "a table"
+	}
+	return "a date or time"
+}
