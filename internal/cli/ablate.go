@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -352,19 +353,16 @@ func absDataRef(ref string) string {
 
 // writeAblation writes ablation.json, ablation.csv and effects.csv, each atomically.
 func writeAblation(dir study.Dir, res *ablation.Result) error {
-	for name, write := range map[string]func(*ablation.Result) error{
-		study.AblationJSON: func(r *ablation.Result) error {
-			return atomicfile.Write(dir.Path(study.AblationJSON), 0o644, r.WriteJSON)
-		},
-		study.AblationCSV: func(r *ablation.Result) error {
-			return atomicfile.Write(dir.Path(study.AblationCSV), 0o644, r.WriteCSV)
-		},
-		study.EffectsCSV: func(r *ablation.Result) error {
-			return atomicfile.Write(dir.Path(study.EffectsCSV), 0o644, r.WriteEffectsCSV)
-		},
+	for _, f := range []struct {
+		name  string
+		write func(io.Writer) error
+	}{
+		{study.AblationJSON, res.WriteJSON},
+		{study.AblationCSV, res.WriteCSV},
+		{study.EffectsCSV, res.WriteEffectsCSV},
 	} {
-		if err := write(res); err != nil {
-			return fmt.Errorf("writing %s: %w", name, err)
+		if err := atomicfile.Write(dir.Path(f.name), 0o644, f.write); err != nil {
+			return fmt.Errorf("writing %s: %w", f.name, err)
 		}
 	}
 	return nil
