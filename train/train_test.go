@@ -8,13 +8,18 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/msdx/msdx/internal/dirlock"
+	"github.com/msdx/msdx/internal/sysinfo"
+	"github.com/msdx/msdx/kernels"
 )
 
 // tinyOptions is a run that trains in about a second: a 2-exit MSDNet of width 8 on
@@ -650,5 +655,103 @@ func copyDir(t *testing.T, from, to string) {
 		if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// interruptedRun trains a tiny run with one thread and stops it in epoch 1 after batch 5.
+func interruptedRun(t *testing.T) string {
+	t.Helper()
+	opts := tinyOptions(t, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	opts.Progress = &cancelAt{epoch: 1, batch: 5, cancel: cancel}
+	if _, err := Train(ctx, opts); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("Train: got error %v, want ErrInterrupted", err)
+	}
+	return opts.Out
+}
+
+func readInfo(t *testing.T, dir string) RunInfo {
+	t.Helper()
+	var info RunInfo
+	if err := readJSON(filepath.Join(dir, RunFile), &info); err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+// TestProvenance checks the sessions run.json records, and that resuming on another
+// kernel path is refused unless forced.
+func TestProvenance(t *testing.T) {
+	dir := interruptedRun(t)
+	info := readInfo(t, dir)
+	if len(info.Sessions) != 1 {
+		t.Fatalf("run.json records %d sessions, want 1", len(info.Sessions))
+	}
+	s := info.Sessions[0]
+	if s.Started.IsZero() || s.CPU != sysinfo.CPUModel() {
+		t.Errorf("session %+v: no start time, or CPU not %q", s, sysinfo.CPUModel())
+	}
+	s.Started, s.CPU = time.Time{}, ""
+	want := Provenance{Version: "test", Go: runtime.Version(), Kernels: kernels.Path(), Threads: 1}
+	if diff := cmp.Diff(want, s); diff != "" {
+		t.Errorf("session (-want +got):\n%s", diff)
+	}
+
+	other := "generic"
+	if kernels.Path() == "generic" {
+		other = "avx2"
+	}
+	info.Sessions[0].Kernels = other
+	if err := writeJSON(filepath.Join(dir, RunFile), info); err != nil {
+		t.Fatal(err)
+	}
+	before := readFile(t, filepath.Join(dir, RunFile))
+	_, err := Resume(context.Background(), dir, "test2", Session{})
+	wantErr := fmt.Sprintf("run %s last ran on the %s kernels and this msdx uses %s: the result would not be bit-identical to an uninterrupted run; resume with --force to continue anyway", dir, other, kernels.Path())
+	if err == nil || !strings.HasPrefix(err.Error(), wantErr) {
+		t.Fatalf("Resume on another kernel path: %v, want %q", err, wantErr)
+	}
+	if !bytes.Equal(before, readFile(t, filepath.Join(dir, RunFile))) {
+		t.Error("a refused Resume changed run.json")
+	}
+
+	var notes []string
+	if _, err := Resume(context.Background(), dir, "test2", Session{ForceKernels: true, Log: func(s string) { notes = append(notes, s) }}); err != nil {
+		t.Fatalf("forced Resume: %v", err)
+	}
+	wantNote := fmt.Sprintf("resuming run %s on the %s kernels, it last ran on %s: the result will not be bit-identical to an uninterrupted run", dir, kernels.Path(), other)
+	if !slices.Contains(notes, wantNote) {
+		t.Errorf("notes %q, want %q", notes, wantNote)
+	}
+	info = readInfo(t, dir)
+	if len(info.Sessions) != 2 || info.Sessions[1].Version != "test2" || info.Sessions[1].Kernels != kernels.Path() {
+		t.Errorf("sessions after the forced resume: %+v", info.Sessions)
+	}
+}
+
+// TestResumeWithoutSessions resumes a run whose run.json was written before msdx
+// recorded sessions: it resumes, bit-exact, and records its session.
+func TestResumeWithoutSessions(t *testing.T) {
+	ref := finishedRun(t)
+	dir := interruptedRun(t)
+	name := filepath.Join(dir, RunFile)
+	var doc map[string]any
+	if err := json.Unmarshal(readFile(t, name), &doc); err != nil {
+		t.Fatal(err)
+	}
+	delete(doc, "sessions")
+	if err := writeJSON(name, doc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenRun(dir); err != nil {
+		t.Fatalf("OpenRun of a run without sessions: %v", err)
+	}
+	if _, err := Resume(context.Background(), dir, "test", Session{}); err != nil {
+		t.Fatalf("Resume: %v", err)
+	}
+	sameRunResults(t, ref, dir)
+	if info := readInfo(t, dir); len(info.Sessions) != 1 {
+		t.Errorf("sessions after resuming: %+v, want the resume's", info.Sessions)
 	}
 }

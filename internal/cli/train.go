@@ -45,7 +45,9 @@ type TrainOptions struct {
 	Resume     string
 	// CheckpointEvery is the number of batches between mid-epoch checkpoints; 0 is by time.
 	CheckpointEvery int
-	Quiet           bool
+	// Force resumes a run on another kernel path than its last session's.
+	Force bool
+	Quiet bool
 	// ProgressTerminal reports whether the progress stream (stderr) is a terminal.
 	ProgressTerminal bool
 	// Context, when not nil, replaces the signal-cancelled context (for tests).
@@ -77,7 +79,10 @@ Ctrl-C or SIGTERM stops after the current batch with a resumable checkpoint (exi
 130; a second Ctrl-C kills at once); a checkpoint is also written every --checkpoint-every batches (by default when the
 last is two minutes old), so that even a killed run loses little. "msdx train --resume
 RUN_DIR" continues, and reproduces the uninterrupted run bit for bit when it uses the
-same number of threads (the recorded one by default).
+same number of threads (the recorded one by default) and the same kernel path (avx512,
+avx2 or generic, see "msdx version"). run.json records every session's msdx commit, Go
+version, kernel path, CPU model and thread count; resuming on another kernel path is
+refused unless --force.
 
 A NaN or infinite loss stops the run (status "failed" in run.json) and keeps the last
 good checkpoint. Progress goes to stderr: a status line on a terminal, one line per
@@ -100,6 +105,9 @@ epoch otherwise; the per-exit test accuracy goes to stdout at the end.`,
 					}
 				}
 			} else {
+				if opts.Force {
+					return usageError{errors.New("--force only applies with --resume")}
+				}
 				opts.Spec = args[0]
 				if opts.Out == "" {
 					return usageError{errors.New("--out RUN_DIR is required")}
@@ -131,6 +139,7 @@ epoch otherwise; the per-exit test accuracy goes to stdout at the end.`,
 	f.StringVar(&opts.Out, "out", "", "create the run in `RUN_DIR`")
 	f.StringVar(&opts.Resume, "resume", "", "continue the run in `RUN_DIR`")
 	f.IntVar(&opts.CheckpointEvery, "checkpoint-every", 0, "write a checkpoint every `N` batches (0: when the last is 2 minutes old)")
+	f.BoolVar(&opts.Force, "force", false, "with --resume: continue on another kernel path than the run's (not bit-identical)")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print no progress and no notes, only errors and the results")
 	return cmd
 }
@@ -138,7 +147,7 @@ epoch otherwise; the per-exit test accuracy goes to stdout at the end.`,
 func trainRun(opts *TrainOptions) error {
 	ctx, stop := interruptContext(opts.Context)
 	defer stop()
-	sess := train.Session{Threads: opts.Threads, CheckpointEvery: opts.CheckpointEvery}
+	sess := train.Session{Threads: opts.Threads, CheckpointEvery: opts.CheckpointEvery, ForceKernels: opts.Force}
 	if !opts.Quiet {
 		sess.Progress = train.NewTextProgress(opts.IO.ErrOut, opts.ProgressTerminal)
 		sess.Log = func(s string) { fmt.Fprintln(opts.IO.ErrOut, "msdx:", s) }

@@ -142,6 +142,10 @@ func trialWork(ctx context.Context, opts *TrialOptions, dir study.Dir, cfg *stud
 		Threads:  opts.Threads,
 		Progress: train.NewTextProgress(opts.IO.ErrOut, false),
 		Log:      func(s string) { fmt.Fprintln(opts.IO.ErrOut, "msdx:", s) },
+		// An executor resumes a trial on whichever node it gets, with no one to pass
+		// --force: a trial continues on another kernel path, with the note in its log and
+		// the session in run.json, rather than failing.
+		ForceKernels: true,
 	}
 	r, err := train.OpenRun(runDir)
 	switch {
