@@ -196,9 +196,10 @@ func TestResumeMixed(t *testing.T) {
 func TestTextProgress(t *testing.T) {
 	exits := []ExitMetrics{{Loss: 2, Top1: 0.25}, {Loss: 1.5, Top1: 0.5}}
 	m := EpochMetrics{Epoch: 1, LR: 0.1, Train: exits, Val: exits, ImagesPerSec: 100, WallSeconds: 65}
-	for _, terminal := range []bool{false, true} {
+	for _, width := range []int{0, 200} {
+		terminal := width > 0
 		var buf bytes.Buffer
-		p := NewTextProgress(&buf, terminal)
+		p := NewTextProgress(&buf, width)
 		p.Batch(BatchProgress{Epoch: 1, Epochs: 2, Batch: 10, Batches: 10, Exits: exits, LR: 0.1})
 		p.Epoch(m)
 		p.Test(TestResult{Images: 100, Final: exits})
@@ -214,6 +215,30 @@ func TestTextProgress(t *testing.T) {
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("piped output (-want +got):\n%s", diff)
+		}
+	}
+}
+
+// TestFitLine checks that the status line fits the terminal, shrinking its bar first.
+func TestFitLine(t *testing.T) {
+	head, tail := "epoch 1/2 ", "5/10  loss 1.500  top-1 50.0%  lr 0.1  ETA 0m01s"
+	tests := []struct {
+		width int
+		want  string
+	}{
+		{200, "epoch 1/2 [============            ] 5/10  loss 1.500  top-1 50.0%  lr 0.1  ETA 0m01s"},
+		{80, "epoch 1/2 [=========         ] 5/10  loss 1.500  top-1 50.0%  lr 0.1  ETA 0m01s"},
+		{68, "epoch 1/2 [===   ] 5/10  loss 1.500  top-1 50.0%  lr 0.1  ETA 0m01s"},
+		{67, "epoch 1/2 5/10  loss 1.500  top-1 50.0%  lr 0.1  ETA 0m01s"},
+		{40, "epoch 1/2 5/10  loss 1.500  top-1 50.0%"},
+	}
+	for _, tt := range tests {
+		got := fitLine(head, tail, 0.5, tt.width)
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("width %d (-want +got):\n%s", tt.width, diff)
+		}
+		if len(got) >= tt.width {
+			t.Errorf("width %d: line of %d columns", tt.width, len(got))
 		}
 	}
 }

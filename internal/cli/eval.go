@@ -171,7 +171,11 @@ func evalRun(opts *EvalOptions) error {
 	if err != nil {
 		return err
 	}
-	rep, err := evaluate.Evaluate(net, val, test, opts.Check)
+	status := newStatusLine(opts.IO)
+	rep, err := evaluate.Evaluate(net, val, test, opts.Check, func(step string, done, total int) {
+		status.Update(step, done, total, "images")
+	})
+	status.Done()
 	if err != nil {
 		return err
 	}

@@ -257,7 +257,11 @@ func predictThresholds(opts *PredictOptions, r *train.Run, net *nn.Network, dige
 		if val.Len() == 0 {
 			return nil, "", fmt.Errorf("run %s has no validation split to fit --budget thresholds on", r.Dir)
 		}
-		out, err := evaluate.Outputs(net, val)
+		status := newStatusLine(opts.IO)
+		out, err := evaluate.Outputs(net, val, func(done int) {
+			status.Update("fitting the budget settings on the validation split", done, val.Len(), "images")
+		})
+		status.Done()
 		if err != nil {
 			return nil, "", err
 		}
@@ -346,6 +350,7 @@ func predictSplit(opts *PredictOptions, r *train.Run, net *nn.Network, t dyneval
 	res := PredictSplitResult{Split: opts.Split, Thresholds: t, ExitCounts: make([]int, net.NumExits())}
 	var decisions []nn.Decision
 	var elapsed time.Duration
+	status := newStatusLine(opts.IO)
 	for b := range loader.Batches() {
 		batch := loader.Batch(0, b)
 		start := time.Now()
@@ -358,7 +363,9 @@ func predictSplit(opts *PredictOptions, r *train.Run, net *nn.Network, t dyneval
 			}
 		}
 		res.N += batch.N
+		status.Update("early exit on the "+opts.Split+" split", res.N, loader.Len(), "images")
 	}
+	status.Done()
 	res.Top1 = 100 * float64(res.Correct) / float64(res.N)
 	res.MACsPerImage = float64(ee.MACs()) / float64(res.N)
 	res.Seconds = elapsed.Seconds()

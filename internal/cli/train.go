@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 
@@ -48,8 +47,6 @@ type TrainOptions struct {
 	// Force resumes a run on another kernel path than its last session's.
 	Force bool
 	Quiet bool
-	// ProgressTerminal reports whether the progress stream (stderr) is a terminal.
-	ProgressTerminal bool
 	// Context, when not nil, replaces the signal-cancelled context (for tests).
 	Context context.Context
 }
@@ -124,7 +121,6 @@ epoch otherwise; the per-exit test accuracy goes to stdout at the end.`,
 			if opts.CheckpointEvery < 0 {
 				return usageError{fmt.Errorf("--checkpoint-every %d: want 0 (by time) or a number of batches", opts.CheckpointEvery)}
 			}
-			opts.ProgressTerminal = isTerminalWriter(ios.ErrOut)
 			return trainRun(opts)
 		},
 	}
@@ -149,7 +145,7 @@ func trainRun(opts *TrainOptions) error {
 	defer stop()
 	sess := train.Session{Threads: opts.Threads, CheckpointEvery: opts.CheckpointEvery, ForceKernels: opts.Force}
 	if !opts.Quiet {
-		sess.Progress = train.NewTextProgress(opts.IO.ErrOut, opts.ProgressTerminal)
+		sess.Progress = train.NewTextProgress(opts.IO.ErrOut, opts.IO.ErrWidth)
 		sess.Log = func(s string) { fmt.Fprintln(opts.IO.ErrOut, "msdx:", s) }
 	}
 	var r *train.Run
@@ -200,9 +196,3 @@ func printTest(ios *IOStreams, r *train.Run) error {
 }
 
 func pct(f float64) string { return strconv.FormatFloat(100*f, 'f', 2, 64) }
-
-// isTerminalWriter reports whether w is a terminal.
-func isTerminalWriter(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && isTerminal(f)
-}
