@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -47,6 +48,8 @@ type TrainOptions struct {
 	// Force resumes a run on another kernel path than its last session's.
 	Force bool
 	Quiet bool
+	// JSON prints a TrainSummary instead of the test table.
+	JSON bool
 	// Context, when not nil, replaces the signal-cancelled context (for tests).
 	Context context.Context
 }
@@ -83,7 +86,9 @@ refused unless --force.
 
 A NaN or infinite loss stops the run (status "failed" in run.json) and keeps the last
 good checkpoint. Progress goes to stderr: a status line on a terminal, one line per
-epoch otherwise; the per-exit test accuracy goes to stdout at the end.`,
+epoch otherwise; the per-exit test accuracy goes to stdout at the end (with --json, a
+summary of the run: its directory, status, epochs, test metrics and the session's
+provenance).`,
 		Example: `  msdx train msdnet-cifar10-small --out runs/small
   msdx train msdnet-cifar10-small --data cifar10:data/cifar-10-batches-bin --epochs 30 --out runs/c10
   msdx train my-spec.toml --data fashion-mnist:/usr/share/datasets/fashion-mnist --set input=1x32x32 --out runs/fm
@@ -136,6 +141,7 @@ epoch otherwise; the per-exit test accuracy goes to stdout at the end.`,
 	f.StringVar(&opts.Resume, "resume", "", "continue the run in `RUN_DIR`")
 	f.IntVar(&opts.CheckpointEvery, "checkpoint-every", 0, "write a checkpoint every `N` batches (0: when the last is 2 minutes old)")
 	f.BoolVar(&opts.Force, "force", false, "with --resume: continue on another kernel path than the run's (not bit-identical)")
+	f.BoolVar(&opts.JSON, "json", false, "print a JSON summary of the finished run")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print no progress and no notes, only errors and the results")
 	return cmd
 }
@@ -169,7 +175,48 @@ func trainRun(opts *TrainOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.JSON {
+		return printTrainSummary(opts.IO, r)
+	}
 	return printTest(opts.IO, r)
+}
+
+// TrainSummary is what "msdx train --json" prints when the run has finished.
+type TrainSummary struct {
+	Run    string `json:"run"`
+	Status string `json:"status"`
+	// Spec and SpecHash name the network (run.json's spec_name and spec_hash).
+	Spec     string `json:"spec"`
+	SpecHash string `json:"spec_hash"`
+	Data     string `json:"data"`
+	Seed     int64  `json:"seed"`
+	// EpochsDone of Epochs.
+	EpochsDone int `json:"epochs_done"`
+	Epochs     int `json:"epochs"`
+	// Test is test.json: per-exit test metrics of the final and best weights; absent
+	// when the dataset has no test split.
+	Test *train.TestResult `json:"test,omitempty"`
+	// Session is the provenance of the session that ended the run (run.json's last session).
+	Session *train.Provenance `json:"session,omitempty"`
+}
+
+// printTrainSummary prints the TrainSummary of a finished run as JSON.
+func printTrainSummary(ios *IOStreams, r *train.Run) error {
+	sum := TrainSummary{Run: r.Dir, Status: r.Info.Status, Spec: r.Info.SpecName, SpecHash: r.Info.SpecHash,
+		Data: r.Info.Data, Seed: r.Info.Seed, EpochsDone: r.Info.EpochsDone, Epochs: r.Info.Epochs}
+	if n := len(r.Info.Sessions); n > 0 {
+		sum.Session = &r.Info.Sessions[n-1]
+	}
+	res, err := r.Test()
+	switch {
+	case err == nil:
+		sum.Test = res
+	case !errors.Is(err, os.ErrNotExist):
+		return err
+	}
+	enc := json.NewEncoder(ios.Out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(sum)
 }
 
 // printTest prints the per-exit test metrics of a finished run.
