@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/msdx/msdx/ablation"
 	"github.com/msdx/msdx/builder"
 	"github.com/msdx/msdx/flops"
 	"github.com/msdx/msdx/spec"
@@ -544,5 +545,37 @@ func TestFigureFormats(t *testing.T) {
 				t.Errorf("%s output starts %q", format, b.Bytes()[:min(16, b.Len())])
 			}
 		})
+	}
+}
+
+// TestFormatStatAndSeeds: one seed shows no standard deviation, and the header counts
+// the seeds as the tables do, naming them.
+func TestFormatStatAndSeeds(t *testing.T) {
+	stats := []struct {
+		resp string
+		s    Stat
+		want string
+	}{
+		{ablation.ResponseLastTop1, Stat{Mean: 81.234, SD: 0.5, N: 2}, "81.23 ± 0.50"},
+		{ablation.ResponseLastTop1, Stat{Mean: 81.234, N: 1}, "81.23"},
+		{ablation.ResponseLastMACs, Stat{Mean: -2.5e6, N: 1}, "-2.50 M"},
+		{ablation.ResponseLastMACs, Stat{Mean: -2.5e6, SD: 1e3, N: 3}, "-2.50 M ± 1.0 k"},
+	}
+	for _, tt := range stats {
+		if got := formatStat(tt.resp, tt.s); got != tt.want {
+			t.Errorf("formatStat(%s, %+v) = %q, want %q", tt.resp, tt.s, got, tt.want)
+		}
+	}
+	seeds := []struct {
+		seeds []int64
+		want  string
+	}{
+		{[]int64{0}, "1 (seed 0)"},
+		{[]int64{0, 1, 2}, "3 (seeds 0, 1, 2)"},
+	}
+	for _, tt := range seeds {
+		if got := formatSeeds(tt.seeds); got != tt.want {
+			t.Errorf("formatSeeds(%v) = %q, want %q", tt.seeds, got, tt.want)
+		}
 	}
 }

@@ -412,6 +412,14 @@ func specCosts(nameOrPath string, sets []string) ([]flops.ExitCost, error) {
 	return flops.Exits(g), nil
 }
 
+// sdString formats the standard deviation of s, or n/a where one seed gives none.
+func sdString(s ablation.Stat, format func(float64) string) string {
+	if !s.HasSD() {
+		return "n/a"
+	}
+	return format(s.SD)
+}
+
 // printAblation prints the variant table and the effects table.
 func printAblation(ios *IOStreams, res *ablation.Result) error {
 	tp := tableprinter.New(ios.Out, ios.IsTerminal)
@@ -420,7 +428,7 @@ func printAblation(ios *IOStreams, res *ablation.Result) error {
 	for _, v := range res.Variants {
 		for _, e := range v.Exits {
 			tp.AddRow(v.Name, strconv.Itoa(e.Exit), macsString(ios.IsTerminal, float64(e.MACs)),
-				pctString(e.Top1.Mean), pctString(e.Top1.SD), strconv.Itoa(e.Top1.N))
+				pctString(e.Top1.Mean), sdString(e.Top1, pctString), strconv.Itoa(e.Top1.N))
 		}
 		if len(v.Exits) == 0 {
 			tp.AddRow(v.Name, "-", "-", "-", "-", "0")
@@ -448,13 +456,14 @@ func printAblation(ios *IOStreams, res *ablation.Result) error {
 			}
 			name += f + "=" + e.Levels[i]
 		}
-		mean, sd := pctString(e.Mean), pctString(e.SD)
+		format := pctString
 		if e.Response == ablation.ResponseLastMACs {
-			mean, sd = dyneval.FormatCost(e.Mean), dyneval.FormatCost(e.SD)
+			format = dyneval.FormatCost
 			if !ios.IsTerminal {
-				mean, sd = strconv.FormatFloat(e.Mean, 'f', -1, 64), strconv.FormatFloat(e.SD, 'f', -1, 64)
+				format = func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 			}
 		}
+		mean, sd := format(e.Mean), sdString(e.Stat, format)
 		ep.AddRow(name, e.Response, mean, sd, strconv.Itoa(e.N))
 	}
 	if err := ep.Render(); err != nil {
