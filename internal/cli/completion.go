@@ -99,6 +99,7 @@ var flagCompletions = map[string]cobra.CompletionFunc{
 	"weights":    completeValues("final", "best", "latest"),
 	"cost-model": completeValues("reference", "cone"),
 	"format":     completeValues("svg", "png", "pdf"),
+	"baselines":  completeValues("auto", "none", "cifar10", "cifar100"),
 }
 
 // flagValueCompletions complete flags whose values differ between commands, by command
