@@ -131,7 +131,10 @@ func Train(ctx context.Context, opts Options) (*Run, error) {
 	n := ds.Train.Len()
 	valSize := rc.Validation.Size
 	if limit := n / 10; valSize > limit {
-		logf(opts.Log, "validation: holding out %d of %d training images, not the recipe's %d (at most a tenth)", limit, n, valSize)
+		// The recipe's size is for CIFAR and ImageNet; on a smaller dataset a tenth is held
+		// out so that most images still train. Say so once, with what to do for another size.
+		logf(opts.Log, "validation: holding out %d of the %d training images (a tenth: the recipe's %d is for larger datasets) to pick the best checkpoint and fit budgeted thresholds; fewer with --recipe-set validation.size=N",
+			limit, n, valSize)
 		valSize = limit
 	}
 	trainIdx, valIdx := data.SplitValidation(n, valSize, uint64(rc.Validation.Seed))

@@ -780,3 +780,35 @@ func TestResumeWithoutSessions(t *testing.T) {
 		t.Errorf("sessions after resuming: %+v, want the resume's", info.Sessions)
 	}
 }
+
+// TestValidationNote: on a dataset too small for the recipe's validation split, a tenth is
+// held out, and the note says what is held out, why, and how to choose another size.
+func TestValidationNote(t *testing.T) {
+	opts := tinyOptions(t, 1)
+	opts.RecipeSets = []string{"epochs=1", "batch_size=16", "schedule.warmup_epochs=0"}
+	var notes []string
+	opts.Log = func(s string) { notes = append(notes, s) }
+	r, err := Train(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"validation: holding out 40 of the 400 training images (a tenth: the recipe's 5000 is for larger datasets) to pick the best checkpoint and fit budgeted thresholds; fewer with --recipe-set validation.size=N"}
+	if diff := cmp.Diff(want, notes); diff != "" {
+		t.Errorf("notes (-want +got):\n%s", diff)
+	}
+	if r.DataInfo.ValSize != 40 {
+		t.Errorf("validation size %d, want 40", r.DataInfo.ValSize)
+	}
+
+	// A size that fits is held out without a note.
+	opts = tinyOptions(t, 1)
+	opts.RecipeSets = []string{"epochs=1", "batch_size=16", "schedule.warmup_epochs=0", "validation.size=20"}
+	notes = nil
+	opts.Log = func(s string) { notes = append(notes, s) }
+	if r, err = Train(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) != 0 || r.DataInfo.ValSize != 20 {
+		t.Errorf("validation.size=20: notes %q, size %d", notes, r.DataInfo.ValSize)
+	}
+}
