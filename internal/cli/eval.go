@@ -256,10 +256,8 @@ func printEval(ios *IOStreams, doc *EvalReport) error {
 	term := ios.IsTerminal
 	out := ios.Out
 	ref, cone := evaluate.CostReference, evaluate.CostCone
-	if term {
-		fmt.Fprintf(out, "%s  %s weights  %s split (%d images)  — anytime: every exit on every image\n\n",
-			doc.Spec, doc.Weights, doc.Split, doc.Anytime.N)
-	}
+	printTitle(ios, "%s  %s weights  %s split (%d images)  — anytime: every exit on every image",
+		doc.Spec, doc.Weights, doc.Split, doc.Anytime.N)
 	tp := tableprinter.New(out, term)
 	tp.AddRow("exit", "macs_reference", "macs_cone", "top1", "top5")
 	tp.AlignRight(0, 1, 2, 3, 4)
@@ -270,9 +268,8 @@ func printEval(ios *IOStreams, doc *EvalReport) error {
 		return err
 	}
 	fmt.Fprintln(out)
-	if term {
-		fmt.Fprintf(out, "budgeted batch: thresholds fitted on the validation split, expected MACs per image\n\n")
-	}
+	printTitle(ios, "budgeted batch on the %s split: thresholds fitted on the validation split, top-1 and expected MACs per image on the %s split",
+		doc.Split, doc.Split)
 	tp = tableprinter.New(out, term)
 	tp.AddRow("p", "q", "top1", "expected_macs_reference", "expected_macs_cone", "exits")
 	tp.AlignRight(0, 1, 2, 3, 4)
@@ -291,9 +288,7 @@ func printEval(ios *IOStreams, doc *EvalReport) error {
 		return nil
 	}
 	fmt.Fprintln(out)
-	if term {
-		fmt.Fprintf(out, "real early exit against the simulation (wall-clock of the network, softmax included)\n\n")
-	}
+	printTitle(ios, "real early exit against the simulation on the %s split (wall-clock of the network, softmax included)", doc.Split)
 	tp = tableprinter.New(out, term)
 	tp.AddRow("p", "result", "top1_simulated", "top1_real", "macs_executed", "macs_all_exits", "saving_predicted", "saving_measured", "seconds_early_exit", "seconds_all_exits", "saving_cpu_time")
 	tp.AlignRight(0, 2, 3, 4, 5, 6, 7, 8, 9, 10)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"io"
 	"os"
 
@@ -44,4 +45,15 @@ func terminalWidth(f *os.File) int {
 		return 80
 	}
 	return w
+}
+
+// printTitle says what the table that follows is: on a terminal as a line and a blank
+// line; piped, as one line starting with "# " (as comments go in tab-separated files),
+// so that a program reading several tables can tell them apart and skip the titles.
+func printTitle(ios *IOStreams, format string, args ...any) {
+	if ios.IsTerminal {
+		fmt.Fprintf(ios.Out, format+"\n\n", args...)
+		return
+	}
+	fmt.Fprintf(ios.Out, "# "+format+"\n", args...)
 }

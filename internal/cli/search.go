@@ -336,13 +336,13 @@ func printSearchCost(ios *IOStreams, rep *SearchCostReport, all bool) error {
 	format := func(n int64) string { return strconv.FormatInt(n, 10) }
 	if ios.IsTerminal {
 		format = tableprinter.Human
-		what := "front over " + strings.Join(rep.Objectives, ", ")
-		if all {
-			what = "every feasible candidate"
-		}
-		fmt.Fprintf(ios.Out, "%s: %d candidates costed (%s) in %.2fs: %d feasible, %d do not build, %d in range; %s: %d\n\n",
-			rep.Space, rep.Evaluated, rep.Sampler, rep.Seconds, rep.Feasible, rep.Unbuildable, rep.InRange, what, len(rep.Candidates))
 	}
+	what := "front over " + strings.Join(rep.Objectives, ", ")
+	if all {
+		what = "every feasible candidate"
+	}
+	printTitle(ios, "%s: %d candidates costed (%s) in %.2fs: %d feasible, %d do not build, %d in range; %s: %d",
+		rep.Space, rep.Evaluated, rep.Sampler, rep.Seconds, rep.Feasible, rep.Unbuildable, rep.InRange, what, len(rep.Candidates))
 	tp := tableprinter.New(ios.Out, ios.IsTerminal)
 	header := append(append([]string(nil), rep.Params...), "exits", "first MACs", "last MACs", "params", "exit MACs")
 	n := len(rep.Params)
