@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -129,6 +130,9 @@ func testPredictStaleBudget(t *testing.T, dir string, fresh PredictSplitResult) 
 			// Unchanged, the saved thresholds are used.
 			if _, stderr := predictBatch(t, dir, "--budget", "1G"); !strings.Contains(stderr, "from the budgeted results in "+evalDir) {
 				t.Fatalf("before the change: stderr %q does not say the thresholds are eval's", stderr)
+			} else if !regexp.MustCompile(`top-1 on the validation split \([0-9.]+[kMG]? and [0-9.]+% on the test split, as msdx eval shows them\); from`).MatchString(stderr) {
+				// eval's table quotes the test split, predict's note the validation split.
+				t.Errorf("stderr %q does not give the setting's figures on both splits", stderr)
 			}
 			tt.modify(t)
 			_, stderr, code := run(t, false, "predict", dir, "--split", "test", "--budget", "1G")

@@ -235,6 +235,7 @@ func predictThresholds(opts *PredictOptions, r *train.Run, net *nn.Network, dige
 	}
 	dir := evalDir(r, opts.Weights, "test")
 	var res *dyneval.BudgetedResult
+	fromEval := false // res is what msdx eval saved for the test split
 	source := "thresholds fitted on the validation split (run msdx eval to save them)"
 	if opts.Refit {
 		source = "thresholds fitted on the validation split (--refit)"
@@ -244,7 +245,7 @@ func predictThresholds(opts *PredictOptions, r *train.Run, net *nn.Network, dige
 			return nil, "", err
 		}
 		if saved != nil {
-			res, source = saved, "the budgeted results in "+dir
+			res, source, fromEval = saved, "the budgeted results in "+dir, true
 		}
 	}
 	if res == nil {
@@ -276,8 +277,13 @@ func predictThresholds(opts *PredictOptions, r *train.Run, net *nn.Network, dige
 	if err != nil {
 		return nil, "", err
 	}
-	note := fmt.Sprintf("--budget %s: setting p=%d (q=%.2f), expected %s MACs per image (%s) and %.2f%% top-1 on the validation split; from %s",
-		dyneval.FormatCost(opts.Budget), s.P, s.Q, dyneval.FormatCost(s.Validation.ExpectedCost[opts.CostModel]), opts.CostModel, s.Validation.Top1, source)
+	note := fmt.Sprintf("--budget %s: setting p=%d (q=%.2f), expected %s MACs per image (%s) and %.2f%% top-1 on the validation split",
+		dyneval.FormatCost(opts.Budget), s.P, s.Q, dyneval.FormatCost(s.Validation.ExpectedCost[opts.CostModel]), opts.CostModel, s.Validation.Top1)
+	if fromEval {
+		// msdx eval's table quotes the test split's figures for the same setting.
+		note += fmt.Sprintf(" (%s and %.2f%% on the test split, as msdx eval shows them)", dyneval.FormatCost(s.Test.ExpectedCost[opts.CostModel]), s.Test.Top1)
+	}
+	note += "; from " + source
 	return s.Thresholds, note, nil
 }
 
