@@ -422,6 +422,7 @@ func sdString(s ablation.Stat, format func(float64) string) string {
 
 // printAblation prints the variant table and the effects table.
 func printAblation(ios *IOStreams, res *ablation.Result) error {
+	printTitle(ios, "variants: per exit, cost and test top-1 over seeds (mean, sample sd)")
 	tp := tableprinter.New(ios.Out, ios.IsTerminal)
 	tp.AddRow("variant", "exit", "macs", "top1", "sd", "seeds")
 	tp.AlignRight(1, 2, 3, 4, 5)
@@ -442,9 +443,7 @@ func printAblation(ios *IOStreams, res *ablation.Result) error {
 	for i, b := range res.MatchedBudgets {
 		budgets[i] = macsString(ios.IsTerminal, b)
 	}
-	if ios.IsTerminal {
-		fmt.Fprintf(ios.Out, "matched budgets (MACs): %s\n", strings.Join(budgets, ", "))
-	}
+	printTitle(ios, "effects over seeds; matched budgets (MACs): %s", strings.Join(budgets, ", "))
 	ep := tableprinter.New(ios.Out, ios.IsTerminal)
 	ep.AddRow("effect", "response", "mean", "sd", "seeds")
 	ep.AlignRight(2, 3, 4)
