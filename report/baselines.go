@@ -84,7 +84,7 @@ func (h *Header) baselines(choice string) ([]Series, []string, error) {
 	h.Dataset = dataset
 	notes := []string{PublishedNote}
 	if own != dataset {
-		notes = append(notes, fmt.Sprintf("The data (%s) are not %s; the published %s baselines are drawn because --baselines asks for them, for scale only.", strings.Join(h.Data, ", "), datasetName(dataset), datasetName(dataset)))
+		notes = append(notes, fmt.Sprintf("The data (%s) are not %s's own files (data %s:DIR); the published %s baselines are drawn because --baselines asks for them, for scale only.", strings.Join(h.Data, ", "), datasetName(dataset), dataset, datasetName(dataset)))
 	}
 	return out, notes, nil
 }

@@ -302,7 +302,7 @@ func TestBaselinesMatchDataset(t *testing.T) {
 		{"synthetic run", []string{runFixture}, BaselinesAuto, nil, "",
 			"No published baselines are shown: the data (synthetic) are not all CIFAR-10 or all CIFAR-100; --baselines cifar10 or cifar100 draws them for scale."},
 		{"synthetic run, cifar10", []string{runFixture}, "cifar10", c10, "cifar10",
-			"The data (synthetic) are not CIFAR-10; the published CIFAR-10 baselines are drawn because --baselines asks for them, for scale only."},
+			"The data (synthetic) are not CIFAR-10's own files (data cifar10:DIR); the published CIFAR-10 baselines are drawn because --baselines asks for them, for scale only."},
 		{"mixed data", []string{studyFixture, runFixture}, BaselinesAuto, nil, "", "No published baselines are shown"},
 	}
 	for _, tt := range tests {
