@@ -64,7 +64,9 @@ time (steadier on a busy machine), next to the saving the cone cost model predic
 Results are written to RUN_DIR/eval/ (for the final weights on the test split; other
 choices go to RUN_DIR/eval/WEIGHTS-SPLIT/): anytime.json, anytime.csv, budgeted.json,
 budgeted.csv and report.json (everything, as --json prints it). On a terminal costs get
-SI units; piped output is tab-separated with exact numbers.
+SI units; piped output is tab-separated with exact numbers, each table after a line
+starting with "# " that names it. Passes that take more than a few seconds show their
+progress on stderr.
 
 While it works, eval holds RUN_DIR's lock, as training does: it fails at once, naming the
 process, on a run that is training, resuming or being evaluated, and such a command fails

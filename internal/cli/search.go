@@ -109,7 +109,8 @@ the candidates whose first exit costs LO and whose last exit costs HI MACs, each
 random draws --trials candidates with --seed; nsga2 runs NSGA-II on the --front
 objectives, --trials evaluations in generations of 100; auto (the default) is grid when
 the grid has at most --limit candidates, else random. On a terminal the front is a
-table with SI units; piped output is tab-separated with exact integers; --json prints
+table with SI units; piped output is tab-separated with exact integers, after a line
+starting with "# " that names it; --json prints
 one object with every front member's overrides, spec hash, per-exit MACs and
 parameters.
 
