@@ -72,7 +72,8 @@ func (p *TextProgress) Batch(b BatchProgress) {
 
 // fitLine returns head, a progress bar filled to the fraction done, and tail, in fewer
 // than width columns (writing the last column makes some terminals wrap): the bar
-// shrinks from 24 columns, goes below 6, and the line is cut if it still does not fit.
+// shrinks from 24 columns and goes when it would be narrower than 6, and the line is cut
+// if it still does not fit.
 func fitLine(head, tail string, done float64, width int) string {
 	const barMax, barMin = 24, 6
 	room := width - 1 - len(head) - len(tail) - len("[] ")
