@@ -243,18 +243,6 @@ func TestAnalyzeFailedTrials(t *testing.T) {
 	}
 }
 
-func TestCurveAt(t *testing.T) {
-	curve := []CurvePoint{{MACs: 10, Top1: 50}, {MACs: 20, Top1: 70}, {MACs: 30, Top1: 65}}
-	for _, tc := range []struct{ budget, want float64 }{
-		{5, math.NaN()}, {10, 50}, {15, 60}, {20, 70}, {25, 70}, {100, 70},
-	} {
-		got := curveAt(curve, tc.budget)
-		if !(got == tc.want || math.IsNaN(got) && math.IsNaN(tc.want)) {
-			t.Errorf("curveAt(%v) = %v, want %v", tc.budget, got, tc.want)
-		}
-	}
-}
-
 // TestMatchedStudy scales the fusion × stem cells to the baseline's last-exit cost and
 // checks that the trials train the scaled specs and that the result reports them.
 func TestMatchedStudy(t *testing.T) {

@@ -3,7 +3,10 @@
 // last-exit accuracy, on accuracy at matched cost, and on cost.
 package ablation
 
-import "github.com/msdx/msdx/study"
+import (
+	"github.com/msdx/msdx/curve"
+	"github.com/msdx/msdx/study"
+)
 
 // Responses analysed for effects, as Effect.Response names them.
 const (
@@ -80,7 +83,7 @@ type Variant struct {
 	Responses map[string]Stat `json:"responses"`
 	// Budgeted is the mean budgeted-batch curve over seeds (test top-1 against expected
 	// MACs per image, reference cost model), in order of cost.
-	Budgeted []CurvePoint `json:"budgeted"`
+	Budgeted []curve.Point `json:"budgeted"`
 }
 
 // Exit is one exit of a variant.
@@ -89,12 +92,6 @@ type Exit struct {
 	MACs   int64 `json:"macs"`
 	Params int64 `json:"params"`
 	Top1   Stat  `json:"top1_percent"`
-}
-
-// CurvePoint is one point of an accuracy-against-cost curve.
-type CurvePoint struct {
-	MACs float64 `json:"macs"`
-	Top1 float64 `json:"top1_percent"`
 }
 
 // Effect is a main effect (one factor's level against the baseline level, averaged

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/msdx/msdx/ablation"
+	"github.com/msdx/msdx/curve"
 	"github.com/msdx/msdx/dyneval"
 	"github.com/msdx/msdx/evaluate"
 	"github.com/msdx/msdx/spec"
@@ -129,7 +130,7 @@ func readRun(dir, id string) (*candidate, error) {
 	}
 	if doc.Budgeted != nil {
 		for _, b := range doc.Budgeted.Settings {
-			ser.Budgeted = append(ser.Budgeted, CurvePoint{MACs: b.Test.ExpectedCost[evaluate.CostReference], Top1: b.Test.Top1})
+			ser.Budgeted = append(ser.Budgeted, curve.Point{MACs: b.Test.ExpectedCost[evaluate.CostReference], Top1: b.Test.Top1})
 		}
 		sort.SliceStable(ser.Budgeted, func(i, j int) bool { return ser.Budgeted[i].MACs < ser.Budgeted[j].MACs })
 	}
@@ -246,7 +247,7 @@ func studyVariants(d study.Dir, cfg *study.Config, res *ablation.Result, in *inp
 			ser.Anytime = append(ser.Anytime, Point{Exit: e.Exit, MACs: float64(e.MACs), Top1: e.Top1.Mean, SD: e.Top1.SD})
 		}
 		for _, b := range v.Budgeted {
-			ser.Budgeted = append(ser.Budgeted, CurvePoint{MACs: b.MACs, Top1: b.Top1})
+			ser.Budgeted = append(ser.Budgeted, curve.Point{MACs: b.MACs, Top1: b.Top1})
 		}
 		in.candidates = append(in.candidates, candidate{
 			series: ser, spec: s, data: cfg.Data, classes: s.Classes, recipe: cfg.Recipe,

@@ -18,6 +18,7 @@ import (
 
 	"github.com/msdx/msdx/ablation"
 	"github.com/msdx/msdx/builder"
+	"github.com/msdx/msdx/curve"
 	"github.com/msdx/msdx/flops"
 	"github.com/msdx/msdx/spec"
 )
@@ -125,7 +126,7 @@ func TestPareto(t *testing.T) {
 		name      string
 		series    []Series
 		wantFront []bool
-		wantRef   CurvePoint
+		wantRef   curve.Point
 		wantHV    float64
 	}{
 		{
@@ -134,7 +135,7 @@ func TestPareto(t *testing.T) {
 				{Exit: 1, MACs: 10, Top1: 50}, {Exit: 2, MACs: 20, Top1: 70}, {Exit: 3, MACs: 30, Top1: 65}, {Exit: 4, MACs: 40, Top1: 80},
 			}}},
 			wantFront: []bool{true, true, false, true},
-			wantRef:   CurvePoint{MACs: 44, Top1: 0},
+			wantRef:   curve.Point{MACs: 44, Top1: 0},
 			// (44-10)·50 + (44-20)·20 + (44-40)·10
 			wantHV: 34*50 + 24*20 + 4*10,
 		},
@@ -145,7 +146,7 @@ func TestPareto(t *testing.T) {
 				{ID: "b", Anytime: []Point{{Exit: 1, MACs: 10, Top1: 60}, {Exit: 2, MACs: 15, Top1: 72}}},
 			},
 			wantFront: []bool{true, false, true, true},
-			wantRef:   CurvePoint{MACs: 22, Top1: 0},
+			wantRef:   curve.Point{MACs: 22, Top1: 0},
 			wantHV:    12*60 + 7*12,
 		},
 	}

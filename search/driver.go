@@ -11,10 +11,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/msdx/msdx/curve"
 	"github.com/msdx/msdx/evaluate"
 	"github.com/msdx/msdx/internal/atomicfile"
+	"github.com/msdx/msdx/pareto"
 	"github.com/msdx/msdx/recipe"
-	"github.com/msdx/msdx/search/pareto"
 	"github.com/msdx/msdx/study"
 )
 
@@ -286,7 +287,7 @@ func (d *Driver) load(p *plannedTrial, t *study.Trial) error {
 func (d *Driver) measures(index int, s *study.Status) (Measures, error) {
 	m := Measures{}
 	for _, e := range s.Exits {
-		m.Exits = append(m.Exits, Point{MACs: float64(e.MACs), Top1: e.Top1})
+		m.Exits = append(m.Exits, curve.Point{MACs: float64(e.MACs), Top1: e.Top1})
 		m.Params = e.Params
 	}
 	need := false
@@ -306,7 +307,7 @@ func (d *Driver) measures(index int, s *study.Status) (Measures, error) {
 		if !ok {
 			return m, fmt.Errorf("%s: budgeted results have no %q cost", name, evaluate.CostReference)
 		}
-		m.Budget = append(m.Budget, Point{MACs: cost, Top1: set.Test.Top1})
+		m.Budget = append(m.Budget, curve.Point{MACs: cost, Top1: set.Test.Top1})
 	}
 	return m, nil
 }

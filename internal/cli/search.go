@@ -16,7 +16,7 @@ import (
 
 	"github.com/msdx/msdx/internal/tableprinter"
 	"github.com/msdx/msdx/search"
-	"github.com/msdx/msdx/search/pareto"
+	"github.com/msdx/msdx/pareto"
 )
 
 // SearchOptions are the inputs of "msdx search".

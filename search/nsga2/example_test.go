@@ -5,7 +5,7 @@ import (
 	"math"
 
 	"github.com/msdx/msdx/search/nsga2"
-	"github.com/msdx/msdx/search/pareto"
+	"github.com/msdx/msdx/pareto"
 )
 
 // Example minimises Schaffer's problem, x² and (x-2)², with x = 4u - 2 for u in [0, 1].
