@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 
@@ -127,12 +126,8 @@ func readTrial(dir study.Dir, t *study.Trial) (*curves, *Failed, error) {
 		f.Reason = "its results are for another spec, recipe, data or seed"
 		return nil, f, nil
 	}
-	var rep evaluate.Report
-	b, err := os.ReadFile(dir.TrialPath(t.Index, study.RunDir, "eval", "report.json"))
-	if err == nil {
-		err = json.Unmarshal(b, &rep)
-	}
-	if err != nil || rep.Budgeted == nil {
+	rep, err := evaluate.Load(evaluate.Dir(dir.TrialPath(t.Index, study.RunDir), "final", "test"))
+	if err != nil {
 		f.Reason = fmt.Sprintf("finished but its evaluation cannot be read: %v", err)
 		return nil, f, nil
 	}
@@ -140,14 +135,9 @@ func readTrial(dir study.Dir, t *study.Trial) (*curves, *Failed, error) {
 	for _, e := range s.Exits {
 		c.anytime = append(c.anytime, curve.Point{MACs: float64(e.MACs), Top1: e.Top1})
 	}
-	for _, set := range rep.Budgeted.Settings {
-		cost, ok := set.Test.ExpectedCost[evaluate.CostReference]
-		if !ok {
-			return nil, nil, fmt.Errorf("trial %s: budgeted results have no %q cost", study.TrialID(t.Index), evaluate.CostReference)
-		}
-		c.budgeted = append(c.budgeted, curve.Point{MACs: cost, Top1: set.Test.Top1})
+	if c.budgeted, err = rep.BudgetedCurve(evaluate.CostReference); err != nil {
+		return nil, nil, fmt.Errorf("trial %s: %w", study.TrialID(t.Index), err)
 	}
-	curve.SortByCost(c.budgeted)
 	return c, nil, nil
 }
 

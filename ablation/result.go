@@ -1,6 +1,10 @@
 // Package ablation analyses a factorial study: per variant and exit, cost and accuracy
 // over seeds; the main effect of each factor and the interaction of each pair on
 // last-exit accuracy, on accuracy at matched cost, and on cost.
+//
+// Package ablation owns a study's ablation.json, ablation.csv and effects.csv: Save
+// writes them, and Load, their only reader, rejects unknown fields as every JSON reader
+// of msdx does.
 package ablation
 
 import (

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -297,17 +296,12 @@ func (d *Driver) measures(index int, s *study.Status) (Measures, error) {
 	if !need {
 		return m, nil
 	}
-	name := d.Dir.TrialPath(index, study.RunDir, "eval", "report.json")
-	var rep evaluate.Report
-	if err := readJSONFile(name, &rep); err != nil || rep.Budgeted == nil {
-		return m, fmt.Errorf("trial %s finished, but budget_auc needs its budgeted curve: %s: %v", study.TrialID(index), name, err)
+	rep, err := evaluate.Load(evaluate.Dir(d.Dir.TrialPath(index, study.RunDir), "final", "test"))
+	if err != nil {
+		return m, fmt.Errorf("trial %s finished, but budget_auc needs its budgeted curve: %v", study.TrialID(index), err)
 	}
-	for _, set := range rep.Budgeted.Settings {
-		cost, ok := set.Test.ExpectedCost[evaluate.CostReference]
-		if !ok {
-			return m, fmt.Errorf("%s: budgeted results have no %q cost", name, evaluate.CostReference)
-		}
-		m.Budget = append(m.Budget, curve.Point{MACs: cost, Top1: set.Test.Top1})
+	if m.Budget, err = rep.BudgetedCurve(evaluate.CostReference); err != nil {
+		return m, fmt.Errorf("trial %s: %w", study.TrialID(index), err)
 	}
 	return m, nil
 }
@@ -563,12 +557,4 @@ func Reference(points [][]float64) []float64 {
 		ref[i] += 0.01 * span
 	}
 	return ref
-}
-
-func readJSONFile(name string, v any) error {
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
 }

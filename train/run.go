@@ -28,6 +28,10 @@
 // OpenRun reads a run directory for the commands that use a trained network
 // (evaluation, prediction): Run.Network loads its weights, Run.Dataset reopens its data
 // and Run.EvalLoader gives unaugmented, normalised batches of any split.
+//
+// OpenRun is the one reader of run directories: every other package (evaluation,
+// prediction, studies, the report) reads a run through it. Like every JSON reader of
+// msdx it rejects unknown fields, and it refuses run.json of another format.
 package train
 
 import (

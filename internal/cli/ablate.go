@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -19,7 +18,6 @@ import (
 	"github.com/msdx/msdx/data"
 	"github.com/msdx/msdx/dyneval"
 	"github.com/msdx/msdx/flops"
-	"github.com/msdx/msdx/internal/atomicfile"
 	"github.com/msdx/msdx/internal/tableprinter"
 	"github.com/msdx/msdx/recipe"
 	"github.com/msdx/msdx/runner"
@@ -369,7 +367,7 @@ func ablateRun(opts *AblateOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAblation(dir, res); err != nil {
+	if err := ablation.Save(dir, res); err != nil {
 		return err
 	}
 	if opts.JSON {
@@ -397,23 +395,6 @@ func absDataRef(ref string) string {
 		return ref
 	}
 	return kind + ":" + abs
-}
-
-// writeAblation writes ablation.json, ablation.csv and effects.csv, each atomically.
-func writeAblation(dir study.Dir, res *ablation.Result) error {
-	for _, f := range []struct {
-		name  string
-		write func(io.Writer) error
-	}{
-		{study.AblationJSON, res.WriteJSON},
-		{study.AblationCSV, res.WriteCSV},
-		{study.EffectsCSV, res.WriteEffectsCSV},
-	} {
-		if err := atomicfile.Write(dir.Path(f.name), 0o644, f.write); err != nil {
-			return fmt.Errorf("writing %s: %w", f.name, err)
-		}
-	}
-	return nil
 }
 
 // printMatch prints how the cells were scaled to equal cost, and says on stderr which

@@ -191,13 +191,13 @@ func writeBytes(t *testing.T, name string, b []byte) {
 	}
 }
 
-func evalJSON(t *testing.T, dir string, args ...string) EvalReport {
+func evalJSON(t *testing.T, dir string, args ...string) evaluate.RunReport {
 	t.Helper()
 	stdout, stderr, code := run(t, false, append([]string{"eval", dir, "--json"}, args...)...)
 	if code != ExitOK {
 		t.Fatalf("msdx eval: exit %d: %s", code, stderr)
 	}
-	var doc EvalReport
+	var doc evaluate.RunReport
 	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
 		t.Fatalf("msdx eval --json: %v", err)
 	}
@@ -241,7 +241,7 @@ func testEval(t *testing.T, dir string) {
 			t.Error(err)
 		}
 	}
-	saved, err := readSavedEval(filepath.Join(dir, "eval"))
+	saved, err := evaluate.Load(filepath.Join(dir, "eval"))
 	if err != nil {
 		t.Fatal(err)
 	}

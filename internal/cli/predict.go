@@ -233,7 +233,7 @@ func predictThresholds(opts *PredictOptions, r *train.Run, net *nn.Network, dige
 		t[k-1] = dyneval.AcceptAll
 		return t, "", nil
 	}
-	dir := evalDir(r, opts.Weights, "test")
+	dir := evaluate.Dir(r.Dir, opts.Weights, "test")
 	var res *dyneval.BudgetedResult
 	fromEval := false // res is what msdx eval saved for the test split
 	source := "thresholds fitted on the validation split (run msdx eval to save them)"
@@ -293,7 +293,7 @@ func predictThresholds(opts *PredictOptions, r *train.Run, net *nn.Network, dige
 // short before report.json), are an error: their thresholds would not give the costs and
 // accuracies they promise.
 func savedBudgeted(r *train.Run, dir, weights, digest string) (*dyneval.BudgetedResult, error) {
-	doc, err := readSavedEval(dir)
+	doc, err := evaluate.Load(dir)
 	report := filepath.Join(dir, "report.json")
 	rerun := fmt.Sprintf("rerun \"msdx eval %s --weights %s\" to save thresholds for them, or pass --refit to fit them on the validation split now", r.Dir, weights)
 	switch {
