@@ -15,8 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/msdx/msdx/internal/tableprinter"
-	"github.com/msdx/msdx/search"
 	"github.com/msdx/msdx/pareto"
+	"github.com/msdx/msdx/search"
 )
 
 // SearchOptions are the inputs of "msdx search".
