@@ -181,6 +181,7 @@ func importRun(opts *ImportOptions) error {
 	fmt.Fprintf(out, "validation: %d training images of %s, for budgeted evaluation's thresholds (the checkpoint's own training may have used them)\n",
 		r.DataInfo.ValSize, r.Info.Data)
 	fmt.Fprintf(out, "next: msdx eval %s\n", r.Dir)
+	fmt.Fprintf(out, "in PyTorch: msdx export pytorch %s > model.py, then load_msdx(Net(), %q)\n", r.Path(train.SpecFile), r.Path(train.FinalFile))
 	return nil
 }
 
