@@ -163,6 +163,11 @@ type storage struct {
 	loaded     bool
 }
 
+// MaxElements bounds the elements of one storage and of one tensor, so that a malformed
+// file cannot ask for more memory than any checkpoint of these networks needs (2^31
+// float32 elements are 8 GiB).
+const MaxElements = 1 << 31
+
 // mark is the pickle machine's MARK on the stack.
 type mark struct{}
 
@@ -587,7 +592,7 @@ func (u *unpickler) persistent(pid any) (*storage, error) {
 	g, ok1 := t[1].(global)
 	key, ok2 := t[2].(string)
 	numel, ok3 := t[4].(int64)
-	if !ok1 || !ok2 || !ok3 || numel < 0 {
+	if !ok1 || !ok2 || !ok3 || numel < 0 || numel > MaxElements {
 		return nil, fmt.Errorf("persistent id %v: want ('storage', type, key, location, numel)", pid)
 	}
 	st, ok := storageTypes[g.name]
@@ -725,6 +730,9 @@ func (u *unpickler) tensor(s *storage, offset int64, size, stride Tuple) (*Tenso
 		if !ok1 || !ok2 || n < 0 || st < 0 {
 			return nil, fmt.Errorf("tensor size %v, stride %v", size, stride)
 		}
+		if n > MaxElements || st > MaxElements {
+			return nil, fmt.Errorf("tensor size %v, stride %v: more than %d elements", size, stride, MaxElements)
+		}
 		t.Shape[i], strides[i] = int(n), st
 		if n == 0 {
 			empty = true
@@ -735,7 +743,13 @@ func (u *unpickler) tensor(s *storage, offset int64, size, stride Tuple) (*Tenso
 	if offset < 0 || !empty && last >= int64(s.numel) {
 		return nil, fmt.Errorf("tensor of size %v, stride %v at offset %d reads past storage %s of %d elements", size, stride, offset, s.key, s.numel)
 	}
-	n := t.Numel()
+	n := 1
+	for _, d := range t.Shape {
+		if d != 0 && n > MaxElements/d {
+			return nil, fmt.Errorf("tensor size %v: more than %d elements", size, MaxElements)
+		}
+		n *= d
+	}
 	idx := make([]int, len(t.Shape))
 	at := func() int64 { // storage index of the element at idx
 		p := offset
