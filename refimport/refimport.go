@@ -397,11 +397,11 @@ func Weights(ck *Checkpoint, s *spec.Spec, net *nn.Network) (*tensorfile.File, *
 			continue
 		}
 		t := ck.Tensors[key]
+		got[name] = key // found, if misshapen: not missing as well
 		if t.DType != "float32" || !slices.Equal(t.Shape, shape) {
 			bad = append(bad, fmt.Sprintf("%s is %s %v, msdx's %s is float32 %v", key, t.DType, t.Shape, name, shape))
 			continue
 		}
-		got[name] = key
 		out.Tensors = append(out.Tensors, tensorfile.NewFloat32(name, shape, t.F32))
 	}
 	var missing []string

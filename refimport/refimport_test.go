@@ -47,6 +47,8 @@ func TestModuleMapCoversNetwork(t *testing.T) {
 		{"ranet-cifar10", nil},
 		{"ranet-cifar100", []string{"blocks.step_mode=lg", "blocks.step=1"}},
 		{"ranet-cifar10", []string{"scales.gr_factor=4-2-1", "scales.bn_factor=4-2-1", "scales.resolution=1-2-3", "blocks.block_step=1"}},
+		{"ranet-cifar10", []string{"input=3x224x224", "classes=1000", "stem.kind=msdnet-imagenet", "head.kind=msdnet-imagenet", "head.channels=",
+			"channels=8", "growth=4", "blocks.step=2", "scales.gr_factor=4-2-2-1", "scales.bn_factor=4-2-2-1", "scales.resolution=1-2-3-4"}},
 	}
 	for _, c := range cases {
 		t.Run(c.preset+strings.Join(c.sets, ","), func(t *testing.T) {
@@ -127,6 +129,17 @@ func TestSharedCheckpoints(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("%s: %d tensors imported; ignored: %s", name, res.Tensors, strings.Join(res.Ignored, "; "))
+			// The same checkpoint read as the other repository's network is refused.
+			other, err := refargs.Parse(strings.Fields("--arch msdnet --stepmode even"), "")
+			if ck.Arch == "msdnet" {
+				other, err = refargs.Parse(strings.Fields("--arch RANet"), "")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := refimport.Weights(ck, other.Spec, network(t, other.Spec)); err == nil || !strings.Contains(err.Error(), "arch \""+ck.Arch+"\"") {
+				t.Errorf("read as %s: error %v, want one naming the checkpoint's arch", other.Spec.Name, err)
+			}
 			want, err := tensorfile.ReadFile(base + ".expected.safetensors")
 			if err != nil {
 				t.Fatal(err)
@@ -159,5 +172,37 @@ func TestSharedCheckpoints(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSharedCheckpointWrongSpec reads ../shared's MSDNet CIFAR-10 checkpoint as networks
+// of other sizes: every difference is refused, naming tensors.
+func TestSharedCheckpointWrongSpec(t *testing.T) {
+	name := filepath.Join("..", "..", "shared", "reference", "checkpoints", "msdnet-c10-anytime-nb4.pth.tar")
+	if _, err := os.Stat(name); os.IsNotExist(err) {
+		t.Skipf("%s is absent", name)
+	}
+	ck, err := refimport.Read(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const args = "--arch msdnet --data cifar10 --stepmode even --step 2 --base 4 --growthRate 6 "
+	tests := []struct{ args, want string }{
+		{args + "--nBlocks 4 --nChannels 16", "tensors have the wrong shape or type: module.blocks.0.0.layers.0.net.0.weight is float32 [8 3 3 3], msdx's stem/conv.weight is float32 [16 3 3 3]"},
+		{strings.Replace(args, "cifar10", "cifar100", 1) + "--nBlocks 4 --nChannels 8", "8 tensors have the wrong shape or type: module.classifier.0.linear.weight"},
+		{strings.Replace(args, "cifar10", "cifar100", 1) + "--nBlocks 4 --nChannels 8", "module.classifier.0.linear.weight is float32 [10 128], msdx's exit1/linear.weight is float32 [100 128]"},
+		// Fewer blocks change the layer schedule (scale pruning) throughout.
+		{args + "--nBlocks 3 --nChannels 8", "200 tensors are not part of this network: module.blocks.0.4.layers.2.conv_down.net.0.weight"},
+		{args + "--nBlocks 3 --nChannels 8", "75 tensors of the network are missing: module.blocks.0.4.layers.0.conv_down.net.0.weight (msdx layer4/scale1/down/bottleneck/conv.weight)"},
+	}
+	for _, tt := range tests {
+		c, err := refargs.Parse(strings.Fields(tt.args), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = refimport.Weights(ck, c.Spec, network(t, c.Spec))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want one containing %q", tt.args, err, tt.want)
+		}
 	}
 }
