@@ -29,6 +29,7 @@ type ImportOptions struct {
 	Sets       []string
 	Data       string
 	Norm       string // the normalisation: "" (the reference's for the data), a --data name, or "data"
+	Name       string // the spec's name, when given
 	Out        string
 }
 
@@ -97,6 +98,7 @@ spec's class count), or with the statistics of the training images (--norm data)
 	f.StringArrayVar(&opts.Sets, "set", nil, "override a field of --spec, `path=value` (repeatable)")
 	f.StringVar(&opts.Data, "data", "", "dataset to evaluate on, `KIND:PATH` (as msdx train takes it)")
 	f.StringVar(&opts.Norm, "norm", "", "normalisation: cifar10, cifar100, ImageNet (the reference dataloader's) or data")
+	f.StringVar(&opts.Name, "name", "", "name the network `NAME` (default: the spec's, or ARCH-DATA-args)")
 	f.StringVarP(&opts.Out, "out", "o", "", "the run directory to write (must not exist, or be empty)")
 	return cmd
 }
@@ -115,7 +117,7 @@ func importRun(opts *ImportOptions) error {
 		if err != nil {
 			return err
 		}
-		c, err := refargs.Parse(args, "")
+		c, err := refargs.Parse(args, opts.Name)
 		if err != nil {
 			return err
 		}
@@ -124,6 +126,9 @@ func importRun(opts *ImportOptions) error {
 		}
 		s, dataset = c.Spec, c.Data
 		info.Args = strings.Join(args, " ")
+	}
+	if opts.Name != "" {
+		s.Name = opts.Name
 	}
 	stats, normNote, err := importStats(opts.Norm, dataset, s.Classes)
 	if err != nil {

@@ -146,7 +146,7 @@ func TestImportSharedCheckpoint(t *testing.T) {
 		t.Skipf("%s is absent", base+".pth.tar")
 	}
 	out := filepath.Join(t.TempDir(), "run")
-	args := []string{"import", base + ".pth.tar", "--args-file", base + ".args.txt", "--data", "synthetic:train=200,test=50", "--out", out}
+	args := []string{"import", base + ".pth.tar", "--args-file", base + ".args.txt", "--data", "synthetic:train=200,test=50", "--out", out, "--name", "ref-c10"}
 	stdout, errOut, code := run(t, false, args...)
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -160,7 +160,7 @@ func TestImportSharedCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Info.Imported == nil || r.Info.Imported.Arch != "msdnet" || r.Info.Status != train.StatusFinished || r.Info.Recipe != importRecipe || r.Info.Epochs != 4 {
+	if r.Info.Imported == nil || r.Info.Imported.Arch != "msdnet" || r.Info.Status != train.StatusFinished || r.Info.Recipe != importRecipe || r.Info.Epochs != 4 || r.Spec.Name != "ref-c10" {
 		t.Errorf("run.json: %+v, imported %+v", r.Info, r.Info.Imported)
 	}
 	if r.DataInfo.Stats == nil || r.DataInfo.Stats.Mean[0] != 0.4914 {
