@@ -43,8 +43,8 @@ func newCmdImport(ios *IOStreams) *cobra.Command {
 		Short: "Import a MSDNet-PyTorch or RANet-pytorch checkpoint as a run directory",
 		Long: `Read a checkpoint saved by the main.py of kalviny/MSDNet-PyTorch or yangle15/RANet-pytorch
 (CHECKPOINT, a .pth.tar written by torch.save: PyTorch 1.6 or later) and write a run
-directory, in the layout "msdx train" writes, that "msdx eval", "msdx predict" and
-"msdx pareto" read, and whose spec.toml "msdx export pytorch" exports.
+directory, in the layout "msdx train" writes, that "msdx eval", "msdx predict",
+"msdx pareto" and "msdx export pytorch" read.
 
 The network is the one the checkpoint's command line builds: give that line after "--"
 or in a file (--args-file, such as NAME.args.txt), as "msdx spec from-args" reads it, or
@@ -186,7 +186,7 @@ func importRun(opts *ImportOptions) error {
 	fmt.Fprintf(out, "validation: %d training images of %s, for budgeted evaluation's thresholds (the checkpoint's own training may have used them)\n",
 		r.DataInfo.ValSize, r.Info.Data)
 	fmt.Fprintf(out, "next: msdx eval %s\n", r.Dir)
-	fmt.Fprintf(out, "in PyTorch: msdx export pytorch %s > model.py, then load_msdx(Net(), %q)\n", r.Path(train.SpecFile), r.Path(train.FinalFile))
+	fmt.Fprintf(out, "in PyTorch: msdx export pytorch %s > model.py, then load_msdx(Net(), %q)\n", r.Dir, r.Path(train.FinalFile))
 	return nil
 }
 

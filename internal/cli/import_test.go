@@ -191,6 +191,11 @@ func TestImportSharedCheckpoint(t *testing.T) {
 	if _, errOut, code := run(t, false, "eval", out, "--no-check", "--batch", "64"); code != ExitOK {
 		t.Errorf("eval: exit %d: %s", code, errOut)
 	}
+	byDir, _, code := run(t, false, "export", "pytorch", out)
+	bySpec, _, _ := run(t, false, "export", "pytorch", filepath.Join(out, train.SpecFile))
+	if code != ExitOK || byDir != bySpec || !strings.Contains(byDir, "class Net(") {
+		t.Errorf("export pytorch of the run directory (exit %d) differs from that of its spec.toml", code)
+	}
 	if _, errOut, code := run(t, false, args...); code != ExitError || !strings.Contains(errOut, "already holds a run") {
 		t.Errorf("second import: exit %d, %q", code, errOut)
 	}
