@@ -36,6 +36,8 @@ func FuzzUnpickle(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		u := &unpickler{r: bytes.NewReader(data), memo: map[uint32]any{}, storages: map[string]*storage{},
 			files: files, prefix: prefix}
-		u.run()
+		if _, err := u.run(); err == nil {
+			u.fill()
+		}
 	})
 }

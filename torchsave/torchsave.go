@@ -1,14 +1,15 @@
-// Package torchsave reads the files torch.save writes (PyTorch 1.6 and later): a zip
-// archive holding a pickle, ARCHIVE/data.pkl, and one file per tensor storage,
-// ARCHIVE/data/KEY. It reads what checkpoints of models hold — dicts (ordered or not),
+// Package torchsave reads the files torch.save writes: since PyTorch 1.6 a zip archive
+// holding a pickle, ARCHIVE/data.pkl, and one file per tensor storage, ARCHIVE/data/KEY;
+// before (and with _use_new_zipfile_serialization=False) the legacy format, a sequence of
+// pickles followed by the storages' bytes. It reads what checkpoints of models hold — dicts (ordered or not),
 // lists, tuples, strings, integers, floats, booleans, None and tensors — and nothing else:
 // the pickle is interpreted, never executed, and any class other than the few torch.save
 // writes for these (collections.OrderedDict, torch._utils._rebuild_tensor_v2,
 // torch._utils._rebuild_parameter and the typed storages) is an error naming it.
 //
 // The state an OrderedDict's BUILD sets (a state_dict's _metadata: module versions) is
-// read and dropped. Files in PyTorch's legacy format (written before 1.6, or with
-// _use_new_zipfile_serialization=False) are refused with a note on how to convert them.
+// read and dropped. Legacy storage views and files written on big-endian machines are
+// refused; so is the tar format of PyTorch before 0.4.
 package torchsave
 
 import (
@@ -19,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -87,26 +89,29 @@ type Tuple []any
 // ReadFile reads the file name written by torch.save and returns its top-level object:
 // *Dict, *List, Tuple, string, int64, float64, bool, nil or *Tensor.
 func ReadFile(name string) (any, error) {
-	zr, err := zip.OpenReader(name)
+	b, err := os.ReadFile(name)
 	if err != nil {
-		if errors.Is(err, zip.ErrFormat) {
-			return nil, fmt.Errorf("%s: not a zip archive: only torch.save files of PyTorch 1.6 and later are read (re-save an older file with torch.save(torch.load(OLD), NEW) in a recent PyTorch)", name)
-		}
 		return nil, err
 	}
-	defer zr.Close()
-	v, err := decode(&zr.Reader)
+	v, err := Decode(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return v, nil
 }
 
-// Decode is ReadFile for an archive already in memory.
+// legacyMagic starts a file in torch.save's legacy format: the pickled magic number
+// 0x1950a86a20f9469cfc6c.
+var legacyMagic = []byte("\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.")
+
+// Decode is ReadFile for a file's content already in memory.
 func Decode(data []byte) (any, error) {
+	if bytes.HasPrefix(data, legacyMagic) {
+		return decodeLegacy(data[len(legacyMagic):])
+	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return nil, err
+		return nil, errors.New("neither a torch.save zip archive (PyTorch 1.6 and later) nor a file in its legacy format")
 	}
 	return decode(zr)
 }
@@ -132,7 +137,89 @@ func decode(zr *zip.Reader) (any, error) {
 	}
 	u := &unpickler{r: bytes.NewReader(data), memo: map[uint32]any{}, storages: map[string]*storage{},
 		files: files, prefix: path.Dir(pkl.Name)}
-	return u.run()
+	v, err := u.run()
+	if err != nil {
+		return nil, err
+	}
+	if err := u.fill(); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// legacyProtocol is the protocol version torch.save's legacy format writes.
+const legacyProtocol = 1001
+
+// decodeLegacy reads the rest of a legacy-format file after its magic number: pickles
+// of the protocol version, the system's type sizes and the object, the list of storage
+// keys, then each storage in that order as an int64 element count and its bytes.
+func decodeLegacy(data []byte) (any, error) {
+	r := bytes.NewReader(data)
+	u := &unpickler{r: r, storages: map[string]*storage{}}
+	next := func(what string) (any, error) {
+		u.memo, u.stack, u.marks = map[uint32]any{}, nil, nil
+		v, err := u.run()
+		if err != nil {
+			return nil, fmt.Errorf("legacy format, %s: %w", what, err)
+		}
+		return v, nil
+	}
+	if v, err := next("protocol version"); err != nil {
+		return nil, err
+	} else if v != int64(legacyProtocol) {
+		return nil, fmt.Errorf("legacy format protocol %v, want %d", v, legacyProtocol)
+	}
+	sys, err := next("system information")
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := sys.(*Dict); !ok {
+		return nil, errors.New("legacy format: the system information is not a dict")
+	} else if le, _ := d.Get("little_endian"); le != true {
+		return nil, errors.New("legacy format: written on a big-endian machine, which this reader does not read")
+	}
+	obj, err := next("object")
+	if err != nil {
+		return nil, err
+	}
+	keys, err := next("storage keys")
+	if err != nil {
+		return nil, err
+	}
+	list, ok := keys.(*List)
+	if !ok {
+		return nil, fmt.Errorf("legacy format: the storage keys are a %s, not a list", Describe(keys))
+	}
+	for _, k := range list.Items {
+		key, _ := k.(string)
+		st, ok := u.storages[key]
+		if !ok {
+			return nil, fmt.Errorf("legacy format: storage %v is written but no tensor uses it", k)
+		}
+		var numel int64
+		if err := binary.Read(r, binary.LittleEndian, &numel); err != nil {
+			return nil, fmt.Errorf("legacy format: storage %s: truncated", key)
+		}
+		if numel != int64(st.numel) {
+			return nil, fmt.Errorf("legacy format: storage %s holds %d elements, the object said %d", key, numel, st.numel)
+		}
+		size := storageTypes[typeName(st.dtype)].size
+		if int64(r.Len()) < numel*int64(size) {
+			return nil, fmt.Errorf("legacy format: storage %s: truncated", key)
+		}
+		b := make([]byte, numel*int64(size))
+		if _, err := io.ReadFull(r, b); err != nil {
+			return nil, err
+		}
+		st.set(b)
+	}
+	if r.Len() != 0 {
+		return nil, fmt.Errorf("legacy format: %d bytes after the last storage", r.Len())
+	}
+	if err := u.fill(); err != nil {
+		return nil, err
+	}
+	return obj, nil
 }
 
 func readZip(f *zip.File) ([]byte, error) {
@@ -186,7 +273,18 @@ var storageTypes = map[string]struct {
 	"BoolStorage":   {"bool", 1},
 }
 
+// pendingTensor is a tensor whose elements are gathered from its storage once every
+// storage is known (in the legacy format the storages follow the object).
+type pendingTensor struct {
+	t       *Tensor
+	s       *storage
+	offset  int64
+	strides []int64
+	last    int64 // the largest storage index the view reads; -1 when it is empty
+}
+
 type unpickler struct {
+	pending  []pendingTensor
 	r        *bytes.Reader
 	stack    []any
 	marks    []int
@@ -583,11 +681,12 @@ func setItems(d *Dict, items []any) error {
 	return nil
 }
 
-// persistent resolves a storage reference ('storage', TYPE, KEY, LOCATION, NUMEL).
+// persistent resolves a storage reference ('storage', TYPE, KEY, LOCATION, NUMEL), to
+// which the legacy format adds a view (None: storage views are not read).
 func (u *unpickler) persistent(pid any) (*storage, error) {
 	t, ok := pid.(Tuple)
-	if !ok || len(t) != 5 || t[0] != "storage" {
-		return nil, fmt.Errorf("persistent id %v: want ('storage', type, key, location, numel)", pid)
+	if !ok || len(t) != 5 && (len(t) != 6 || t[5] != nil) || t[0] != "storage" {
+		return nil, fmt.Errorf("persistent id %v: want ('storage', type, key, location, numel)", Describe(pid))
 	}
 	g, ok1 := t[1].(global)
 	key, ok2 := t[2].(string)
@@ -620,6 +719,9 @@ func (u *unpickler) load(s *storage) error {
 	}
 	name := u.prefix + "/data/" + s.key
 	f, ok := u.files[name]
+	if u.files == nil {
+		return fmt.Errorf("storage %s is used but never written", s.key)
+	}
 	if !ok {
 		return fmt.Errorf("storage %s: no file %s", s.key, name)
 	}
@@ -634,6 +736,12 @@ func (u *unpickler) load(s *storage) error {
 	if len(b) != s.numel*size {
 		return fmt.Errorf("storage %s: %s holds %d bytes, want %d", s.key, name, len(b), s.numel*size)
 	}
+	s.set(b)
+	return nil
+}
+
+// set decodes the storage's little-endian bytes b, numel elements of its type.
+func (s *storage) set(b []byte) {
 	le := binary.LittleEndian
 	switch s.dtype {
 	case "float32":
@@ -664,7 +772,6 @@ func (u *unpickler) load(s *storage) error {
 		}
 	}
 	s.loaded = true
-	return nil
 }
 
 func typeName(dtype string) string {
@@ -715,79 +822,93 @@ func (u *unpickler) reduce(fn, args any) (any, error) {
 	return nil, fmt.Errorf("cannot call %s", g)
 }
 
-// tensor gathers a (possibly strided) view of s into a contiguous tensor.
+// tensor returns the (possibly strided) view of s the arguments describe, as a contiguous
+// tensor whose elements fill gathers once the storages are read.
 func (u *unpickler) tensor(s *storage, offset int64, size, stride Tuple) (*Tensor, error) {
-	if err := u.load(s); err != nil {
-		return nil, err
+	t := &Tensor{Shape: make([]int, len(size)), DType: s.dtype}
+	if s.dtype != "float32" && s.dtype != "float64" {
+		t.DType = "int64"
 	}
-	t := &Tensor{Shape: make([]int, len(size))}
 	strides := make([]int64, len(size))
 	last := offset // the largest element index the view reads
-	empty := false
+	n := 1
 	for i := range size {
-		n, ok1 := size[i].(int64)
+		d, ok1 := size[i].(int64)
 		st, ok2 := stride[i].(int64)
-		if !ok1 || !ok2 || n < 0 || st < 0 {
+		if !ok1 || !ok2 || d < 0 || st < 0 {
 			return nil, fmt.Errorf("tensor size %v, stride %v", size, stride)
 		}
-		if n > MaxElements || st > MaxElements {
+		if d > MaxElements || st > MaxElements || d != 0 && n > MaxElements/int(d) {
 			return nil, fmt.Errorf("tensor size %v, stride %v: more than %d elements", size, stride, MaxElements)
 		}
-		t.Shape[i], strides[i] = int(n), st
-		if n == 0 {
-			empty = true
-		} else {
-			last += (n - 1) * st
+		t.Shape[i], strides[i] = int(d), st
+		n *= int(d)
+		if d > 0 {
+			last += (d - 1) * st
 		}
 	}
-	if offset < 0 || !empty && last >= int64(s.numel) {
-		return nil, fmt.Errorf("tensor of size %v, stride %v at offset %d reads past storage %s of %d elements", size, stride, offset, s.key, s.numel)
+	if offset < 0 {
+		return nil, fmt.Errorf("tensor at offset %d", offset)
 	}
-	n := 1
-	for _, d := range t.Shape {
-		if d != 0 && n > MaxElements/d {
-			return nil, fmt.Errorf("tensor size %v: more than %d elements", size, MaxElements)
-		}
-		n *= d
+	if n == 0 {
+		last = -1
 	}
-	idx := make([]int, len(t.Shape))
-	at := func() int64 { // storage index of the element at idx
-		p := offset
-		for i, v := range idx {
-			p += int64(v) * strides[i]
-		}
-		return p
-	}
-	next := func() {
-		for i := len(idx) - 1; i >= 0; i-- {
-			idx[i]++
-			if idx[i] < t.Shape[i] {
-				return
-			}
-			idx[i] = 0
-		}
-	}
-	switch s.dtype {
-	case "float32":
-		t.DType, t.F32 = "float32", make([]float32, n)
-		for i := range n {
-			t.F32[i] = s.f32[at()]
-			next()
-		}
-	case "float64":
-		t.DType, t.F64 = "float64", make([]float64, n)
-		for i := range n {
-			t.F64[i] = s.f64[at()]
-			next()
-		}
-	default:
-		t.DType, t.I64 = "int64", make([]int64, n)
-		for i := range n {
-			t.I64[i] = s.i64[at()]
-			next()
-		}
-	}
+	u.pending = append(u.pending, pendingTensor{t: t, s: s, offset: offset, strides: strides, last: last})
 	return t, nil
+}
+
+// fill gathers the elements of every tensor from its storage, reading the storages of a
+// zip archive as they are first needed.
+func (u *unpickler) fill() error {
+	for _, p := range u.pending {
+		s, t := p.s, p.t
+		if err := u.load(s); err != nil {
+			return err
+		}
+		if p.last >= int64(s.numel) {
+			return fmt.Errorf("tensor of size %v, stride %v at offset %d reads past storage %s of %d elements", t.Shape, p.strides, p.offset, s.key, s.numel)
+		}
+		n := t.Numel()
+		idx := make([]int, len(t.Shape))
+		at := func() int64 { // storage index of the element at idx
+			q := p.offset
+			for i, v := range idx {
+				q += int64(v) * p.strides[i]
+			}
+			return q
+		}
+		next := func() {
+			for i := len(idx) - 1; i >= 0; i-- {
+				idx[i]++
+				if idx[i] < t.Shape[i] {
+					return
+				}
+				idx[i] = 0
+			}
+		}
+		switch t.DType {
+		case "float32":
+			t.F32 = make([]float32, n)
+			for i := range n {
+				t.F32[i] = s.f32[at()]
+				next()
+			}
+		case "float64":
+			t.F64 = make([]float64, n)
+			for i := range n {
+				t.F64[i] = s.f64[at()]
+				next()
+			}
+		default:
+			t.I64 = make([]int64, n)
+			for i := range n {
+				t.I64[i] = s.i64[at()]
+				next()
+			}
+		}
+	}
+	u.pending = nil
+	return nil
 }
 
 // Describe names a value's type for error messages: "tensor float32 [8 3 3 3]", "dict",

@@ -11,9 +11,16 @@ import (
 	"github.com/msdx/msdx/torchsave"
 )
 
-// TestReadFile reads the fixture scripts/golden/torchsave_fixture.py wrote with PyTorch 1.13.
+// TestReadFile reads the fixtures scripts/golden/torchsave_fixture.py wrote with PyTorch
+// 1.13, in the zip format and in the legacy one.
 func TestReadFile(t *testing.T) {
-	v, err := torchsave.ReadFile(filepath.Join("testdata", "checkpoint.pth.tar"))
+	for _, name := range []string{"checkpoint.pth.tar", "checkpoint-legacy.pth.tar"} {
+		t.Run(name, func(t *testing.T) { testReadFile(t, filepath.Join("testdata", name)) })
+	}
+}
+
+func testReadFile(t *testing.T, name string) {
+	v, err := torchsave.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,14 +102,29 @@ func TestReadFile(t *testing.T) {
 
 func TestReadFileErrors(t *testing.T) {
 	dir := t.TempDir()
-	legacy := filepath.Join(dir, "legacy.pth")
-	// The legacy format starts with a pickled magic number, not a zip header.
-	if err := os.WriteFile(legacy, []byte("\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19."), 0o644); err != nil {
+	legacy, err := os.ReadFile(filepath.Join("testdata", "checkpoint-legacy.pth.tar"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, err := torchsave.ReadFile(legacy)
-	if err == nil || !strings.Contains(err.Error(), "PyTorch 1.6") {
-		t.Errorf("legacy file: error %v, want one naming PyTorch 1.6", err)
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"text", []byte("not a checkpoint"), "neither a torch.save zip archive (PyTorch 1.6 and later) nor a file in its legacy format"},
+		{"magic only", legacy[:15], "legacy format, protocol version"},
+		{"truncated storages", legacy[:len(legacy)-3], "truncated"},
+		{"trailing bytes", append(append([]byte(nil), legacy...), 0), "1 bytes after the last storage"},
+	}
+	for _, tt := range tests {
+		name := filepath.Join(dir, tt.name)
+		if err := os.WriteFile(name, tt.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := torchsave.ReadFile(name)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: error %v, want one naming the file and saying %q", tt.name, err, tt.want)
+		}
 	}
 	if _, err := torchsave.ReadFile(filepath.Join(dir, "missing.pth")); err == nil {
 		t.Error("missing file: no error")

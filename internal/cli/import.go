@@ -42,7 +42,7 @@ func newCmdImport(ios *IOStreams) *cobra.Command {
 		Use:   "import CHECKPOINT --data DATA --out RUN_DIR (--args-file FILE | --spec SPEC | -- REFERENCE_ARGS...)",
 		Short: "Import a MSDNet-PyTorch or RANet-pytorch checkpoint as a run directory",
 		Long: `Read a checkpoint saved by the main.py of kalviny/MSDNet-PyTorch or yangle15/RANet-pytorch
-(CHECKPOINT, a .pth.tar written by torch.save: PyTorch 1.6 or later) and write a run
+(CHECKPOINT, a .pth.tar written by torch.save, in its zip or legacy format) and write a run
 directory, in the layout "msdx train" writes, that "msdx eval", "msdx predict",
 "msdx pareto" and "msdx export pytorch" read.
 

@@ -113,7 +113,7 @@ func TestImportErrors(t *testing.T) {
 		{append([]string{"import", fixture, "--out", out}, args...), ExitUsage, []string{"give --data"}},
 		{append([]string{"import", fixture, "--data", "synthetic", "--out", out, "--spec", "msdnet-cifar10-small"}, args...), ExitUsage, []string{"give the network once"}},
 		{[]string{"import", fixture, "--data", "synthetic", "--out", out, "--spec", "addad-cifar10"}, ExitError, []string{`fusion.rule "dense"`}},
-		{append([]string{"import", notZip, "--data", "synthetic", "--out", out}, args...), ExitError, []string{"not a zip archive", "PyTorch 1.6"}},
+		{append([]string{"import", notZip, "--data", "synthetic", "--out", out}, args...), ExitError, []string{"neither a torch.save zip archive (PyTorch 1.6 and later) nor a file in its legacy format"}},
 		{append([]string{"import", fixture, "--data", "synthetic", "--out", out}, args...), ExitError, []string{
 			"tensors are not part of this network: module.conv.weight",
 			"tensors of the network are missing: module.blocks.0.0.layers.0.net.0.weight (msdx stem/conv.weight)",

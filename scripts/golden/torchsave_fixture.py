@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Writes torchsave/testdata/checkpoint.pth.tar, the fixture of package torchsave's tests:
+"""Writes torchsave/testdata/checkpoint.pth.tar, the fixture of package torchsave's tests, and
+checkpoint-legacy.pth.tar, the same in torch.save's legacy (pre-1.6) format:
 a dict shaped like the reference repositories' checkpoints (epoch, arch, a state_dict in an
 OrderedDict with DataParallel's "module." prefix, best_prec1, an SGD optimizer state),
 plus the cases a reader must get right: a transposed (strided) view, two views of one
@@ -42,3 +43,7 @@ state = {
 }
 torch.save(state, out)
 print("wrote", os.path.normpath(out))
+# The same in the legacy format (PyTorch before 1.6).
+legacy = out.replace("checkpoint.pth.tar", "checkpoint-legacy.pth.tar")
+torch.save(state, legacy, _use_new_zipfile_serialization=False)
+print("wrote", os.path.normpath(legacy))
