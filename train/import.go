@@ -86,7 +86,7 @@ func Import(opts ImportOptions) (*Run, error) {
 	if err := net.SetWeights(opts.Weights, opts.Info.Source); err != nil {
 		return nil, err
 	}
-	ds, ads, di, err := openRunData(opts.Data, opts.OpenOptions, s, rc, opts.Log, opts.Stats == nil)
+	ds, ads, di, err := openRunData(opts.Data, opts.OpenOptions, s, rc, opts.Log, opts.Stats == nil, "to fit budgeted thresholds")
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,8 @@ func Import(opts ImportOptions) (*Run, error) {
 		SpecName: s.Name, SpecHash: s.Hash(), Recipe: opts.Recipe,
 		Data: ds.Ref, Fingerprint: ds.Fingerprint, Seed: rc.Seed, Threads: runtime.GOMAXPROCS(0),
 		Created: now, Updated: now, Status: StatusFinished, EpochsDone: rc.Epochs, Epochs: rc.Epochs,
-		Imported: &info,
+		// The one session is the import's: which msdx wrote the run, and where.
+		Imported: &info, Sessions: []Provenance{newProvenance(opts.Version, runtime.GOMAXPROCS(0))},
 	}}
 	r.dataOnce.Do(func() { r.dataset = ads })
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
@@ -134,10 +135,11 @@ func Import(opts ImportOptions) (*Run, error) {
 }
 
 // openRunData opens the dataset ref for spec s, adapts it to s's input, draws the
-// validation split rc asks for (at most a tenth of the training images) and returns the
-// dataset, its adapted copy and the run's DataInfo, with the training images'
-// normalisation statistics when stats is true and rc normalises.
-func openRunData(ref string, oo data.OpenOptions, s *spec.Spec, rc *recipe.Recipe, log func(string), stats bool) (*data.Dataset, *data.Dataset, DataInfo, error) {
+// validation split rc asks for (at most a tenth of the training images; the note to log
+// then says what the split is for, valPurpose) and returns the dataset, its adapted copy
+// and the run's DataInfo, with the training images' normalisation statistics when stats
+// is true and rc normalises.
+func openRunData(ref string, oo data.OpenOptions, s *spec.Spec, rc *recipe.Recipe, log func(string), stats bool, valPurpose string) (*data.Dataset, *data.Dataset, DataInfo, error) {
 	ds, err := data.Open(ref, oo)
 	if err != nil {
 		return nil, nil, DataInfo{}, err
@@ -154,7 +156,10 @@ func openRunData(ref string, oo data.OpenOptions, s *spec.Spec, rc *recipe.Recip
 	n := ds.Train.Len()
 	valSize := rc.Validation.Size
 	if limit := n / 10; valSize > limit {
-		logf(log, "validation: holding out %d of %d training images, not the recipe's %d (at most a tenth)", limit, n, valSize)
+		// The recipe's size is for CIFAR and ImageNet; on a smaller dataset a tenth is held
+		// out so that most images still train. Say so once, with what to do for another size.
+		logf(log, "validation: holding out %d of the %d training images (a tenth: the recipe's %d is for larger datasets) %s",
+			limit, n, valSize, valPurpose)
 		valSize = limit
 	}
 	trainIdx, valIdx := data.SplitValidation(n, valSize, uint64(rc.Validation.Seed))
