@@ -115,45 +115,10 @@ func Train(ctx context.Context, opts Options) (*Run, error) {
 	if _, err := rc.Loss.Weights(net.NumExits()); err != nil {
 		return nil, fmt.Errorf("recipe %s: loss.exit_weights: %v", opts.Recipe, err)
 	}
-	ds, err := data.Open(opts.Data, opts.OpenOptions)
+	ds, ads, di, err := openRunData(opts.Data, opts.OpenOptions, s, rc, opts.Log, rc.Augmentation.Normalize,
+		"to pick the best checkpoint and fit budgeted thresholds; fewer with --recipe-set validation.size=N")
 	if err != nil {
 		return nil, err
-	}
-	if ds.NumClasses() != s.Classes {
-		return nil, fmt.Errorf("spec %s has %d classes but dataset %s has %d: add --set classes=%d",
-			s.Name, s.Classes, opts.Data, ds.NumClasses(), ds.NumClasses())
-	}
-	in := s.Input
-	ads, err := ds.Adapt(in[0], in[1], in[2])
-	if err != nil {
-		return nil, fmt.Errorf("dataset %s does not fit spec %s's input %dx%dx%d: %v", opts.Data, s.Name, in[0], in[1], in[2], err)
-	}
-	n := ds.Train.Len()
-	valSize := rc.Validation.Size
-	if limit := n / 10; valSize > limit {
-		// The recipe's size is for CIFAR and ImageNet; on a smaller dataset a tenth is held
-		// out so that most images still train. Say so once, with what to do for another size.
-		logf(opts.Log, "validation: holding out %d of the %d training images (a tenth: the recipe's %d is for larger datasets) to pick the best checkpoint and fit budgeted thresholds; fewer with --recipe-set validation.size=N",
-			limit, n, valSize)
-		valSize = limit
-	}
-	trainIdx, valIdx := data.SplitValidation(n, valSize, uint64(rc.Validation.Seed))
-	if len(trainIdx) == 0 {
-		return nil, fmt.Errorf("dataset %s has no training images", opts.Data)
-	}
-	di := DataInfo{
-		Ref: ds.Ref, Fingerprint: ds.Fingerprint, Classes: ds.Classes,
-		SourceShape:    [3]int{ds.Train.C, ds.Train.H, ds.Train.W},
-		Input:          in,
-		ValidationSeed: rc.Validation.Seed, ValidationIndices: valIdx,
-		TrainSize: len(trainIdx), ValSize: len(valIdx), TestSize: ds.Test.Len(),
-	}
-	if di.ValidationIndices == nil {
-		di.ValidationIndices = []int{}
-	}
-	if rc.Augmentation.Normalize {
-		st := data.ComputeStats(&ads.Train, trainIdx)
-		di.Stats = &st
 	}
 	threads := opts.Threads
 	if threads <= 0 {
