@@ -84,7 +84,7 @@ func testWorker(t *testing.T) Worker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Worker{exe}
+	return Argv{exe}
 }
 
 func outcomes(s *Summary) []string {
@@ -235,7 +235,7 @@ func TestIndexList(t *testing.T) {
 }
 
 func TestScriptQuotes(t *testing.T) {
-	got := Script(Worker{"/opt/ms dx/msdx", "trial", "run"}, "/data/it's; rm -rf $HOME", 2)
+	got := Script(Argv{"/opt/ms dx/msdx", "trial", "run"}, "/data/it's; rm -rf $HOME", 2)
 	want := "exec '/opt/ms dx/msdx' 'trial' 'run' '--study' '/data/it'\\''s; rm -rf $HOME' '--threads' '2'\n"
 	if !strings.HasSuffix(got, want) {
 		t.Errorf("script:\n%s\nwant it to end with\n%s", got, want)
