@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -16,14 +15,14 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/msdx/msdx/internal/golden"
+
 	"github.com/msdx/msdx/ablation"
 	"github.com/msdx/msdx/builder"
 	"github.com/msdx/msdx/curve"
 	"github.com/msdx/msdx/flops"
 	"github.com/msdx/msdx/spec"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const (
 	runFixture   = "testdata/run-msdnet-small"
@@ -67,21 +66,7 @@ func TestGoldenJSON(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := string(b) + "\n"
-			path := filepath.Join("testdata", "model-"+tt.name+".golden.json")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (go test ./report -update creates it)", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("%s (-want +got):\n%s", path, diff)
-			}
+			golden.Check(t, filepath.Join("testdata", "model-"+tt.name+".golden.json"), append(b, '\n'))
 		})
 	}
 }
