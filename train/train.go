@@ -36,9 +36,15 @@ type Options struct {
 	// Spec is a spec file or preset name, with --set overrides SpecSets.
 	Spec     string
 	SpecSets []string
-	// Data is the dataset reference, KIND:PATH (see data.Open); OpenOptions open it.
+	// Data is the dataset reference, KIND:PATH (see data.Open); OpenOptions open it, with
+	// the spec's input as their Fit.
 	Data        string
 	OpenOptions data.OpenOptions
+	// CropRatio is the fraction of a resized image that evaluation keeps (data.Fit); 0 means
+	// data.DefaultCropRatio. SkipBadImages skips the images of an image folder that do not
+	// decode. data.json records both, and evaluation reopens the data with them.
+	CropRatio     float64
+	SkipBadImages bool
 	// Recipe is a recipe file or preset name, with overrides RecipeSets ("path=value",
 	// as recipe.Resolve takes them).
 	Recipe     string
@@ -111,41 +117,54 @@ func Train(ctx context.Context, opts Options) (*Run, error) {
 	if _, err := rc.Loss.Weights(net.NumExits()); err != nil {
 		return nil, fmt.Errorf("recipe %s: loss.exit_weights: %v", opts.Recipe, err)
 	}
-	ds, err := data.Open(opts.Data, opts.OpenOptions)
+	in := s.Input
+	oo := opts.OpenOptions
+	oo.Fit = &data.Fit{C: in[0], H: in[1], W: in[2], CropRatio: opts.CropRatio}
+	oo.SkipBadImages = opts.SkipBadImages
+	ds, err := data.Open(opts.Data, oo)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("dataset %s for spec %s's input %dx%dx%d: %w", opts.Data, s.Name, in[0], in[1], in[2], err)
 	}
 	if ds.NumClasses() != s.Classes {
 		return nil, fmt.Errorf("spec %s has %d classes but dataset %s has %d: add --set classes=%d",
 			s.Name, s.Classes, opts.Data, ds.NumClasses(), ds.NumClasses())
 	}
-	in := s.Input
-	ads, err := ds.Adapt(in[0], in[1], in[2])
-	if err != nil {
-		return nil, fmt.Errorf("dataset %s does not fit spec %s's input %dx%dx%d: %v", opts.Data, s.Name, in[0], in[1], in[2], err)
+	if note := dataNote(ds.Preprocessing, rc); note != "" {
+		logf(opts.Log, "data %s: %s", opts.Data, note)
 	}
 	n := ds.Train.Len()
-	valSize := rc.Validation.Size
-	if limit := n / 10; valSize > limit {
-		logf(opts.Log, "validation: holding out %d of %d training images, not the recipe's %d (at most a tenth)", limit, n, valSize)
-		valSize = limit
+	var trainIdx, valIdx []int
+	valSource := ""
+	if ds.Val.Len() > 0 {
+		// The data's own validation split replaces one held out from the training images.
+		trainIdx, valIdx, valSource = nil, []int{}, ValSplitData
+	} else {
+		valSize := rc.Validation.Size
+		if limit := n / 10; valSize > limit {
+			logf(opts.Log, "validation: holding out %d of %d training images, not the recipe's %d (at most a tenth)", limit, n, valSize)
+			valSize = limit
+		}
+		trainIdx, valIdx = data.SplitValidation(n, valSize, uint64(rc.Validation.Seed))
 	}
-	trainIdx, valIdx := data.SplitValidation(n, valSize, uint64(rc.Validation.Seed))
-	if len(trainIdx) == 0 {
+	if n == 0 || len(trainIdx) == 0 && valSource == "" {
 		return nil, fmt.Errorf("dataset %s has no training images", opts.Data)
 	}
 	di := DataInfo{
 		Ref: ds.Ref, Fingerprint: ds.Fingerprint, Classes: ds.Classes,
-		SourceShape:    [3]int{ds.Train.C, ds.Train.H, ds.Train.W},
+		SourceShape:    ds.Preprocessing.Source,
 		Input:          in,
-		ValidationSeed: rc.Validation.Seed, ValidationIndices: valIdx,
-		TrainSize: len(trainIdx), ValSize: len(valIdx), TestSize: ds.Test.Len(),
+		Preprocessing:  ds.Preprocessing,
+		ValidationSeed: rc.Validation.Seed, ValidationIndices: valIdx, ValidationSource: valSource,
+		TrainSize: n - len(valIdx), ValSize: len(valIdx), TestSize: ds.Test.Len(),
+	}
+	if valSource != "" {
+		di.ValSize = ds.Val.Len()
 	}
 	if di.ValidationIndices == nil {
 		di.ValidationIndices = []int{}
 	}
 	if rc.Augmentation.Normalize {
-		st := data.ComputeStats(&ads.Train, trainIdx)
+		st := data.ComputeStats(&ds.Train, trainIdx)
 		di.Stats = &st
 	}
 	threads := opts.Threads
@@ -159,7 +178,7 @@ func Train(ctx context.Context, opts Options) (*Run, error) {
 		Data: ds.Ref, Fingerprint: ds.Fingerprint, Seed: rc.Seed, Threads: threads,
 		Created: now, Updated: now, Status: StatusRunning, Epochs: rc.Epochs,
 	}}
-	r.dataOnce.Do(func() { r.dataset = ads })
+	r.dataOnce.Do(func() { r.dataset = ds })
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return nil, err
 	}
@@ -226,6 +245,24 @@ func Resume(ctx context.Context, dir, version string, sess Session) (*Run, error
 		return r, err
 	}
 	return r, r.train(ctx, sess)
+}
+
+// dataNote says in one line how the data were changed to fit the network and how training
+// augments them, or "" when nothing was changed.
+func dataNote(p *data.Preprocessing, rc *recipe.Recipe) string {
+	note := p.Summary()
+	if _, _, ok := rc.Augmentation.ResizedCrop(); ok {
+		from := "of the images"
+		if p.Method == "resize" {
+			from = "of the resized (uncropped) images"
+		}
+		crop := fmt.Sprintf("training takes random-resized crops %s to %dx%d (recipe's augmentation.resized_crop_*)", from, p.Input[1], p.Input[2])
+		if note == "" {
+			return crop
+		}
+		return note + "; " + crop
+	}
+	return note
 }
 
 // checkNewRunDir accepts a directory that does not exist or is empty but for a lock file.
@@ -437,15 +474,18 @@ func (r *Run) newTrainer(sess Session) (*trainer, error) {
 		return nil, fmt.Errorf("%s: %v", r.Path(RecipeFile), err)
 	}
 	a := rc.Augmentation
+	aug := data.Augment{CropPadding: a.CropPadding, Flip: a.HFlip, MixupAlpha: a.MixupAlpha,
+		CutmixAlpha: a.CutMixAlpha, CutmixProb: a.CutMixProb}
+	if scale, ratio, ok := a.ResizedCrop(); ok {
+		aug.ResizedCrop = &data.ResizedCrop{Scale: scale, Ratio: ratio}
+	}
 	t.train, err = data.NewLoader(&ds.Train, r.DataInfo.trainIndices(ds.Train.Len()), t.classes, data.LoaderConfig{
-		BatchSize: rc.BatchSize, Shuffle: true, Seed: uint64(r.Info.Seed), Stats: r.DataInfo.Stats,
-		Augment: data.Augment{CropPadding: a.CropPadding, Flip: a.HFlip, MixupAlpha: a.MixupAlpha,
-			CutmixAlpha: a.CutMixAlpha, CutmixProb: a.CutMixProb},
+		BatchSize: rc.BatchSize, Shuffle: true, Seed: uint64(r.Info.Seed), Stats: r.DataInfo.Stats, Augment: aug,
 	})
 	if err != nil {
 		return nil, err
 	}
-	if len(r.DataInfo.ValidationIndices) > 0 {
+	if r.DataInfo.ValSize > 0 {
 		if t.val, err = r.EvalLoader("val", evalBatch(rc.BatchSize)); err != nil {
 			return nil, err
 		}
