@@ -105,7 +105,6 @@ func badImage(path string, err error) BadImage {
 // finish completes a dataset opened from the cache with what the plan knows.
 func (p *folderPlan) finish(d *Dataset, opts OpenOptions) (*Dataset, error) {
 	pre := d.Preprocessing
-	pre.Skipped = append(append([]BadImage(nil), p.scanBad...), pre.Skipped...)
 	if len(pre.Skipped) > 0 && !opts.SkipBadImages {
 		// The cache was written by a run that skipped them; this one did not ask to.
 		b := pre.Skipped[0]

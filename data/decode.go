@@ -118,6 +118,29 @@ func toRGB(img image.Image, dst []uint8, h, w int) {
 				dst[y*w+x], dst[plane+y*w+x], dst[2*plane+y*w+x] = row[4*x], row[4*x+1], row[4*x+2]
 			}
 		}
+	case *image.CMYK:
+		for y := range h {
+			row := m.Pix[y*m.Stride : y*m.Stride+4*w]
+			for x := range w {
+				r, g, bl := color.CMYKToRGB(row[4*x], row[4*x+1], row[4*x+2], row[4*x+3])
+				dst[y*w+x], dst[plane+y*w+x], dst[2*plane+y*w+x] = r, g, bl
+			}
+		}
+	case *image.Paletted:
+		pal := make([]color.NRGBA, len(m.Palette))
+		for i, c := range m.Palette {
+			pal[i] = color.NRGBAModel.Convert(c).(color.NRGBA)
+		}
+		for y := range h {
+			row := m.Pix[y*m.Stride : y*m.Stride+w]
+			for x, i := range row {
+				var c color.NRGBA
+				if int(i) < len(pal) {
+					c = pal[i]
+				}
+				dst[y*w+x], dst[plane+y*w+x], dst[2*plane+y*w+x] = c.R, c.G, c.B
+			}
+		}
 	default:
 		for y := range h {
 			for x := range w {

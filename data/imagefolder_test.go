@@ -274,18 +274,22 @@ func TestToRGBImageTypes(t *testing.T) {
 	ycc := image.NewYCbCr(src.Bounds(), image.YCbCrSubsampleRatio420)
 	gray := image.NewGray(src.Bounds())
 	gray16 := image.NewGray16(src.Bounds())
+	cmyk := image.NewCMYK(src.Bounds())
+	paletted := image.NewPaletted(src.Bounds(), color.Palette{color.Black, color.White, color.RGBA{200, 10, 30, 255}, color.NRGBA{10, 200, 30, 128}})
 	for y := range 4 {
 		for x := range 5 {
 			c := src.NRGBAAt(x, y)
 			rgba.Set(x, y, c)
 			gray.Set(x, y, c)
 			gray16.Set(x, y, c)
+			cmyk.Set(x, y, c)
+			paletted.SetColorIndex(x, y, uint8((x+y)%4))
 			yy, cb, cr := color.RGBToYCbCr(c.R, c.G, c.B)
 			ycc.Y[ycc.YOffset(x, y)] = yy
 			ycc.Cb[ycc.COffset(x, y)], ycc.Cr[ycc.COffset(x, y)] = cb, cr
 		}
 	}
-	for name, img := range map[string]image.Image{"nrgba": src, "rgba": rgba, "ycbcr": ycc, "gray": gray, "gray16": gray16, "sub": src.SubImage(image.Rect(1, 1, 5, 4))} {
+	for name, img := range map[string]image.Image{"nrgba": src, "rgba": rgba, "ycbcr": ycc, "gray": gray, "gray16": gray16, "cmyk": cmyk, "paletted": paletted, "sub": src.SubImage(image.Rect(1, 1, 5, 4))} {
 		t.Run(name, func(t *testing.T) {
 			b := img.Bounds()
 			want := make([]uint8, 3*b.Dx()*b.Dy())

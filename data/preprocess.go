@@ -105,15 +105,19 @@ func (p *Preprocessing) Channels() string {
 	var conv []string
 	for _, m := range slices.Sorted(maps.Keys(p.Colour)) {
 		n := p.Colour[m]
+		bits := ""
+		if strings.Contains(m, "16-bit") {
+			bits = ", 8 bits kept"
+		}
 		switch {
 		case c == 3 && m == "RGB", c == 1 && m == "grey":
 			continue
 		case c == 3 && strings.HasPrefix(m, "grey"):
-			conv = append(conv, fmt.Sprintf("%d %s replicated to RGB", n, m))
+			conv = append(conv, fmt.Sprintf("%d %s replicated to RGB%s", n, m, bits))
 		case c == 3 && strings.Contains(m, "RGBA"):
-			conv = append(conv, fmt.Sprintf("%d %s converted to RGB (alpha dropped, not composited)", n, m))
+			conv = append(conv, fmt.Sprintf("%d %s converted to RGB (alpha dropped, not composited%s)", n, m, bits))
 		case c == 3:
-			conv = append(conv, fmt.Sprintf("%d %s converted to RGB", n, m))
+			conv = append(conv, fmt.Sprintf("%d %s converted to RGB%s", n, m, strings.Replace(bits, ", ", " (", 1)+map[bool]string{true: ")"}[bits != ""]))
 		default:
 			conv = append(conv, fmt.Sprintf("%d %s converted to grey (ITU-R 601 luma)", n, m))
 		}
