@@ -11,7 +11,7 @@ import (
 const DefaultCropRatio = 0.875
 
 // ResizeFilter names the resampling filter msdx resizes images with.
-const ResizeFilter = "bilinear, antialiased (PIL's Image.resize BILINEAR, torchvision's default)"
+const ResizeFilter = "antialiased bilinear, as PIL's resize and torchvision's default"
 
 // evalResizeSize returns the size an ih×iw image is resized to before evaluation's centre
 // crop to h×w: the smallest size of the image's aspect ratio that covers

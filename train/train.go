@@ -138,6 +138,7 @@ func Train(ctx context.Context, opts Options) (*Run, error) {
 	if ds.Val.Len() > 0 {
 		// The data's own validation split replaces one held out from the training images.
 		trainIdx, valIdx, valSource = nil, []int{}, ValSplitData
+		logf(opts.Log, "validation: the dataset's own validation split (%d images) replaces the recipe's %d held-out training images", ds.Val.Len(), rc.Validation.Size)
 	} else {
 		valSize := rc.Validation.Size
 		if limit := n / 10; valSize > limit {
