@@ -171,6 +171,9 @@ func (t *folderTree) build(p *folderPlan, name string, workers int) (err error) 
 			os.Remove(tmp.Name())
 		}
 	}()
+	if err := tmp.Chmod(0o644); err != nil {
+		return err
+	}
 	if _, err := tmp.WriteAt([]byte(cacheMagic), 0); err != nil {
 		return err
 	}
