@@ -1,18 +1,24 @@
 // Package data loads image-classification datasets for msdx and turns them into training and
 // evaluation batches.
 //
-// A [Dataset] holds its images compactly in memory as uint8 pixels in N×C×H×W order with int32
-// labels, the class names, and a content [Dataset.Fingerprint] that a run records to say which data
-// it used. [Open] reads a dataset named as KIND:PATH (cifar10, cifar100, imagefolder, mnist,
-// fashion-mnist, synthetic). Datasets are only ever read: nothing is written inside a dataset's
-// directory; decoded image folders are cached under a separate cache directory.
+// A [Dataset] holds its images as uint8 pixels in N×C×H×W order with int32 labels, the class
+// names, and a content [Dataset.Fingerprint] that a run records to say which data it used. [Open]
+// reads a dataset named as KIND:PATH (cifar10, cifar100, imagefolder, mnist, fashion-mnist,
+// synthetic): CIFAR in torchvision's pickle folders or the binary version, image folders in
+// torchvision's ImageFolder layouts with images of any size and format. Given the network's
+// input ([OpenOptions].Fit), Open brings the images to it as the MSDNet and RANet ImageNet
+// pipelines do (see [Fit]) and records what it changed in [Dataset.Preprocessing]; [ReadImage]
+// prepares one image file the same way for prediction. Datasets are only ever read: nothing is
+// written inside a dataset's directory; decoded image folders are cached under a separate
+// cache directory and memory-mapped, so that a folder larger than memory costs its working set.
 //
 // [SplitValidation] holds a seeded validation set out of the training split, [ComputeStats] gives
 // the per-channel normalisation statistics of the training images, and a [Loader] produces float32
-// batches in the CNHW layout of msdx's kernels, with optional random crop, horizontal flip, mixup
-// and cutmix ([Augment]). Every random choice of batch b of epoch e is a pure function of
-// (seed, e, b), so a run resumed at any batch reproduces the interrupted one bit for bit; a
-// [Stream] prepares the next batches in background goroutines while the caller computes.
+// batches in the CNHW layout of msdx's kernels, with optional random-resized crop, random crop,
+// horizontal flip, mixup and cutmix ([Augment]). Every random choice of batch b of epoch e is a
+// pure function of (seed, e, b), so a run resumed at any batch reproduces the interrupted one bit
+// for bit; a [Stream] prepares the next batches in background goroutines while the caller
+// computes.
 package data
 
 import (

@@ -3,11 +3,9 @@ package data
 import (
 	"archive/tar"
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"errors"
-	"image"
 	"io"
 	"os"
 	"path"
@@ -102,7 +100,7 @@ func openImageFolder(root string, opts OpenOptions) (*Dataset, error) {
 	}
 	if cacheDir != "" {
 		name := filepath.Join(cacheDir, "imagefolder-"+plan.key[:40]+".bin")
-		if d, err := openCache(name, plan.key); err == nil {
+		if d, err := openCache(name, plan.key, true); err == nil {
 			return plan.finish(d, opts)
 		}
 		if err := os.MkdirAll(cacheDir, 0o755); err == nil {
@@ -113,7 +111,7 @@ func openImageFolder(root string, opts OpenOptions) (*Dataset, error) {
 				}
 				// The cache only saves time: an unwritable cache folder must not fail
 				// the run, which then decodes into a temporary file.
-			} else if d, err := openCache(name, plan.key); err == nil {
+			} else if d, err := openCache(name, plan.key, false); err == nil {
 				return plan.finish(d, opts)
 			}
 		}
@@ -129,7 +127,7 @@ func openImageFolder(root string, opts OpenOptions) (*Dataset, error) {
 	if err := tree.build(plan, name, workers); err != nil {
 		return nil, err
 	}
-	d, err := openCache(name, plan.key)
+	d, err := openCache(name, plan.key, false)
 	if err != nil {
 		return nil, err
 	}
@@ -477,16 +475,16 @@ func (t *folderTree) scan(workers int) error {
 		}
 		f.size = int64(len(data))
 		f.sum = sha256.Sum256(data)
-		cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+		w, h, err := imageSize(data)
 		if err != nil {
 			f.bad = &FormatError{Path: f.display, Record: -1, Msg: "undecodable image", Err: err}
 			return
 		}
-		if cfg.Width <= 0 || cfg.Height <= 0 {
-			f.bad = formatErr(f.display, -1, nil, "undecodable image: size %dx%d", cfg.Width, cfg.Height)
+		if w <= 0 || h <= 0 {
+			f.bad = formatErr(f.display, -1, nil, "undecodable image: size %dx%d", w, h)
 			return
 		}
-		f.w, f.h = cfg.Width, cfg.Height
+		f.w, f.h = w, h
 	})
 	if err != nil {
 		return err

@@ -103,7 +103,7 @@ func TestOpenImageFolder(t *testing.T) {
 		if len(entries) != 1 {
 			t.Fatalf("cache holds %v, want one file", entries)
 		}
-		if _, err := openCache(entries[0], "another key"); err == nil {
+		if _, err := openCache(entries[0], "another key", true); err == nil {
 			t.Fatalf("cache read under a wrong key")
 		}
 		again, err := Open("imagefolder:"+dir, OpenOptions{CacheDir: cache})

@@ -1,11 +1,14 @@
 package data
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"image"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -82,5 +85,32 @@ func TestResizedCropWindow(t *testing.T) {
 	c = ResizedCrop{Scale: [2]float64{0.9, 1}, Ratio: [2]float64{3.0 / 4, 4.0 / 3}}
 	if y0, x0, h, w := c.window(r, 10, 1000); h != 10 || w != 13 || y0 != 0 || x0 != 493 {
 		t.Errorf("fallback window %d,%d %dx%d; want 0,493 10x13", y0, x0, h, w)
+	}
+}
+
+// TestImageSize checks the header reader against image.DecodeConfig on every test image.
+func TestImageSize(t *testing.T) {
+	files := map[string][]byte{"png": encodePNG(t, testImage(1, 37, 21)), "jpeg": encodeJPEG(t, testImage(2, 19, 45))}
+	for _, name := range []string{"cmyk.jpg", "progressive.jpg", "grey16.png", "palette.png"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "images", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[name] = b
+	}
+	for name, b := range files {
+		cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w, h, err := imageSize(b); err != nil || w != cfg.Width || h != cfg.Height {
+			t.Errorf("%s: imageSize = %d, %d, %v; want %d, %d", name, w, h, err, cfg.Width, cfg.Height)
+		}
+		if _, _, ok := jpegSize(b); strings.HasSuffix(name, "jpg") && !ok {
+			t.Errorf("%s: the JPEG header was not read", name)
+		}
+	}
+	if _, _, err := imageSize([]byte("\xff\xd8\xff\xd9")); err == nil {
+		t.Errorf("a JPEG without a frame has a size")
 	}
 }
