@@ -29,6 +29,9 @@ type Result struct {
 	Axes []Axis `json:"axes"`
 	// Seeds are the training seeds of the study.
 	Seeds []int64 `json:"seeds"`
+	// Match, when the cells were scaled to equal cost, says how; each variant's Scaled
+	// holds its knob value.
+	Match *study.Match `json:"match,omitempty"`
 	// Variants holds one entry per grid cell, in grid order.
 	Variants []Variant `json:"variants"`
 	// MatchedBudgets are the budgets (MACs per image) at which variants that differ in
@@ -48,18 +51,25 @@ type Axis struct {
 	Levels []string `json:"levels"`
 }
 
-// Stat is a mean and a sample standard deviation over N values (SD is 0 when N < 2).
+// Stat is a mean and a sample standard deviation over N values. With fewer than two
+// values no standard deviation exists (HasSD): SD is 0 in JSON, and the CSV files leave
+// it empty.
 type Stat struct {
 	Mean float64 `json:"mean"`
 	SD   float64 `json:"sd"`
 	N    int     `json:"n"`
 }
 
+// HasSD reports whether the standard deviation exists: it needs two values or more.
+func (s Stat) HasSD() bool { return s.N >= 2 }
+
 // Variant is one cell of the grid, over its seeds.
 type Variant struct {
 	// Name is the labels joined, e.g. "fusion=dense stem=paper".
 	Name   string        `json:"name"`
 	Labels []study.Label `json:"labels"`
+	// Scaled is the cell's knob value when the study matched costs (nil otherwise).
+	Scaled *study.CellMatch `json:"scaled,omitempty"`
 	// Trials are the indices of the cell's trials, one per seed; Finished counts those
 	// that finished.
 	Trials   []int `json:"trials"`

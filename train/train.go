@@ -73,6 +73,10 @@ type Session struct {
 	Progress Progress
 	// Log, when not nil, receives notes (such as a changed validation size) one line at a time.
 	Log func(string)
+	// ForceKernels lets Resume continue a run whose last session used another kernel
+	// path (avx512, avx2, generic), which it otherwise refuses: sums round differently on
+	// each path, so the result will not be bit-identical to an uninterrupted run.
+	ForceKernels bool
 }
 
 // Names under which Train and Resume lock a run directory (see dirlock.Holder.What).
@@ -142,7 +146,10 @@ func Train(ctx context.Context, opts Options) (*Run, error) {
 	} else {
 		valSize := rc.Validation.Size
 		if limit := n / 10; valSize > limit {
-			logf(opts.Log, "validation: holding out %d of %d training images, not the recipe's %d (at most a tenth)", limit, n, valSize)
+			// The recipe's size is for CIFAR and ImageNet; on a smaller dataset a tenth is held
+			// out so that most images still train. Say so once, with what to do for another size.
+			logf(opts.Log, "validation: holding out %d of the %d training images (a tenth: the recipe's %d is for larger datasets) to pick the best checkpoint and fit budgeted thresholds; fewer with --recipe-set validation.size=N",
+				limit, n, valSize)
 			valSize = limit
 		}
 		trainIdx, valIdx = data.SplitValidation(n, valSize, uint64(rc.Validation.Seed))
@@ -178,6 +185,7 @@ func Train(ctx context.Context, opts Options) (*Run, error) {
 		SpecName: s.Name, SpecHash: s.Hash(), Recipe: opts.Recipe,
 		Data: ds.Ref, Fingerprint: ds.Fingerprint, Seed: rc.Seed, Threads: threads,
 		Created: now, Updated: now, Status: StatusRunning, Epochs: rc.Epochs,
+		Sessions: []Provenance{newProvenance(opts.Version, threads)},
 	}}
 	r.dataOnce.Do(func() { r.dataset = ds })
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
@@ -232,6 +240,9 @@ func Resume(ctx context.Context, dir, version string, sess Session) (*Run, error
 	if r.Info.Status == StatusFinished {
 		return r, fmt.Errorf("run %s has already finished", dir)
 	}
+	if err := r.checkKernels(sess); err != nil {
+		return r, err
+	}
 	if sess.Threads <= 0 {
 		sess.Threads = r.Info.Threads
 	} else if sess.Threads != r.Info.Threads {
@@ -241,6 +252,7 @@ func Resume(ctx context.Context, dir, version string, sess Session) (*Run, error
 		return r, err
 	}
 	r.Info.ResumedBy = append(r.Info.ResumedBy, version)
+	r.Info.Sessions = append(r.Info.Sessions, newProvenance(version, sess.Threads))
 	r.Info.Status, r.Info.Reason = StatusRunning, ""
 	if err := r.writeInfo(); err != nil {
 		return r, err
@@ -264,6 +276,40 @@ func dataNote(p *data.Preprocessing, rc *recipe.Recipe) string {
 		return note + "; " + crop
 	}
 	return note
+}
+
+// checkKernels refuses to resume r on a kernel path other than that of its last session,
+// unless sess.ForceKernels, and then says what that means. Runs written before msdx
+// recorded sessions are resumed without a check.
+func (r *Run) checkKernels(sess Session) error {
+	if len(r.Info.Sessions) == 0 {
+		return nil
+	}
+	was, now := r.Info.Sessions[len(r.Info.Sessions)-1].Kernels, kernels.Path()
+	if was == now {
+		return nil
+	}
+	if sess.ForceKernels {
+		logf(sess.Log, "resuming run %s on the %s kernels, it last ran on %s: the result will not be bit-identical to an uninterrupted run", r.Dir, now, was)
+		return nil
+	}
+	hint := ""
+	if kernelRank(was) < kernelRank(now) {
+		hint = fmt.Sprintf(", or run with MSDX_KERNELS=%s to use its path", was)
+	}
+	return fmt.Errorf("run %s last ran on the %s kernels and this msdx uses %s: the result would not be bit-identical to an uninterrupted run; resume with --force to continue anyway%s",
+		r.Dir, was, now, hint)
+}
+
+// kernelRank orders the kernel paths; MSDX_KERNELS can force a lower path than the best.
+func kernelRank(path string) int {
+	switch path {
+	case "generic":
+		return 0
+	case "avx2":
+		return 1
+	}
+	return 2
 }
 
 // checkNewRunDir accepts a directory that does not exist or is empty but for a lock file.
