@@ -311,3 +311,25 @@ func TestReadImageGrey(t *testing.T) {
 		t.Errorf("got %dx%dx%d, corner %d, first pixel %d; want 3x32x32, 0, %d", s.C, s.H, s.W, s.Image(0)[0], s.Image(0)[2*32+2], g)
 	}
 }
+
+// TestPadOrCrop checks the fit of runs recorded before images were resized: an image folder of
+// one size is cropped or padded, not resampled.
+func TestPadOrCrop(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, folderFiles(t, ""))
+	plain, err := Open("imagefolder:"+dir, OpenOptions{NoCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open("imagefolder:"+dir, OpenOptions{NoCache: true, Fit: &Fit{C: 3, H: 2, W: 2, PadOrCrop: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := plain.adapt(3, 2, 2)
+	if diff := cmp.Diff(want.Train, d.Train); diff != "" {
+		t.Errorf("(-adapted +opened):\n%s", diff)
+	}
+	if d.Fingerprint != plain.Fingerprint || d.Preprocessing.Method != "crop" || !strings.Contains(d.Preprocessing.Summary(), "1 grey replicated to RGB") {
+		t.Errorf("fingerprint %s, preprocessing %+v", d.Fingerprint, d.Preprocessing)
+	}
+}

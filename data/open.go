@@ -116,6 +116,12 @@ func Open(ref string, opts OpenOptions) (*Dataset, error) {
 	case "cifar100":
 		d, err = openCIFAR100(path)
 	case "imagefolder":
+		if opts.Fit != nil && opts.Fit.PadOrCrop {
+			plain := opts
+			plain.Fit = nil
+			d, err = openImageFolder(path, plain)
+			break
+		}
 		d, err = openImageFolder(path, opts)
 	case "mnist":
 		d, err = openIDX(path, MNISTClasses)
@@ -129,8 +135,15 @@ func Open(ref string, opts OpenOptions) (*Dataset, error) {
 	if d.Fingerprint == "" {
 		d.Fingerprint = Fingerprint(d.Classes, &d.Train, &d.Test)
 	}
-	if kind != "imagefolder" && opts.Fit != nil {
-		return d.adapt(opts.Fit.C, opts.Fit.H, opts.Fit.W)
+	if opts.Fit != nil && (kind != "imagefolder" || opts.Fit.PadOrCrop) {
+		pre := d.Preprocessing
+		if d, err = d.adapt(opts.Fit.C, opts.Fit.H, opts.Fit.W); err != nil {
+			return nil, err
+		}
+		if pre != nil { // an image folder's colour models, skipped and ignored files
+			d.Preprocessing.Colour, d.Preprocessing.Skipped, d.Preprocessing.Ignored = pre.Colour, pre.Skipped, pre.Ignored
+			d.Preprocessing.SourceChannels = 0
+		}
 	}
 	return d, nil
 }

@@ -18,6 +18,10 @@ type Fit struct {
 	// floor(H/CropRatio)×floor(W/CropRatio), then centre-cropped to H×W, as the MSDNet and RANet
 	// ImageNet scripts resize to 256 and crop 224. 0 means [DefaultCropRatio].
 	CropRatio float64
+	// PadOrCrop fits images that share one size by zero padding or centre cropping, without
+	// resampling, as the binary datasets are fitted: how msdx fitted image folders before it
+	// resized them, which runs recorded then still need.
+	PadOrCrop bool
 }
 
 func (f *Fit) ratio() float64 {

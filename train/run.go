@@ -182,6 +182,9 @@ func (d *DataInfo) fit() *data.Fit {
 	f := &data.Fit{C: d.Input[0], H: d.Input[1], W: d.Input[2]}
 	if d.Preprocessing != nil {
 		f.CropRatio = d.Preprocessing.CropRatio
+	} else {
+		// A run recorded before msdx resized images: its data were padded or cropped.
+		f.PadOrCrop = true
 	}
 	return f
 }

@@ -440,8 +440,9 @@ func loadImage(name string, r *train.Run) (*kernels.Tensor, error) {
 	fit := data.Fit{C: in[0], H: in[1], W: in[2]}
 	pre := r.DataInfo.Preprocessing
 	if pre == nil {
-		// A run recorded before data.json said how its data were prepared.
-		pre = &data.Preprocessing{Source: r.DataInfo.SourceShape}
+		// A run recorded before data.json said how its data were prepared: they were
+		// padded or cropped.
+		pre = &data.Preprocessing{Source: r.DataInfo.SourceShape, Method: "pad and crop"}
 	}
 	img, err := data.ReadImage(name, fit, pre)
 	if err != nil {
