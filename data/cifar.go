@@ -39,9 +39,10 @@ func cifarDir(dir, sub, probe string) string {
 }
 
 // pickleDir returns the folder of torchvision's CIFAR pickles (dir or dir/sub, probed by the
-// file probe), or "" when dir holds the binary version (probed by binProbe) or neither.
-func pickleDir(dir, sub, probe, binProbe string) string {
-	if cifarDir(dir, strings.Replace(sub, "-py", "-bin", 1), binProbe) != dir || exists(filepath.Join(dir, binProbe)) {
+// file probe), or "" when dir or dir/binSub holds the binary version (probed by binProbe),
+// which is read first as before, or neither.
+func pickleDir(dir, sub, probe, binSub, binProbe string) string {
+	if exists(filepath.Join(dir, binProbe)) || exists(filepath.Join(dir, binSub, binProbe)) {
 		return ""
 	}
 	if d := cifarDir(dir, sub, probe); exists(filepath.Join(d, probe)) {
@@ -56,7 +57,7 @@ func exists(name string) bool {
 }
 
 func openCIFAR10(dir string) (*Dataset, error) {
-	if py := pickleDir(dir, "cifar-10-batches-py", "test_batch", "test_batch.bin"); py != "" {
+	if py := pickleDir(dir, "cifar-10-batches-py", "test_batch", "cifar-10-batches-bin", "test_batch.bin"); py != "" {
 		return openCIFARPickles(py, "batches.meta", "label_names", "labels", CIFAR10Classes,
 			[]string{"data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5"}, "test_batch")
 	}
@@ -89,7 +90,7 @@ func openCIFAR10(dir string) (*Dataset, error) {
 }
 
 func openCIFAR100(dir string) (*Dataset, error) {
-	if py := pickleDir(dir, "cifar-100-python", "test", "test.bin"); py != "" {
+	if py := pickleDir(dir, "cifar-100-python", "test", "cifar-100-binary", "test.bin"); py != "" {
 		return openCIFARPickles(py, "meta", "fine_label_names", "fine_labels", CIFAR100Classes, []string{"train"}, "test")
 	}
 	dir = cifarDir(dir, "cifar-100-binary", "test.bin")

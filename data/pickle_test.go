@@ -39,6 +39,14 @@ func TestCIFARPicklesMatchBinary(t *testing.T) {
 			if diff := cmp.Diff(bin, py); diff != "" {
 				t.Errorf("pickles differ from the binary version (-binary +pickle):\n%s", diff)
 			}
+			// With both formats side by side, the binary one is read, as before.
+			both := t.TempDir()
+			copyDir(t, filepath.Join(root, tc.py), filepath.Join(both, tc.py))
+			copyDir(t, filepath.Join(root, tc.bin), filepath.Join(both, tc.bin))
+			os.WriteFile(filepath.Join(both, tc.py, map[string]string{"cifar10": "test_batch", "cifar100": "test"}[tc.kind]), []byte("damaged"), 0o644)
+			if _, err := Open(tc.kind+":"+both, OpenOptions{}); err != nil {
+				t.Errorf("with both formats: %v (the pickles were read)", err)
+			}
 			// The folder itself works too.
 			direct, err := Open(tc.kind+":"+filepath.Join(root, tc.py), OpenOptions{})
 			if err != nil {
