@@ -14,6 +14,10 @@
 //	test.json                    TestResult: per-exit test metrics of the final and best weights
 //	.lock                        the dirlock of the process training or evaluating the run
 //
+// Import writes a finished run for weights trained elsewhere (a reference repository's
+// checkpoint, see package refimport): spec, recipe, data and final weights, with run.json
+// saying where they came from.
+//
 // Train starts a run and Resume continues one. A resumed run reproduces the
 // uninterrupted run bit for bit (same seed, same thread count, same kernel path): the checkpoint holds
 // the weights, the batch-norm statistics, the optimizer's momentum buffers and step
@@ -106,6 +110,9 @@ type RunInfo struct {
 	// EpochsDone counts the finished epochs; Epochs is the recipe's total.
 	EpochsDone int `json:"epochs_done"`
 	Epochs     int `json:"epochs"`
+	// Imported, for a run written by Import, says where its weights came from: they were
+	// trained elsewhere, not by this run.
+	Imported *ImportInfo `json:"imported,omitempty"`
 	// Sessions are the training sessions that created and resumed the run, in order;
 	// runs written before msdx recorded them have none.
 	Sessions []Provenance `json:"sessions,omitempty"`

@@ -121,59 +121,13 @@ func Train(ctx context.Context, opts Options) (*Run, error) {
 	if _, err := rc.Loss.Weights(net.NumExits()); err != nil {
 		return nil, fmt.Errorf("recipe %s: loss.exit_weights: %v", opts.Recipe, err)
 	}
-	in := s.Input
 	oo := opts.OpenOptions
-	oo.Fit = &data.Fit{C: in[0], H: in[1], W: in[2], CropRatio: opts.CropRatio}
+	oo.Fit = &data.Fit{CropRatio: opts.CropRatio}
 	oo.SkipBadImages = opts.SkipBadImages
-	ds, err := data.Open(opts.Data, oo)
+	ds, _, di, err := openRunData(opts.Data, oo, s, rc, opts.Log, rc.Augmentation.Normalize,
+		"to pick the best checkpoint and fit budgeted thresholds; fewer with --recipe-set validation.size=N")
 	if err != nil {
-		return nil, fmt.Errorf("dataset %s for spec %s's input %dx%dx%d: %w", opts.Data, s.Name, in[0], in[1], in[2], err)
-	}
-	if ds.NumClasses() != s.Classes {
-		return nil, fmt.Errorf("spec %s has %d classes but dataset %s has %d: add --set classes=%d",
-			s.Name, s.Classes, opts.Data, ds.NumClasses(), ds.NumClasses())
-	}
-	if note := dataNote(ds.Preprocessing, rc); note != "" {
-		logf(opts.Log, "data %s: %s", opts.Data, note)
-	}
-	n := ds.Train.Len()
-	var trainIdx, valIdx []int
-	valSource := ""
-	if ds.Val.Len() > 0 {
-		// The data's own validation split replaces one held out from the training images.
-		trainIdx, valIdx, valSource = nil, []int{}, ValSplitData
-		logf(opts.Log, "validation: the dataset's own validation split (%d images) replaces the recipe's %d held-out training images", ds.Val.Len(), rc.Validation.Size)
-	} else {
-		valSize := rc.Validation.Size
-		if limit := n / 10; valSize > limit {
-			// The recipe's size is for CIFAR and ImageNet; on a smaller dataset a tenth is held
-			// out so that most images still train. Say so once, with what to do for another size.
-			logf(opts.Log, "validation: holding out %d of the %d training images (a tenth: the recipe's %d is for larger datasets) to pick the best checkpoint and fit budgeted thresholds; fewer with --recipe-set validation.size=N",
-				limit, n, valSize)
-			valSize = limit
-		}
-		trainIdx, valIdx = data.SplitValidation(n, valSize, uint64(rc.Validation.Seed))
-	}
-	if n == 0 || len(trainIdx) == 0 && valSource == "" {
-		return nil, fmt.Errorf("dataset %s has no training images", opts.Data)
-	}
-	di := DataInfo{
-		Ref: ds.Ref, Fingerprint: ds.Fingerprint, Classes: ds.Classes,
-		SourceShape:    ds.Preprocessing.Source,
-		Input:          in,
-		Preprocessing:  ds.Preprocessing,
-		ValidationSeed: rc.Validation.Seed, ValidationIndices: valIdx, ValidationSource: valSource,
-		TrainSize: n - len(valIdx), ValSize: len(valIdx), TestSize: ds.Test.Len(),
-	}
-	if valSource != "" {
-		di.ValSize = ds.Val.Len()
-	}
-	if di.ValidationIndices == nil {
-		di.ValidationIndices = []int{}
-	}
-	if rc.Augmentation.Normalize {
-		st := data.ComputeStats(&ds.Train, trainIdx)
-		di.Stats = &st
+		return nil, err
 	}
 	threads := opts.Threads
 	if threads <= 0 {

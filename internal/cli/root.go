@@ -55,6 +55,7 @@ Exit codes: 0 success, 1 failure (bad spec or data, I/O error), 2 bad command li
 		newCmdSpec(ios),
 		newCmdVersion(ios),
 		newCmdExport(ios),
+		newCmdImport(ios),
 		newCmdTrain(ios),
 		newCmdBench(ios),
 		newCmdEval(ios),
