@@ -136,7 +136,7 @@ func TestLoadMalformed(t *testing.T) {
 
 func TestPresets(t *testing.T) {
 	names := PresetNames()
-	if diff := cmp.Diff([]string{"addad", "msdnet", "quick"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"addad", "imagenet", "msdnet", "quick"}, names); diff != "" {
 		t.Errorf("PresetNames (-want +got):\n%s", diff)
 	}
 	for _, name := range names {
