@@ -452,10 +452,16 @@ func readJSON(name string, v any) error {
 	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := decodeStrict(b, v); err != nil {
 		return fmt.Errorf("%s: %v", name, err)
 	}
 	return nil
+}
+
+// decodeStrict decodes one JSON value from b into v, rejecting unknown fields: the one
+// rule of every msdx reader of its own files.
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
