@@ -2,6 +2,7 @@ package ablation
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"strconv"
@@ -290,5 +291,18 @@ func TestMatchedStudy(t *testing.T) {
 	if lines[0] != "variant,fusion,stem,channels,exit,macs,params,top1_mean,top1_sd,seeds" ||
 		!strings.HasPrefix(lines[5], "fusion=msdnet stem=paper,msdnet,paper,53,1,") {
 		t.Errorf("CSV:\n%s", csv.String())
+	}
+}
+
+func TestLoadRejectsUnknownFields(t *testing.T) {
+	dir := study.Dir(t.TempDir())
+	if err := os.WriteFile(dir.Path(study.AblationJSON), []byte(`{"study": "s", "variant": []}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), `unknown field "variant"`) {
+		t.Errorf("Load: %v, want an unknown-field error", err)
+	}
+	if _, err := Load(study.Dir(t.TempDir())); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Load without ablation.json: %v, want os.ErrNotExist", err)
 	}
 }

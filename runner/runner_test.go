@@ -374,3 +374,13 @@ func TestProgressPrefix(t *testing.T) {
 		}
 	}
 }
+
+func TestArgv(t *testing.T) {
+	w := Argv{"/bin/msdx", "trial", "run"}
+	if diff := cmp.Diff([]string{"/bin/msdx", "trial", "run", "--study", "s", "--index", "3", "--threads", "2"}, w.Command("s", 3, 2)); diff != "" {
+		t.Errorf("Command of trial 3 (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"/bin/msdx", "trial", "run", "--study", "s", "--threads", "1"}, w.Command("s", ArrayTask, 1)); diff != "" {
+		t.Errorf("Command of an array task (-want +got):\n%s", diff)
+	}
+}
