@@ -126,8 +126,12 @@ func Build(s *spec.Spec) (*graph.Graph, error) {
 	return g, nil
 }
 
-// at labels the nodes added next with the current segment and a layer label.
-func (a *Arch) at(layer string) { a.B.At(a.segment, layer) }
+// at labels the backbone nodes added next with their part, the current segment and a
+// layer label.
+func (a *Arch) at(part graph.Part, layer string) {
+	a.B.SetPart(part)
+	a.B.At(a.segment, layer)
+}
 
 // Stem emits the spec's stem.
 func (a *Arch) Stem(image, channels int) int { return stems[a.Spec.Stem.Kind](a, image, channels) }
@@ -143,7 +147,7 @@ func (a *Arch) Exit(in int) {
 		a.B.Fail(err)
 		return
 	}
-	a.at("head")
+	a.B.At(a.segment, "head")
 	a.B.BeginHead()
 	out := h.build(a, in)
 	a.B.EndHead(out)

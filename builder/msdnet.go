@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/msdx/msdx/graph"
 	"github.com/msdx/msdx/spec"
 )
 
@@ -52,7 +53,7 @@ func buildMSDNet(a *Arch, dense bool) {
 	}
 
 	// First layer: the stem gives the finest scale, then a chain of 3×3 stride-2 convs.
-	a.at("first layer")
+	a.at(graph.PartStem, "first layer")
 	x := make([]int, nScales)
 	x[0] = a.Stem(-1, s.Channels*gr[0])
 	for sc := 1; sc < nScales; sc++ {
@@ -65,7 +66,7 @@ func buildMSDNet(a *Arch, dense bool) {
 			n++
 			in, out := scaleSpan(s.Fusion.Prune, nScales, n, total)
 			first := nScales - out
-			a.at(fmt.Sprintf("layer %d", n))
+			a.at(graph.PartLayer, fmt.Sprintf("layer %d", n))
 			next := make([]int, nScales)
 			copy(next, x)
 			for sc := first; sc < nScales; sc++ {
@@ -99,7 +100,7 @@ func buildMSDNet(a *Arch, dense bool) {
 					return
 				}
 				reduced := floorMul(s.Reduction, c)
-				a.at(fmt.Sprintf("transition %d", n))
+				a.at(graph.PartTransition, fmt.Sprintf("transition %d", n))
 				for sc := first; sc < nScales; sc++ {
 					x[sc] = a.ConvBasic(fmt.Sprintf("layer%d/transition/scale%d", n, sc), x[sc], reduced*gr[sc], 1, 1)
 				}

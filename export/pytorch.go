@@ -100,6 +100,16 @@ writes one, so a network designed and costed in msdx can be trained here and bac
 			expr = fmt.Sprintf("F.interpolate(%s, size=(%d, %d), mode='bilinear', align_corners=False)", args[0], n.Op.H, n.Op.W)
 		case graph.Linear:
 			expr = fmt.Sprintf("self.%s(%s.flatten(1))", attr(n), args[0])
+		case graph.ReLU, graph.GELU:
+			if n.Op.Functional {
+				expr = fmt.Sprintf("F.%s(%s)", n.Op.Kind, args[0])
+			} else {
+				expr = fmt.Sprintf("self.%s(%s)", attr(n), args[0])
+			}
+		case graph.Sigmoid:
+			expr = fmt.Sprintf("torch.sigmoid(%s)", args[0])
+		case graph.ChannelScale:
+			expr = args[0] + " * " + args[1]
 		default:
 			expr = fmt.Sprintf("self.%s(%s)", attr(n), args[0])
 		}
@@ -169,9 +179,13 @@ func module(n *graph.Node) string {
 			n.In[0].C, op.Out, op.Kernel, op.Stride, op.Pad, op.Groups, pyBool(op.Bias))
 	case graph.BatchNorm:
 		return fmt.Sprintf("nn.BatchNorm2d(%d)", n.In[0].C)
-	case graph.ReLU:
-		return "nn.ReLU()"
-	case graph.GELU:
+	case graph.ReLU, graph.GELU:
+		if op.Functional {
+			return "" // F.relu or F.gelu, which module hooks (the reference op counters) do not see
+		}
+		if op.Kind == graph.ReLU {
+			return "nn.ReLU()"
+		}
 		return "nn.GELU()"
 	case graph.MaxPool:
 		return fmt.Sprintf("nn.MaxPool2d(%d, stride=%d, padding=%d)", op.Kernel, op.Stride, op.Pad)
@@ -181,7 +195,7 @@ func module(n *graph.Node) string {
 		return "nn.AdaptiveAvgPool2d(1)"
 	case graph.Linear:
 		return fmt.Sprintf("nn.Linear(%d, %d, bias=%s)", n.In[0].Numel(), op.Out, pyBool(op.Bias))
-	case graph.Concat, graph.Add, graph.Resize:
+	case graph.Concat, graph.Add, graph.Resize, graph.Sigmoid, graph.ChannelScale:
 		return ""
 	}
 	panic(fmt.Sprintf("export: op kind %q has no PyTorch form", op.Kind))

@@ -176,7 +176,7 @@ func New(g *graph.Graph, init Init, seed uint64) (*Network, error) {
 					fillUniform(rng, st.bias.Data, bound)
 				}
 			}
-		case graph.ReLU, graph.GELU, graph.AdaptiveAvgPool, graph.Concat, graph.Add, graph.Resize:
+		case graph.ReLU, graph.GELU, graph.AdaptiveAvgPool, graph.Concat, graph.Add, graph.Resize, graph.Sigmoid, graph.ChannelScale:
 		default:
 			return nil, fmt.Errorf("nn: node %s: op kind %q has no kernel", nd.Name, nd.Op.Kind)
 		}

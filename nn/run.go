@@ -174,6 +174,10 @@ func (st *step) forward(y *kernels.Tensor, io stepIO) {
 		} else {
 			kernels.ResizeBilinear(y, a)
 		}
+	case graph.Sigmoid:
+		kernels.Sigmoid(y.Data, a.Data)
+	case graph.ChannelScale:
+		kernels.ChannelScale(y, a, io.input(nd.Inputs[1]))
 	default:
 		panic(fmt.Sprintf("nn: node %s: op kind %q has no kernel", nd.Name, nd.Op.Kind))
 	}
@@ -373,6 +377,22 @@ func (net *Network) backwardStep(st *step) {
 				}
 			}
 		}
+	case graph.Sigmoid:
+		if dx, acc, ok := net.inputGrad(st, 0); ok {
+			t := net.target(&tmp, dx, acc)
+			kernels.SigmoidBackward(t.Data, dy.Data, net.out[nd.ID].Data)
+			deliver(dx, t, acc)
+		}
+	case graph.ChannelScale:
+		dx, accX, okX := net.inputGrad(st, 0)
+		ds, accS, okS := net.inputGrad(st, 1)
+		if !okX {
+			dx = nil
+		}
+		if !okS {
+			ds = nil
+		}
+		kernels.ChannelScaleBackward(dx, ds, accX, accS, dy, input(0), input(1))
 	case graph.Resize:
 		if dx, acc, ok := net.inputGrad(st, 0); ok {
 			switch {
