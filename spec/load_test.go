@@ -167,20 +167,20 @@ var malformed = []struct {
 		name: "unknown stem and zero head width",
 		doc:  "[stem]\nkind = \"resnet\"\n\n[head]\nkind = \"addad\"\nchannels = 0\n",
 		want: []string{
-			`t.toml:2: stem.kind: "resnet" is not one of "msdnet-cifar", "msdnet-imagenet", "addad-code", "addad-separable"`,
+			`t.toml:2: stem.kind: "resnet" is not one of "addad-code", "addad-separable", "msdnet-cifar", "msdnet-imagenet"`,
 			"t.toml:6: head.channels: 0 is out of range [1, 1024]",
 		},
 	},
 	{
 		name: "stride on an msdnet stem",
 		doc:  "[stem]\nkind = \"msdnet-cifar\"\nstride = 2\n",
-		want: []string{`t.toml:3: stem.stride: not used by stem "msdnet-cifar" (only by the addad stems)`},
+		want: []string{`t.toml:3: stem.stride: not used by stem "msdnet-cifar" (only by stems whose layers use stem.stride, such as the addad stems)`},
 	},
 	{
 		name: "addad stem: bad stride, and under ranet, via dotted key and inline table",
 		doc:  "fusion.rule = \"ranet\"\nstem = { kind = \"addad-code\", stride = 3 }\n",
 		want: []string{
-			"t.toml:2: stem.kind: the addad-code stem is defined for the msdnet and dense rules only; ranet uses \"msdnet-cifar\" or \"msdnet-imagenet\"",
+			"t.toml:2: stem.kind: the addad-code stem is defined for the msdnet-family wirings only; ranet uses \"msdnet-cifar\" or \"msdnet-imagenet\"",
 			"t.toml:2: stem.stride: 3 is neither 1 (CIFAR) nor 2 (ImageNet)",
 		},
 	},
