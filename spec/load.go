@@ -420,7 +420,8 @@ func build(name string, layers []*layer) (*Spec, ErrorList) {
 	merged := map[string]assignment{}
 	tablePos := map[string]Pos{}
 	declPos := map[string]Pos{}
-	for _, l := range layers {
+	source := map[string]int{} // the index of the source that wrote each merged path
+	for li, l := range layers {
 		for _, ex := range exclusive {
 			ref, decl := writesAny(l, ex.ref), writesAny(l, ex.decl)
 			switch {
@@ -440,6 +441,7 @@ func build(name string, layers []*layer) (*Spec, ErrorList) {
 				continue
 			}
 			merged[k] = a
+			source[k] = li
 		}
 		for k, p := range l.tables {
 			tablePos[k] = p
@@ -476,6 +478,32 @@ func build(name string, layers []*layer) (*Spec, ErrorList) {
 		}
 	}
 	errs = append(errs, s.readPartFiles(merged)...)
+	// A stem.stride or head.channels written under (before) the source that chose the
+	// part, and that the part does not use, belonged to the part it replaced: drop it.
+	for _, dep := range []struct {
+		field   string
+		choices []string
+		used    bool
+	}{
+		{"stem.stride", []string{"stem.kind", "stem.layers"}, layersUse(s.StemLayers(), "stem.stride")},
+		{"head.channels", []string{"head.kind", "head.layers"}, layersUse(s.HeadLayers(), "head.channels")},
+	} {
+		if _, ok := merged[dep.field]; !ok || dep.used {
+			continue
+		}
+		for _, c := range dep.choices {
+			if src, ok := source[c]; ok && source[dep.field] < src {
+				delete(merged, dep.field)
+				delete(s.Origin.Fields, dep.field)
+				if dep.field == "stem.stride" {
+					s.Stem.Stride = 0
+				} else {
+					s.Head.Channels = 0
+				}
+				break
+			}
+		}
+	}
 	// Defaults that depend on other fields.
 	if _, ok := merged["name"]; !ok {
 		s.Name = defaultName(name)
