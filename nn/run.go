@@ -297,6 +297,11 @@ func (net *Network) backwardStep(st *step) {
 	case graph.BatchNorm:
 		if dx, acc, ok := net.inputGrad(st, 0); ok {
 			st.bn.Backward(dx, dy, input(0), net.saveMean[nd.ID], net.saveInvStd[nd.ID], st.weight.Grad, st.bias.Grad, st.act, acc)
+		} else {
+			// On the image, which needs no gradient: the input gradient goes to scratch, for
+			// the sake of the parameters' gradients.
+			t := net.scratchLike(net.input)
+			st.bn.Backward(&t, dy, net.input, net.saveMean[nd.ID], net.saveInvStd[nd.ID], st.weight.Grad, st.bias.Grad, st.act, false)
 		}
 	case graph.ReLU:
 		if dx, acc, ok := net.inputGrad(st, 0); ok {
@@ -392,7 +397,11 @@ func (net *Network) backwardStep(st *step) {
 		if !okS {
 			ds = nil
 		}
-		kernels.ChannelScaleBackward(dx, ds, accX, accS, dy, input(0), input(1))
+		x := input(0)
+		if nd.Inputs[0] == graph.Input {
+			x = net.input
+		}
+		kernels.ChannelScaleBackward(dx, ds, accX, accS, dy, x, input(1))
 	case graph.Resize:
 		if dx, acc, ok := net.inputGrad(st, 0); ok {
 			switch {
