@@ -28,7 +28,7 @@ var goldenWrite = flag.Bool("golden-write", false, "write the golden cases' inpu
 // presets use; together the cases cover all of them.
 type goldenCase struct {
 	name   string
-	preset string
+	preset string // a preset's name or a spec file
 	sets   []string
 	init   nn.Init
 	batch  int
@@ -41,8 +41,16 @@ var goldenCases = []goldenCase{
 	{"ranet", "ranet-cifar10", []string{"channels=4", "scales.gr_factor=4-2-1", "scales.bn_factor=4-2-1", "scales.resolution=1-2-3", "blocks.step=2", "blocks.block_step=1", "head.channels=16"}, nn.InitHeNormal, 4, 1},
 	// The SE blocks of the code of Addad et al. (architectures.md §2.3) on every unit.
 	{"addad-se", "addad-cifar100", []string{"channels=8", "growth=4", "blocks.count=2", "blocks.base=2", "blocks.step=1", "head.channels=16", "classes=12", "fusion.se=true"}, nn.InitPyTorch, 4, 3},
+	// The parts of examples/declared, which no Go code knows, at a smaller size.
+	{"example-skip2", "../examples/declared/fusion-skip2.toml", exampleSets, nn.InitPyTorch, 2, 1},
+	{"example-topdown", "../examples/declared/fusion-topdown.toml", exampleSets, nn.InitPyTorch, 2, 1},
+	{"example-window", "../examples/declared/fusion-window.toml", exampleSets, nn.InitPyTorch, 2, 1},
+	{"example-inverted-stem", "../examples/declared/stem-inverted.toml", exampleSets, nn.InitPyTorch, 2, 1},
 	{"imagenet-stem", "msdnet-imagenet", []string{"input=3x64x64", "classes=7", "channels=8", "growth=4", "scales.gr_factor=1-2", "scales.bn_factor=1-2", "blocks.count=2", "blocks.base=1", "blocks.step=1"}, nn.InitPyTorch, 2, 1},
 }
+
+// exampleSets shrink the examples of examples/declared for the golden tests.
+var exampleSets = []string{"channels=4", "blocks.count=2", "blocks.base=1", "blocks.step=1", "head.channels=8"}
 
 func (c goldenCase) dir() string { return filepath.Join("testdata", "golden", c.name) }
 
