@@ -108,10 +108,13 @@ func resolve(name string, data []byte, sets []string) (*Spec, error) {
 	for _, e := range errs {
 		failed[e.Field] = true
 	}
-	s, partErrs := build(name, layers)
+	s, partErrs, failedRefs := build(name, layers)
 	errs = append(errs, partErrs...)
 	for _, e := range partErrs {
 		failed[e.Field] = true
+	}
+	for _, f := range failedRefs {
+		failed[f] = true
 	}
 	if e := checkName(name, s, layers); e != nil && !failed["name"] {
 		errs = append(errs, e)
@@ -415,7 +418,7 @@ var exclusive = []struct{ ref, decl []string }{
 // build applies the defaults for the final fusion rule and then the layers, bottom first,
 // and reads the part files that stem.kind, head.kind and fusion.rule name. It returns the
 // problems of the part files and of parts given twice.
-func build(name string, layers []*layer) (*Spec, ErrorList) {
+func build(name string, layers []*layer) (*Spec, ErrorList, []string) {
 	var errs ErrorList
 	merged := map[string]assignment{}
 	tablePos := map[string]Pos{}
@@ -477,7 +480,8 @@ func build(name string, layers []*layer) (*Spec, ErrorList) {
 			s.Origin.Fields[f.path] = a.pos
 		}
 	}
-	errs = append(errs, s.readPartFiles(merged)...)
+	partErrs, failedRefs := s.readPartFiles(merged)
+	errs = append(errs, partErrs...)
 	// A stem.stride or head.channels written under (before) the source that chose the
 	// part, and that the part does not use, belonged to the part it replaced: drop it.
 	for _, dep := range []struct {
@@ -521,7 +525,7 @@ func build(name string, layers []*layer) (*Spec, ErrorList) {
 		s.Fusion.SEHidden = DefaultSEHidden
 	}
 	s.Extends = ""
-	return s, errs
+	return s, errs, failedRefs
 }
 
 // DefaultSEHidden is the hidden width of the SE blocks in the code of Addad et al.:
@@ -551,9 +555,11 @@ func IsPartFile(ref string) bool { return looksLikePath(ref) }
 
 // readPartFiles replaces references to part files (stem.kind, head.kind, fusion.rule) by
 // the parts they declare. A path is relative to the directory of the spec file that
-// wrote it (to the working directory for --set); presets name shipped parts only.
-func (s *Spec) readPartFiles(merged map[string]assignment) ErrorList {
+// wrote it (to the working directory for --set); presets name shipped parts only. It
+// returns the problems and the reference fields whose part file could not be read.
+func (s *Spec) readPartFiles(merged map[string]assignment) (ErrorList, []string) {
 	var errs ErrorList
+	var failed []string
 	for _, ref := range []struct{ field, kind string }{{"stem.kind", PartStem}, {"head.kind", PartHead}, {"fusion.rule", PartFusion}} {
 		a, ok := merged[ref.field]
 		if !ok {
@@ -566,6 +572,7 @@ func (s *Spec) readPartFiles(merged map[string]assignment) ErrorList {
 		fail := func(format string, args ...any) {
 			errs = append(errs, &Error{File: a.pos.File, Line: a.pos.Line, Field: ref.field, Msg: fmt.Sprintf(format, args...)})
 		}
+		failed = append(failed, ref.field)
 		if strings.HasPrefix(a.pos.File, "<preset ") {
 			fail("a preset names shipped parts only")
 			continue
@@ -584,6 +591,7 @@ func (s *Spec) readPartFiles(merged map[string]assignment) ErrorList {
 			errs = append(errs, perrs...)
 			continue
 		}
+		failed = failed[:len(failed)-1]
 		prefix := strings.TrimSuffix(ref.field, ".kind")
 		prefix = strings.TrimSuffix(prefix, ".rule")
 		for k, pos := range p.origin {
@@ -604,7 +612,7 @@ func (s *Spec) readPartFiles(merged map[string]assignment) ErrorList {
 			s.Fusion.Rule, s.Fusion.DropFiner, s.Fusion.Units = "", p.Wiring.DropFiner, p.Wiring.Units
 		}
 	}
-	return errs
+	return errs, failed
 }
 
 // StemLayers returns the layers of the spec's stem: those declared in the spec, else the

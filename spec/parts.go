@@ -422,8 +422,8 @@ func decodeLayers(file, at string, v any, lines map[string]int) ([]Layer, ErrorL
 		}
 		// Defaults.
 		for _, a := range op.args {
-			if _, given := l.Args[a.name]; given {
-				continue
+			if _, given := l.Args[a.name]; given || m[a.name] != nil {
+				continue // given, or given wrong and reported
 			}
 			switch {
 			case a.def != "":
