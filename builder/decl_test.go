@@ -258,3 +258,76 @@ func fmtSscanScale(name string, sc *int) (int, error) {
 	parts := strings.Split(name, "/")
 	return fmt.Sscanf(parts[1], "scale%d", sc)
 }
+
+// TestOverrideDeclaredArguments checks --set on single arguments of declared parts, which
+// turn a named part into its declaration: MSDNet's wiring with its down unit reading the
+// finer scale's output and no down unit at drop layers is exactly the dense wiring; a
+// stem's kernel can be changed, its padding following.
+func TestOverrideDeclaredArguments(t *testing.T) {
+	build := func(preset string, sets ...string) string {
+		t.Helper()
+		s, err := spec.Resolve(preset, sets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := builder.Build(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return graphDigest(g)
+	}
+	dense := build("msdnet-cifar10-anytime", "fusion.rule=dense")
+	if got := build("msdnet-cifar10-anytime", "fusion.units[1].state=output", "fusion.drop_finer=false"); got != dense {
+		t.Error("msdnet's wiring with the finer unit reading the output and drop_finer = false is not the dense wiring")
+	}
+	if got := build("msdnet-cifar10-anytime"); got == dense {
+		t.Fatal("the digests do not tell the wirings apart")
+	}
+	s, err := spec.Resolve("msdnet-cifar10-anytime", []string{"stem.layers[1].kernel=5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := builder.Build(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op := g.Nodes[0].Op; g.Nodes[0].Name != "stem/conv" || op.Kernel != 5 || op.Pad != 2 {
+		t.Errorf("stem conv after --set stem.layers[1].kernel=5: %s %+v", g.Nodes[0].Name, op)
+	}
+	for _, bad := range []struct{ set, want string }{
+		{"stem.layers[9].kernel=5", "--set:1: stem.layers[9].kernel: the part has 1 layers"},
+		{"fusion.units[1].state=sideways", `--set:1: fusion.units[1].state: "sideways" is not one of`},
+		{"head.layers[4].stride=2", `--set:1: head.layers[4].stride: op "linear" has no argument "stride"`},
+	} {
+		_, err := spec.Resolve("msdnet-cifar10-anytime", []string{bad.set})
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("--set %s: error %v, want %q", bad.set, err, bad.want)
+		}
+	}
+}
+
+// TestExpandedPresetsBuildTheSame checks that every preset with its parts written out
+// (msdx spec show --expand) builds the same graph, through its canonical form.
+func TestExpandedPresetsBuildTheSame(t *testing.T) {
+	for _, name := range spec.PresetNames() {
+		s, err := spec.Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := spec.Parse(name+"-expanded.toml", s.Expanded().Canonical(), nil)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, s.Expanded().Canonical())
+		}
+		g0, err := builder.Build(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g1, err := builder.Build(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if graphDigest(g0) != graphDigest(g1) {
+			t.Errorf("%s: the expanded spec builds a different graph", name)
+		}
+	}
+}

@@ -69,6 +69,8 @@ type layer struct {
 	tables map[string]Pos
 	// decl locates the keys inside declarations ("stem.layers[2].kernel").
 	decl map[string]Pos
+	// declSets are --set overrides of one argument of a declaration.
+	declSets []declSet
 }
 
 func newLayer() *layer {
@@ -353,6 +355,15 @@ func overrideLayer(sets []string) (*layer, ErrorList) {
 			bad(path, "want path=value")
 			continue
 		}
+		if ds, ok := parseDeclSet(path); ok {
+			ds.value, ds.pos = strings.TrimSpace(value), p
+			if err := ds.check(); err != nil {
+				bad(path, "%v", err)
+				continue
+			}
+			l.declSets = append(l.declSets, ds)
+			continue
+		}
 		f, known := fieldByPath(path)
 		if !known {
 			if isTable(path) {
@@ -412,7 +423,7 @@ func suggest(path string) string {
 var exclusive = []struct{ ref, decl []string }{
 	{[]string{"stem.kind"}, []string{"stem.layers"}},
 	{[]string{"head.kind"}, []string{"head.layers"}},
-	{[]string{"fusion.rule"}, []string{"fusion.units", "fusion.drop_finer"}},
+	{[]string{"fusion.rule"}, []string{"fusion.units"}},
 }
 
 // build applies the defaults for the final fusion rule and then the layers, bottom first,
@@ -482,6 +493,21 @@ func build(name string, layers []*layer) (*Spec, ErrorList, []string) {
 	}
 	partErrs, failedRefs := s.readPartFiles(merged)
 	errs = append(errs, partErrs...)
+	// A drop_finer written over a named wiring, and overrides of single arguments of a
+	// declaration, turn the named part into its declaration, which they then change.
+	if _, ok := merged["fusion.drop_finer"]; ok && len(s.Fusion.Units) == 0 {
+		if w := s.Wiring(); w != nil {
+			s.Fusion.Rule, s.Fusion.Units = "", append([]Unit(nil), w.Units...)
+		}
+	}
+	for _, l := range layers {
+		for _, ds := range l.declSets {
+			if err := s.applyDeclSet(ds); err != nil {
+				errs = append(errs, err)
+				failedRefs = append(failedRefs, ds.path)
+			}
+		}
+	}
 	// A stem.stride or head.channels written under (before) the source that chose the
 	// part, and that the part does not use, belonged to the part it replaced: drop it.
 	for _, dep := range []struct {

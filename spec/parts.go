@@ -430,11 +430,7 @@ func decodeLayers(file, at string, v any, lines map[string]int) ([]Layer, ErrorL
 				l.Args[a.name] = a.def
 			case a.name == "padding" && op.Name == "conv":
 				if k, ok := l.Args["kernel"]; ok {
-					if n, err := strconv.Atoi(k); err == nil {
-						l.Args["padding"] = strconv.Itoa(n / 2)
-					} else {
-						l.Args["padding"] = "(" + k + ")//2"
-					}
+					l.Args["padding"] = halfOf(k)
 				}
 			case a.name == "stride" && (op.Name == "maxpool" || op.Name == "avgpool"):
 				if k, ok := l.Args["kernel"]; ok {
@@ -688,4 +684,21 @@ func layersTOML(layers []Layer) string {
 func isIntLiteral(s string) bool {
 	_, err := strconv.Atoi(s)
 	return err == nil && !strings.HasPrefix(s, "+")
+}
+
+// Expanded returns a copy of s with every part written out: a shipped stem, head or wiring
+// that s names is replaced by its declaration (stem.layers, head.layers, fusion.units and
+// fusion.drop_finer). It builds the same network; its canonical form shows every layer and
+// unit (its hash differs from s's, which names the parts).
+func (s *Spec) Expanded() *Spec {
+	e := *s
+	e.Scales.GrFactor = append([]int(nil), s.Scales.GrFactor...)
+	e.Scales.BnFactor = append([]int(nil), s.Scales.BnFactor...)
+	e.Scales.Resolution = append([]int(nil), s.Scales.Resolution...)
+	e.Stem.Layers, e.Head.Layers = cloneLayers(s.StemLayers()), cloneLayers(s.HeadLayers())
+	e.Stem.Kind, e.Head.Kind = "", ""
+	if w := s.Wiring(); w != nil {
+		e.Fusion.Rule, e.Fusion.DropFiner, e.Fusion.Units = "", w.DropFiner, append([]Unit(nil), w.Units...)
+	}
+	return &e
 }
