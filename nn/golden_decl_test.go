@@ -255,6 +255,18 @@ func TestGoldenDeclarations(t *testing.T) {
 			compareGolden(t, net, x, labels, want)
 		})
 	}
+	ops := map[string]bool{}
+	for i := 0; i < declCases; i++ {
+		_, s, _ := randomDeclaration(i)
+		for _, l := range append(s.StemLayers(), s.HeadLayers()...) {
+			ops[l.Op] = true
+		}
+	}
+	for _, op := range spec.LayerOps() {
+		if !ops[op.Name] {
+			t.Errorf("no generated declaration uses layer op %s", op.Name)
+		}
+	}
 	for _, k := range []graph.Kind{graph.Sigmoid, graph.ChannelScale, graph.Resize, graph.Add, graph.MaxPool} {
 		if !kinds[k] {
 			t.Errorf("no generated declaration uses op kind %s", k)

@@ -10,8 +10,8 @@ import (
 
 // SpecShowOptions are the inputs of "msdx spec show".
 type SpecShowOptions struct {
-	IO   *IOStreams
-	Spec string
+	IO     *IOStreams
+	Spec   string
 	Sets   []string
 	JSON   bool
 	Expand bool
