@@ -1,10 +1,12 @@
 // Package builder compiles a spec into a graph: the single description of a network that
 // both the cost model (package flops) and the executable network (package nn) read.
 //
-// Architectures are assembled from registered parts — stems, heads and fusion rules — in
-// the manner of timm's model registry: each part is a function that emits graph nodes, and
-// every node's op kind carries its own shape, parameter and cost rules (package graph), so
-// any network that can be built can be costed.
+// Stems, heads and MSDNet-family fusion wirings are declarations (spec.Layer, spec.Wiring:
+// shipped part files, users' part files or tables in a spec), which the builder interprets;
+// RANet's wiring is a rule registered in Go (RegisterWiring). Every node records its part
+// (stem, layer, transition, head), and its op kind carries its own shape, parameter and cost
+// rules (package graph), so any network that can be built can be costed. A declaration that
+// cannot be built is reported at the file, line and field that declared it.
 package builder
 
 import (
@@ -164,15 +166,9 @@ func (a *Arch) ConvBasic(name string, in, out, k, stride int) int {
 	return a.BNAct(name, a.Conv(name+"/conv", in, out, k, stride, 1))
 }
 
-// Depthwise emits a k×k depthwise conv with batch norm and activation.
-func (a *Arch) Depthwise(name string, in, k, stride int) int {
-	c := a.B.Shape(in).C
-	return a.BNAct(name, a.Conv(name+"/conv", in, c, k, stride, c))
-}
-
-// Unit emits the references' ConvBN: an optional 1×1 bottleneck of width
+// Unit emits the references' ConvBN as RANet uses it: an optional 1×1 bottleneck of width
 // min(C_in, bnWidth·out), then a 3×3 conv (stride 2 for a down unit), each with batch
-// norm and activation.
+// norm and activation. (The MSDNet-family wirings' units are wiredUnit.)
 func (a *Arch) Unit(name string, in, out, bnWidth int, down bool) int {
 	x := in
 	if a.Spec.Bottleneck {
