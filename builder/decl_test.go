@@ -331,3 +331,52 @@ func TestExpandedPresetsBuildTheSame(t *testing.T) {
 		}
 	}
 }
+
+// TestAttentionLastBlock checks the attention block that replaces the last block: the
+// exits before it cost what they cost without it, the last head reads the block's output,
+// and the block has the parameters its parts have (a 3x3 conv with batch norm, the
+// positional 7x7 depthwise conv with bias, and per attention block: batch norm, attention
+// (3W² + W² + W), two layer scales, the 7x7 depthwise conv with batch norm, and the 1x1
+// convs W→2W→W with biases).
+func TestAttentionLastBlock(t *testing.T) {
+	off, err := spec.Preset("addad-cifar10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	on, err := spec.Resolve("addad-cifar10", []string{"blocks.attention=true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g0, err := builder.Build(off)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g1, err := builder.Build(on)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e0, e1 := flops.Exits(g0), flops.Exits(g1)
+	for k := 0; k < len(e0)-1; k++ {
+		if e0[k].Totals != e1[k].Totals {
+			t.Errorf("exit %d: %+v with the attention block, %+v without", k+1, e1[k].Totals, e0[k].Totals)
+		}
+	}
+	last := g1.Exits[len(g1.Exits)-1]
+	if in := g1.Nodes[g1.Nodes[last.Head[0]].Inputs[0]].Name; in != "attention/block2/add2" {
+		t.Errorf("the last head reads %s", in)
+	}
+	var params, cin int64
+	for _, n := range g1.Nodes {
+		if strings.HasPrefix(n.Name, "attention/") {
+			params += n.Params
+			if n.Name == "attention/stem/conv" {
+				cin = int64(n.In[0].C)
+			}
+		}
+	}
+	w := int64(96 * 4)
+	block := 2*w + (4*w*w + w) + w + 49*w + 2*w + (2*w*w + 2*w) + (2*w*w + w) + w
+	if want := cin*w*9 + 2*w + 49*w + w + 2*block; params != want {
+		t.Errorf("attention block has %d parameters, want %d", params, want)
+	}
+}

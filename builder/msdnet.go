@@ -60,12 +60,16 @@ func buildMSDNet(a *Arch, w *spec.Wiring) {
 		groups[sc] = [][]int{{x[sc]}}
 	}
 
-	c, n := s.Channels, 0
+	c, n, first := s.Channels, 0, 0
 	for bi, layers := range steps {
+		if s.Blocks.Attention && bi == len(steps)-1 {
+			a.Exit(a.attentionBlock(x[first]))
+			break
+		}
 		for range layers {
 			n++
 			in, out := spec.ScaleSpan(s.Fusion.Prune, nScales, n, total)
-			first := nScales - out
+			first = nScales - out
 			a.at(graph.PartLayer, fmt.Sprintf("layer %d", n))
 			next := make([]int, nScales)
 			copy(next, x)
@@ -173,4 +177,32 @@ func (a *Arch) wiredUnit(name string, feat, out, newCh int, u spec.Unit, src, ds
 		stride = 1 << (dst - src)
 	}
 	return a.ConvBasic(fmt.Sprintf("%s/conv%dx%d", name, u.Kernel, u.Kernel), x, out, u.Kernel, stride)
+}
+
+// attentionBlock emits the attention block of the code of Addad et al. that replaces the
+// last block (spec.Blocks.Attention, architectures.md §2.3) on in, the first scale that
+// remains, and returns its output.
+func (a *Arch) attentionBlock(in int) int {
+	s := a.Spec
+	gr := s.Scales.GrFactor
+	width := s.Blocks.AttentionWidth * gr[len(gr)-1]
+	a.at(graph.PartLayer, "attention")
+	x := a.ConvBasic("attention/stem", in, width, 3, 1)
+	cpe := a.B.Add("attention/cpe", graph.Op{Kind: graph.Conv, Out: width, Kernel: 7, Stride: 1, Pad: 3, Groups: width, Bias: true}, x)
+	x = a.B.Add("attention/cpe/add", graph.Op{Kind: graph.Add}, x, cpe)
+	for i := 1; i <= s.Blocks.Step; i++ {
+		name := fmt.Sprintf("attention/block%d", i)
+		y := a.B.Add(name+"/norm", graph.Op{Kind: graph.BatchNorm}, x)
+		y = a.B.Add(name+"/attn", graph.Op{Kind: graph.MHSA, HeadDim: spec.AttentionHeadDim}, y)
+		y = a.B.Add(name+"/scale1", graph.Op{Kind: graph.LayerScale}, y)
+		x = a.B.Add(name+"/add1", graph.Op{Kind: graph.Add}, x, y)
+		y = a.B.Add(name+"/ffn/conv", graph.Op{Kind: graph.Conv, Out: width, Kernel: 7, Stride: 1, Pad: 3, Groups: width}, x)
+		y = a.B.Add(name+"/ffn/bn", graph.Op{Kind: graph.BatchNorm}, y)
+		y = a.B.Add(name+"/ffn/fc1", graph.Op{Kind: graph.Conv, Out: 2 * width, Kernel: 1, Stride: 1, Groups: 1, Bias: true}, y)
+		y = a.B.Add(name+"/ffn/gelu", graph.Op{Kind: graph.GELU}, y)
+		y = a.B.Add(name+"/ffn/fc2", graph.Op{Kind: graph.Conv, Out: width, Kernel: 1, Stride: 1, Groups: 1, Bias: true}, y)
+		y = a.B.Add(name+"/scale2", graph.Op{Kind: graph.LayerScale}, y)
+		x = a.B.Add(name+"/add2", graph.Op{Kind: graph.Add}, x, y)
+	}
+	return x
 }

@@ -64,6 +64,46 @@ writes one, so a network designed and costed in msdx can be trained here and bac
 	p("PARAMS = %d", g.Params())
 	p("EXITS = %d", len(g.Exits))
 	p("INPUT = (%d, %d, %d)", g.Input.C, g.Input.H, g.Input.W)
+	used := map[graph.Kind]bool{}
+	for _, n := range g.Nodes {
+		used[n.Op.Kind] = true
+	}
+	if used[graph.MHSA] {
+		p("")
+		p("")
+		p(`class MHSA(nn.Module):
+    """Multi-head self-attention over the H*W positions (FastViT's Attention)."""
+
+    def __init__(self, dim, head_dim):
+        super().__init__()
+        self.head_dim = head_dim
+        self.num_heads = dim // head_dim
+        self.scale = head_dim ** -0.5
+        self.qkv = nn.Linear(dim, dim * 3, bias=False)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        x = x.flatten(2).transpose(-2, -1)
+        qkv = self.qkv(x).reshape(b, h * w, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        attn = ((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1)
+        x = (attn @ v).transpose(1, 2).reshape(b, h * w, c)
+        return self.proj(x).transpose(-2, -1).reshape(b, c, h, w)`)
+	}
+	if used[graph.LayerScale] {
+		p("")
+		p("")
+		p(`class LayerScale(nn.Module):
+    """x * weight, one learnt factor per channel (FastViT's LayerScale2d)."""
+
+    def __init__(self, dim, init_value=1e-5):
+        super().__init__()
+        self.weight = nn.Parameter(init_value * torch.ones(dim, 1, 1))
+
+    def forward(self, x):
+        return x * self.weight`)
+	}
 	p("")
 	p("")
 	p("class Net(nn.Module):")
@@ -195,6 +235,10 @@ func module(n *graph.Node) string {
 		return "nn.AdaptiveAvgPool2d(1)"
 	case graph.Linear:
 		return fmt.Sprintf("nn.Linear(%d, %d, bias=%s)", n.In[0].Numel(), op.Out, pyBool(op.Bias))
+	case graph.MHSA:
+		return fmt.Sprintf("MHSA(%d, %d)", n.In[0].C, op.HeadDim)
+	case graph.LayerScale:
+		return fmt.Sprintf("LayerScale(%d)", n.In[0].C)
 	case graph.Concat, graph.Add, graph.Resize, graph.Sigmoid, graph.ChannelScale:
 		return ""
 	}

@@ -24,6 +24,8 @@ const (
 	Resize          Kind = "resize_bilinear"  // bilinear resize, align_corners=false
 	Sigmoid         Kind = "sigmoid"          // 1/(1+exp(-x))
 	ChannelScale    Kind = "channel_scale"    // x·s with s one value per channel (C×1×1), as SE blocks rescale
+	MHSA            Kind = "mhsa"             // multi-head self-attention over the H·W positions (FastViT's)
+	LayerScale      Kind = "layer_scale"      // x·γ with one learnt γ per channel
 )
 
 // Op is an op kind with its attributes. Attributes a kind does not use are zero.
@@ -46,6 +48,8 @@ type Op struct {
 	// rather than a module: the reference op counters hook modules only, so its MACs are
 	// zero (architectures.md §1: the SE block's GELU and sigmoid are not counted).
 	Functional bool `json:"functional,omitempty"`
+	// HeadDim is the features per head of an MHSA.
+	HeadDim int `json:"head_dim,omitempty"`
 }
 
 // Cost is the cost of one node for a batch of one, in each convention msdx reports.
@@ -217,6 +221,43 @@ func init() {
 			return Cost{FLOPs: 4 * out.Numel()} // negate, exp, add, divide
 		},
 		Sample: func() (Op, []Shape) { return Op{Kind: Sigmoid, Functional: true}, []Shape{{3, 4, 4}} },
+	})
+	// Self-attention over T = H·W positions of C features: queries, keys and values by a
+	// bias-free C→3C linear map, scores and their weighted sum (T²·C multiply-adds each),
+	// and a C→C projection with bias. The reference hook counters cannot count it (their
+	// linear rule needs a bias and takes every linear layer for an exit, architectures.md
+	// §1), so MACs follow fvcore: every multiply-add of the linear maps and the two matrix
+	// products, none for the softmax or the bias.
+	Register(MHSA, KindDef{
+		Infer: func(op Op, in []Shape) (Shape, error) {
+			x, err := one(in, MHSA)
+			if err != nil {
+				return Shape{}, err
+			}
+			if op.HeadDim < 1 || x.C%op.HeadDim != 0 {
+				return Shape{}, fmt.Errorf("mhsa: %d channels do not split into heads of %d", x.C, op.HeadDim)
+			}
+			return x, nil
+		},
+		Params: func(op Op, in []Shape) int64 {
+			c := int64(in[0].C)
+			return 3*c*c + c*c + c
+		},
+		Cost: func(op Op, in []Shape, out Shape) Cost {
+			c, t := int64(in[0].C), int64(in[0].H*in[0].W)
+			macs := 4*t*c*c + 2*t*t*c
+			heads := c / int64(op.HeadDim)
+			return Cost{MACs: macs, FVCore: macs, FLOPs: 2*macs + t*c + 3*heads*t*t}
+		},
+		Sample: func() (Op, []Shape) { return Op{Kind: MHSA, HeadDim: 2}, []Shape{{4, 3, 3}} },
+	})
+	// A per-channel product: a module in FastViT's code, but an elementwise multiply, which
+	// the reference counters' rules do not cover; it counts as FLOPs only.
+	Register(LayerScale, KindDef{
+		Infer:  func(op Op, in []Shape) (Shape, error) { return one(in, LayerScale) },
+		Params: func(op Op, in []Shape) int64 { return int64(in[0].C) },
+		Cost:   func(op Op, in []Shape, out Shape) Cost { return Cost{FLOPs: out.Numel()} },
+		Sample: func() (Op, []Shape) { return Op{Kind: LayerScale}, []Shape{{3, 4, 4}} },
 	})
 	Register(ChannelScale, KindDef{
 		Infer: func(op Op, in []Shape) (Shape, error) {

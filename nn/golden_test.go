@@ -41,6 +41,8 @@ var goldenCases = []goldenCase{
 	{"ranet", "ranet-cifar10", []string{"channels=4", "scales.gr_factor=4-2-1", "scales.bn_factor=4-2-1", "scales.resolution=1-2-3", "blocks.step=2", "blocks.block_step=1", "head.channels=16"}, nn.InitHeNormal, 4, 1},
 	// The SE blocks of the code of Addad et al. (architectures.md §2.3) on every unit.
 	{"addad-se", "addad-cifar100", []string{"channels=8", "growth=4", "blocks.count=2", "blocks.base=2", "blocks.step=1", "head.channels=16", "classes=12", "fusion.se=true"}, nn.InitPyTorch, 4, 3},
+	// The attention last block of the code of Addad et al., narrowed to 12 channels (2 heads).
+	{"addad-attention", "addad-cifar100", []string{"channels=8", "growth=4", "blocks.count=2", "blocks.base=2", "blocks.step=2", "head.channels=16", "classes=12", "blocks.attention=true", "blocks.attention_width=3"}, nn.InitPyTorch, 4, 1},
 	// The parts of examples/declared, which no Go code knows, at a smaller size.
 	{"example-skip2", "../examples/declared/fusion-skip2.toml", exampleSets, nn.InitPyTorch, 2, 1},
 	{"example-topdown", "../examples/declared/fusion-topdown.toml", exampleSets, nn.InitPyTorch, 2, 1},
@@ -88,6 +90,23 @@ func TestGoldenInputs(t *testing.T) {
 		}
 		if err := atomicfile.WriteFile(filepath.Join(c.dir(), "model.py"), py.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
+		}
+		// Layer scales start at 1e-5, which would put the attention branch and its
+		// gradients below the comparisons' noise floor; the golden weights give them values
+		// of order 1 so that the self-attention is checked forward and backward.
+		scales := map[string]bool{}
+		for _, n := range g.Nodes {
+			if n.Op.Kind == graph.LayerScale {
+				scales[n.Name+".weight"] = true
+			}
+		}
+		scaleRNG := rand.New(rand.NewPCG(11, c.seed))
+		for _, p := range net.Params() {
+			if scales[p.Name] {
+				for i := range p.Data {
+					p.Data[i] = float32(0.5 + scaleRNG.Float64())
+				}
+			}
 		}
 		if err := net.Save(filepath.Join(c.dir(), "params.safetensors"), nil); err != nil {
 			t.Fatal(err)

@@ -174,6 +174,10 @@ func (st *step) forward(y *kernels.Tensor, io stepIO) {
 		} else {
 			kernels.ResizeBilinear(y, a)
 		}
+	case graph.MHSA:
+		st.mhsa.Forward(y, a, st.weight.Data, st.proj.Data, st.bias.Data)
+	case graph.LayerScale:
+		kernels.LayerScale(y, a, st.weight.Data)
 	case graph.Sigmoid:
 		kernels.Sigmoid(y.Data, a.Data)
 	case graph.ChannelScale:
@@ -381,6 +385,20 @@ func (net *Network) backwardStep(st *step) {
 					copy(dx.Data, dy.Data)
 				}
 			}
+		}
+	case graph.MHSA, graph.LayerScale:
+		x := input(0)
+		if nd.Inputs[0] == graph.Input {
+			x = net.input
+		}
+		dx, acc, ok := net.inputGrad(st, 0)
+		if !ok {
+			dx = nil
+		}
+		if nd.Op.Kind == graph.MHSA {
+			st.mhsa.Backward(dx, dy, x, st.weight.Data, st.proj.Data, st.weight.Grad, st.proj.Grad, st.bias.Grad, acc)
+		} else {
+			kernels.LayerScaleBackward(dx, dy, x, st.weight.Data, st.weight.Grad, acc)
 		}
 	case graph.Sigmoid:
 		if dx, acc, ok := net.inputGrad(st, 0); ok {

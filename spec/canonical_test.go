@@ -164,6 +164,8 @@ func TestHashChanges(t *testing.T) {
 		"fusion.units":           {"msdnet-cifar10-anytime", "fusion.rule=testdata/parts/msdnet-nodrop.toml", nil},
 		"fusion.drop_finer":      {"msdnet-cifar10-anytime", "fusion.rule=testdata/parts/msdnet-nodrop.toml", nil},
 		"fusion.se":              {"addad-cifar10", "fusion.se=true", nil},
+		"blocks.attention":       {"addad-cifar10", "blocks.attention=true", nil},
+		"blocks.attention_width": {"addad-cifar10", "blocks.attention_width=48", []string{"blocks.attention=true"}},
 		"fusion.se_hidden":       {"addad-cifar10", "fusion.se_hidden=new", []string{"fusion.se=true"}},
 	}
 	var missing []string

@@ -154,7 +154,9 @@
 // whether the first kept scale of a scale-drop layer reads the dropped scale (MSDNet) or not
 // (the fusion of Addad et al.). Transitions follow fusion.prune and reduction as before.
 // fusion.se = true puts the SE block of the code of Addad et al. on every unit's input
-// (hidden width fusion.se_hidden, default "new//2"; Wiring, Unit).
+// (hidden width fusion.se_hidden, default "new//2"; Wiring, Unit). blocks.attention = true
+// replaces the last block by that code's attention block (Blocks.Attention), with
+// blocks.attention_width (default 96) as its running channel count.
 //
 // Problems with a declaration (an unknown op or argument, a reference to a layer that does
 // not exist or comes later, a width that is not whole or below 1, a kernel larger than its

@@ -60,6 +60,8 @@ var fields = []field{
 	{path: "blocks.step", kind: kindInt, ptr: func(s *Spec) any { return &s.Blocks.Step }},
 	{path: "blocks.step_mode", kind: kindString, ptr: func(s *Spec) any { return &s.Blocks.StepMode }},
 	{path: "blocks.block_step", kind: kindInt, ptr: func(s *Spec) any { return &s.Blocks.BlockStep }, optional: true},
+	{path: "blocks.attention", kind: kindBool, ptr: func(s *Spec) any { return &s.Blocks.Attention }, optional: true},
+	{path: "blocks.attention_width", kind: kindInt, ptr: func(s *Spec) any { return &s.Blocks.AttentionWidth }, optional: true},
 	{path: "fusion.rule", kind: kindString, ptr: func(s *Spec) any { return &s.Fusion.Rule }, optional: true},
 	{path: "fusion.prune", kind: kindString, ptr: func(s *Spec) any { return &s.Fusion.Prune }, optional: true},
 	{path: "fusion.compress_factor", kind: kindFloat, ptr: func(s *Spec) any { return &s.Fusion.CompressFactor }, optional: true},

@@ -547,6 +547,9 @@ func build(name string, layers []*layer) (*Spec, ErrorList, []string) {
 			s.Head.Channels = 128
 		}
 	}
+	if _, ok := merged["blocks.attention_width"]; !ok && s.Blocks.Attention {
+		s.Blocks.AttentionWidth = 96
+	}
 	if _, ok := merged["fusion.se_hidden"]; !ok && s.Fusion.SE {
 		s.Fusion.SEHidden = DefaultSEHidden
 	}

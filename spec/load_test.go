@@ -209,6 +209,27 @@ var malformed = []struct {
 		},
 	},
 	{
+		name: "attention block: heads that do not divide, a width without the block",
+		doc:  "[blocks]\nattention = true\nattention_width = 7\n",
+		sets: []string{"blocks.attention=false"},
+		want: []string{"t.toml:3: blocks.attention_width: not used without blocks.attention = true"},
+	},
+	{
+		name: "attention block: width not split into heads of 6",
+		doc:  "[blocks]\ncount = 2\nattention = true\nattention_width = 7\n",
+		want: []string{"t.toml:4: blocks.attention_width: attention_width 7 x gr_factor[3] 4 = 28 channels do not split into attention heads of 6"},
+	},
+	{
+		name: "attention block replacing the only block",
+		doc:  "[blocks]\nattention = true\n",
+		want: []string{"t.toml:2: blocks.attention: the attention block replaces the last block, so a network with it needs at least 2 blocks, not 1"},
+	},
+	{
+		name: "attention block under ranet",
+		doc:  "extends = \"ranet-cifar10\"\n[blocks]\nattention = true\n",
+		want: []string{"t.toml:3: blocks.attention: the attention last block belongs to the msdnet-family wirings, not to ranet"},
+	},
+	{
 		name: "too many layers",
 		doc:  "[blocks]\ncount = 100\nstep = 100\n",
 		want: []string{"t.toml:2: blocks.count: the network would have 9904 layers; at most 500"},

@@ -75,7 +75,22 @@ type Blocks struct {
 	StepMode string `toml:"step_mode" json:"step_mode"`
 	// BlockStep is RANet's block_step: extra blocks in each further flow.
 	BlockStep int `toml:"block_step,omitempty" json:"block_step,omitempty"`
+	// Attention replaces the last block by the attention block of the code of Addad et al.
+	// (architectures.md §2.3): on the first scale that remains, a 3×3 conv with batch norm
+	// and activation to AttentionWidth·gr of the coarsest scale, a 7×7 depthwise positional
+	// conv with bias added to it, then blocks.step FastViT attention blocks (batch norm,
+	// multi-head self-attention with AttentionHeadDim features per head, layer scale 1e-5,
+	// residual; a 7×7 depthwise conv with batch norm, a 1×1 conv to twice the width with
+	// GELU and a 1×1 conv back, layer scale, residual). The last exit reads it.
+	Attention bool `toml:"attention,omitempty" json:"attention,omitempty"`
+	// AttentionWidth is the running channel count c of the attention block (96 in the
+	// author's code, the default).
+	AttentionWidth int `toml:"attention_width,omitempty" json:"attention_width,omitempty"`
 }
+
+// AttentionHeadDim is the features per head of the attention block's self-attention, as
+// in the code of Addad et al.
+const AttentionHeadDim = 6
 
 // Fusion says how features move between scales: a declared wiring (a shipped one by name,
 // a part file, or units written here) or RANet's registered rule.

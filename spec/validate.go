@@ -234,6 +234,20 @@ func validate(s *Spec) ErrorList {
 		v.checkSplits(wiring)
 	}
 
+	// The attention last block.
+	switch {
+	case !b.Attention:
+		v.notApplicable("blocks.attention_width", b.AttentionWidth != 0, "without blocks.attention = true")
+	case ranet:
+		v.errorf(v.blame("blocks.attention", "fusion.rule"), "the attention last block belongs to the msdnet-family wirings, not to ranet")
+	case b.Count < 2:
+		v.errorf(v.blame("blocks.attention", "blocks.count"), "the attention block replaces the last block, so a network with it needs at least 2 blocks, not %d", b.Count)
+	case v.intRange("blocks.attention_width", b.AttentionWidth, 1, MaxChannels) && factorsOK:
+		if w := b.AttentionWidth * gr[len(gr)-1]; w%AttentionHeadDim != 0 {
+			v.errorf(v.blame("blocks.attention_width", "scales.gr_factor"), "attention_width %d x gr_factor[%d] %d = %d channels do not split into attention heads of %d", b.AttentionWidth, len(gr), gr[len(gr)-1], w, AttentionHeadDim)
+		}
+	}
+
 	// Fusion.
 	f := s.Fusion
 	if !ranet {

@@ -86,8 +86,17 @@ def count_macs(net, x):
                 n = out.shape[1] * out.shape[2] * out.shape[3] * k * k
             elif isinstance(mod, torch.nn.AdaptiveAvgPool2d):
                 n = i.numel()
+            elif isinstance(mod, torch.nn.Linear) and "." in name:
+                n = 0  # inside an MHSA module, which counts its linear maps itself
             elif isinstance(mod, torch.nn.Linear):
                 n = mod.in_features * mod.out_features + (mod.out_features if mod.bias is not None else 0)
+            elif type(mod).__name__ == "MHSA":
+                # Every multiply-add of its linear maps and matrix products, as fvcore counts
+                # (the reference hook counter cannot count attention).
+                t, c = i.shape[2] * i.shape[3], i.shape[1]
+                n = 4 * t * c * c + 2 * t * t * c
+            elif type(mod).__name__ == "LayerScale":
+                n = 0
             else:
                 raise TypeError("no counting rule for %s" % type(mod).__name__)
             key = name.replace("__", "/")
@@ -95,7 +104,7 @@ def count_macs(net, x):
         return count
 
     for name, m in net.named_modules():
-        if name and not list(m.children()):
+        if name and (not list(m.children()) or type(m).__name__ == "MHSA"):
             handles.append(m.register_forward_hook(hook(name)))
     net.eval()
     with torch.no_grad():
