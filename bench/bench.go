@@ -54,6 +54,9 @@ type Options struct {
 	MinTime time.Duration
 	// Seed seeds the weights and inputs.
 	Seed uint64
+	// Progress, when not nil, is called after each measurement (one per exit, then
+	// training) with the number done and the number in all.
+	Progress func(done, total int)
 }
 
 // ExitTiming is the inference speed up to one exit.
@@ -136,10 +139,16 @@ func Run(g *graph.Graph, init nn.Init, opts Options) (*Result, error) {
 	}
 	res := &Result{Schema: Schema, Batch: opts.Batch, Threads: kernels.Threads(), Kernels: kernels.Path()}
 
+	progress := func(done int) {
+		if opts.Progress != nil {
+			opts.Progress(done, net.NumExits()+1)
+		}
+	}
 	net.SetTrain(false)
 	costs := flops.Exits(g)
 	for k := 1; k <= net.NumExits(); k++ {
 		m := repeat(opts.MinTime, func() { net.Forward(x, k) })
+		progress(k)
 		batch := float64(opts.Batch)
 		res.Exits = append(res.Exits, ExitTiming{
 			Exit: k, MACs: costs[k-1].MACs, BatchSeconds: m.seconds,
@@ -168,6 +177,7 @@ func Run(g *graph.Graph, init nn.Init, opts Options) (*Result, error) {
 		net.Backward(dlogits)
 		sgd.Step(1e-3)
 	})
+	progress(net.NumExits() + 1)
 	res.TrainStepSeconds = m.seconds
 	res.TrainImagesPerSecond = float64(opts.Batch) / m.seconds
 	res.TrainAllocsPerImage = m.allocs / float64(opts.Batch)

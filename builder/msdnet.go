@@ -105,7 +105,7 @@ func buildMSDNet(a *Arch, w *spec.Wiring) {
 					}
 					unit := a.wiredUnit(un, feat, shares[i], newCh, u, src, sc)
 					if u.Offset() > 0 {
-						unit = a.resize(un+"/resize", unit, a.B.Shape(x[sc]))
+						unit = a.upsample(un+"/resize", unit, a.B.Shape(x[sc]))
 					}
 					parts = append(parts, unit)
 					added[sc] = append(added[sc], unit)

@@ -129,9 +129,16 @@ func ranetTransition(b, n, scale int) bool {
 	return false
 }
 
-// resize emits a bilinear resize of in to size's spatial extent. Same-size resizes are kept:
-// they are free at run time but fvcore counts them, and the graph records what the
-// reference executes.
+// resize emits a bilinear resize of in to size's spatial extent, with align_corners=True as
+// RANet's F.interpolate calls have it. Same-size resizes are kept: they are free at run
+// time but fvcore counts them, and the graph records what the reference executes.
 func (a *Arch) resize(name string, in int, size graph.Shape) int {
+	return a.B.Add(name, graph.Op{Kind: graph.Resize, H: size.H, W: size.W, AlignCorners: true}, in)
+}
+
+// upsample emits the bilinear resize that brings a declared unit's output from a coarser
+// scale to this one, with PyTorch's default align_corners=False: declared wirings are not
+// RANet's, and their exports and golden fixtures use the default.
+func (a *Arch) upsample(name string, in int, size graph.Shape) int {
 	return a.B.Add(name, graph.Op{Kind: graph.Resize, H: size.H, W: size.W}, in)
 }

@@ -21,7 +21,7 @@ const (
 	Linear          Kind = "linear"           // fully connected over the flattened input
 	Concat          Kind = "concat"           // channel concatenation of equal-size maps
 	Add             Kind = "add"              // element-wise sum of two equal shapes
-	Resize          Kind = "resize_bilinear"  // bilinear resize, align_corners=false
+	Resize          Kind = "resize_bilinear"  // bilinear resize, align_corners as Op.AlignCorners says
 	Sigmoid         Kind = "sigmoid"          // 1/(1+exp(-x))
 	ChannelScale    Kind = "channel_scale"    // x·s with s one value per channel (C×1×1), as SE blocks rescale
 	MHSA            Kind = "mhsa"             // multi-head self-attention over the H·W positions (FastViT's)
@@ -50,6 +50,10 @@ type Op struct {
 	Functional bool `json:"functional,omitempty"`
 	// HeadDim is the features per head of an MHSA.
 	HeadDim int `json:"head_dim,omitempty"`
+	// AlignCorners selects PyTorch's align_corners=True for a Resize (RANet's
+	// interpolation), where the corner pixels of input and output align; false is
+	// align_corners=False. It changes no cost.
+	AlignCorners bool `json:"align_corners,omitempty"`
 }
 
 // Cost is the cost of one node for a batch of one, in each convention msdx reports.

@@ -38,7 +38,7 @@ type goldenCase struct {
 var goldenCases = []goldenCase{
 	{"msdnet", "msdnet-cifar10-anytime", []string{"channels=8", "growth=4", "blocks.count=2", "blocks.base=2", "blocks.step=1", "head.channels=16"}, nn.InitPyTorch, 4, 2},
 	{"addad", "addad-cifar100", []string{"channels=8", "growth=4", "blocks.count=2", "blocks.base=2", "blocks.step=1", "head.channels=16", "classes=12"}, nn.InitPyTorch, 4, 1},
-	{"ranet", "ranet-cifar10", []string{"channels=4", "scales.gr_factor=4-2-1", "scales.bn_factor=4-2-1", "scales.resolution=1-2-3", "blocks.step=2", "blocks.block_step=1", "head.channels=16"}, nn.InitHeNormal, 4, 1},
+	{"ranet", "ranet-cifar10", []string{"channels=4", "scales.gr_factor=4-2-1", "scales.bn_factor=4-2-1", "scales.resolution=1-2-3", "blocks.step=2", "blocks.block_step=1", "head.channels=16"}, nn.InitHeNormal, 4, 2},
 	// The SE blocks of the code of Addad et al. (architectures.md §2.3) on every unit.
 	{"addad-se", "addad-cifar100", []string{"channels=8", "growth=4", "blocks.count=2", "blocks.base=2", "blocks.step=1", "head.channels=16", "classes=12", "fusion.se=true"}, nn.InitPyTorch, 4, 3},
 	// The attention last block of the code of Addad et al., narrowed to 12 channels (2 heads).

@@ -169,9 +169,12 @@ func (st *step) forward(y *kernels.Tensor, io stepIO) {
 	case graph.Add:
 		kernels.Add(y.Data, a.Data, io.input(nd.Inputs[1]).Data)
 	case graph.Resize:
-		if a.H == y.H && a.W == y.W {
+		switch {
+		case a.H == y.H && a.W == y.W:
 			copy(y.Data, a.Data)
-		} else {
+		case nd.Op.AlignCorners:
+			kernels.ResizeBilinearAlignCorners(y, a)
+		default:
 			kernels.ResizeBilinear(y, a)
 		}
 	case graph.MHSA:
@@ -429,7 +432,11 @@ func (net *Network) backwardStep(st *step) {
 				copy(dx.Data, dy.Data)
 			default:
 				t := net.target(&tmp, dx, acc)
-				kernels.ResizeBilinearBackward(t, dy)
+				if st.node.Op.AlignCorners {
+					kernels.ResizeBilinearAlignCornersBackward(t, dy)
+				} else {
+					kernels.ResizeBilinearBackward(t, dy)
+				}
 				deliver(dx, t, acc)
 			}
 		}
