@@ -177,6 +177,14 @@ func (st *step) forward(y *kernels.Tensor, io stepIO) {
 		default:
 			kernels.ResizeBilinear(y, a)
 		}
+	case graph.MHSA:
+		st.mhsa.Forward(y, a, st.weight.Data, st.proj.Data, st.bias.Data)
+	case graph.LayerScale:
+		kernels.LayerScale(y, a, st.weight.Data)
+	case graph.Sigmoid:
+		kernels.Sigmoid(y.Data, a.Data)
+	case graph.ChannelScale:
+		kernels.ChannelScale(y, a, io.input(nd.Inputs[1]))
 	default:
 		panic(fmt.Sprintf("nn: node %s: op kind %q has no kernel", nd.Name, nd.Op.Kind))
 	}
@@ -296,6 +304,11 @@ func (net *Network) backwardStep(st *step) {
 	case graph.BatchNorm:
 		if dx, acc, ok := net.inputGrad(st, 0); ok {
 			st.bn.Backward(dx, dy, input(0), net.saveMean[nd.ID], net.saveInvStd[nd.ID], st.weight.Grad, st.bias.Grad, st.act, acc)
+		} else {
+			// On the image, which needs no gradient: the input gradient goes to scratch, for
+			// the sake of the parameters' gradients.
+			t := net.scratchLike(net.input)
+			st.bn.Backward(&t, dy, net.input, net.saveMean[nd.ID], net.saveInvStd[nd.ID], st.weight.Grad, st.bias.Grad, st.act, false)
 		}
 	case graph.ReLU:
 		if dx, acc, ok := net.inputGrad(st, 0); ok {
@@ -376,6 +389,40 @@ func (net *Network) backwardStep(st *step) {
 				}
 			}
 		}
+	case graph.MHSA, graph.LayerScale:
+		x := input(0)
+		if nd.Inputs[0] == graph.Input {
+			x = net.input
+		}
+		dx, acc, ok := net.inputGrad(st, 0)
+		if !ok {
+			dx = nil
+		}
+		if nd.Op.Kind == graph.MHSA {
+			st.mhsa.Backward(dx, dy, x, st.weight.Data, st.proj.Data, st.weight.Grad, st.proj.Grad, st.bias.Grad, acc)
+		} else {
+			kernels.LayerScaleBackward(dx, dy, x, st.weight.Data, st.weight.Grad, acc)
+		}
+	case graph.Sigmoid:
+		if dx, acc, ok := net.inputGrad(st, 0); ok {
+			t := net.target(&tmp, dx, acc)
+			kernels.SigmoidBackward(t.Data, dy.Data, net.out[nd.ID].Data)
+			deliver(dx, t, acc)
+		}
+	case graph.ChannelScale:
+		dx, accX, okX := net.inputGrad(st, 0)
+		ds, accS, okS := net.inputGrad(st, 1)
+		if !okX {
+			dx = nil
+		}
+		if !okS {
+			ds = nil
+		}
+		x := input(0)
+		if nd.Inputs[0] == graph.Input {
+			x = net.input
+		}
+		kernels.ChannelScaleBackward(dx, ds, accX, accS, dy, x, input(1))
 	case graph.Resize:
 		if dx, acc, ok := net.inputGrad(st, 0); ok {
 			switch {

@@ -291,16 +291,16 @@ func breakdowns(cands []candidate) ([]Breakdown, error) {
 	return out, nil
 }
 
-// PartOf classifies a graph node into one of the Parts: the heads by role, the stem and
-// the first layer's strided convs by name ("stem/...", "first/..."), the transitions by
-// name (".../transition..."), the rest as blocks.
+// PartOf classifies a graph node into one of the Parts by the part the builder recorded
+// for it (graph.Node.Part): the stem (with the rest of the first layer), the transitions,
+// the heads, and the layers as blocks.
 func PartOf(n *graph.Node) string {
-	switch {
-	case n.Role == graph.RoleHead:
+	switch n.Part {
+	case graph.PartHead:
 		return PartHeads
-	case strings.HasPrefix(n.Name, "stem/") || strings.HasPrefix(n.Name, "first/") || n.Name == "stem":
+	case graph.PartStem:
 		return PartStem
-	case strings.Contains(n.Name, "transition"):
+	case graph.PartTransition:
 		return PartTransitions
 	}
 	return PartBlocks
