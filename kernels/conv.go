@@ -162,7 +162,7 @@ func convForward(y, x *Tensor, w []float32, s ConvSpec, accumulate bool, epi epi
 		convDirect(y, x, w, s, epi)
 	case s.isPointwise():
 		for g := range s.Groups {
-			gemm.Sgemm(false, false, og, cols, cg, 1, w[g*og*k:], k, x.Data[g*cg*cols:], cols, beta, y.Data[g*og*cols:], cols, Threads())
+			gemm.Sgemm(false, false, og, cols, cg, 1, w[g*og*k:], k, x.Data[g*cg*cols:], cols, beta, y.Data[g*og*cols:], cols, kernelThreads())
 		}
 		if epi.bn != nil {
 			parallel(&epilogueTasks, s.OutC, epilogueTask{*y, epi})
@@ -263,7 +263,7 @@ func Conv2DBackwardData(dx, dy *Tensor, w []float32, spec ConvSpec, accumulate b
 	}
 	if s.isPointwise() {
 		for g := range s.Groups {
-			gemm.Sgemm(true, false, cg, cols, og, 1, w[g*og*k:], k, dy.Data[g*og*cols:], cols, beta, dx.Data[g*cg*cols:], cols, Threads())
+			gemm.Sgemm(true, false, cg, cols, og, 1, w[g*og*k:], k, dy.Data[g*og*cols:], cols, beta, dx.Data[g*cg*cols:], cols, kernelThreads())
 		}
 		return
 	}
@@ -344,7 +344,7 @@ func Conv2DBackwardWeight(dw, dbias []float32, x, dy *Tensor, spec ConvSpec) {
 		for g := range s.Groups {
 			dyg, xg, dwg := dy.Data[g*og*cols:], x.Data[g*cg*cols:], dw[g*og*k:]
 			if simdLanes() == 0 {
-				gemm.Sgemm(false, true, og, cg, cols, 1, dyg, cols, xg, cols, 1, dwg, k, Threads())
+				gemm.Sgemm(false, true, og, cg, cols, 1, dyg, cols, xg, cols, 1, dwg, k, kernelThreads())
 				continue
 			}
 			// Split the input channels (columns of dw) among the threads.

@@ -118,85 +118,89 @@ func closeTo(got, want []float32, tol float64) (float64, bool) {
 
 // TestGoldenPyTorch runs each case in msdx and compares with PyTorch 1.13's outputs on the
 // same weights and batch: logits within 1e-4 and gradients within 1e-3 of the reference's
-// magnitude.
+// magnitude. Each case runs as one chunk and as one chunk per image, so that the batch
+// norms' combination of chunk statistics and sums is checked against PyTorch too.
 func TestGoldenPyTorch(t *testing.T) {
 	kinds := map[graph.Kind]bool{}
 	for _, c := range goldenCases {
-		t.Run(c.name, func(t *testing.T) {
-			_, g, net := c.build(t)
-			for _, n := range g.Nodes {
-				kinds[n.Op.Kind] = true
-			}
-			if err := net.Load(filepath.Join(c.dir(), "params.safetensors")); err != nil {
-				t.Fatal(err)
-			}
-			batch, err := tensorfile.ReadFile(filepath.Join(c.dir(), "batch.safetensors"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := tensorfile.ReadFile(filepath.Join(c.dir(), "expected.safetensors"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := strconv.FormatInt(g.Params(), 10); want.Metadata["param_count"] != got {
-				t.Errorf("PyTorch module has %s parameters, msdx counts %s", want.Metadata["param_count"], got)
-			}
-			in := batch.Lookup("input")
-			x := kernels.FromNCHW(in.Shape[0], in.Shape[1], in.Shape[2], in.Shape[3], in.F32)
-			labels := make([]int, len(batch.Lookup("labels").I64))
-			for i, l := range batch.Lookup("labels").I64 {
-				labels[i] = int(l)
-			}
-			lookup := func(name string) []float32 {
-				tt := want.Lookup(name)
-				if tt == nil {
-					t.Fatalf("expected.safetensors has no %s", name)
+		for _, chunkImages := range []int{nn.ChunkImages, 1} {
+			t.Run(fmt.Sprintf("%s/chunk%d", c.name, chunkImages), func(t *testing.T) {
+				_, g, net := c.build(t)
+				nn.SetChunkImages(net, chunkImages)
+				for _, n := range g.Nodes {
+					kinds[n.Op.Kind] = true
 				}
-				return tt.F32
-			}
-			// logits are [classes][batch] in msdx and (batch, classes) in PyTorch.
-			transpose := func(l *kernels.Tensor) []float32 {
-				out := make([]float32, l.Len())
-				for c := 0; c < l.C; c++ {
-					for n := 0; n < l.N; n++ {
-						out[n*l.C+c] = l.Data[c*l.N+n]
+				if err := net.Load(filepath.Join(c.dir(), "params.safetensors")); err != nil {
+					t.Fatal(err)
+				}
+				batch, err := tensorfile.ReadFile(filepath.Join(c.dir(), "batch.safetensors"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := tensorfile.ReadFile(filepath.Join(c.dir(), "expected.safetensors"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := strconv.FormatInt(g.Params(), 10); want.Metadata["param_count"] != got {
+					t.Errorf("PyTorch module has %s parameters, msdx counts %s", want.Metadata["param_count"], got)
+				}
+				in := batch.Lookup("input")
+				x := kernels.FromNCHW(in.Shape[0], in.Shape[1], in.Shape[2], in.Shape[3], in.F32)
+				labels := make([]int, len(batch.Lookup("labels").I64))
+				for i, l := range batch.Lookup("labels").I64 {
+					labels[i] = int(l)
+				}
+				lookup := func(name string) []float32 {
+					tt := want.Lookup(name)
+					if tt == nil {
+						t.Fatalf("expected.safetensors has no %s", name)
+					}
+					return tt.F32
+				}
+				// logits are [classes][batch] in msdx and (batch, classes) in PyTorch.
+				transpose := func(l *kernels.Tensor) []float32 {
+					out := make([]float32, l.Len())
+					for c := 0; c < l.C; c++ {
+						for n := 0; n < l.N; n++ {
+							out[n*l.C+c] = l.Data[c*l.N+n]
+						}
+					}
+					return out
+				}
+
+				net.SetTrain(true)
+				net.ZeroGrad()
+				logits := net.Forward(x, 0)
+				dlogits := make([]*kernels.Tensor, len(logits))
+				for k, l := range logits {
+					if d, ok := closeTo(transpose(l), lookup(fmt.Sprintf("logits/%d", k+1)), 1e-4); !ok {
+						t.Errorf("exit %d training logits differ by %.2g", k+1, d)
+					}
+					dlogits[k] = kernels.NewTensor(l.C, l.N, 1, 1)
+					loss := kernels.SoftmaxCrossEntropy(dlogits[k].Data, l.Data, l.C, l.N, labels, nil, 0)
+					if ref := lookup(fmt.Sprintf("loss/%d", k+1))[0]; math.Abs(loss-float64(ref)) > 1e-4*math.Max(1, math.Abs(float64(ref))) {
+						t.Errorf("exit %d loss %.6f, PyTorch %.6f", k+1, loss, ref)
 					}
 				}
-				return out
-			}
-
-			net.SetTrain(true)
-			net.ZeroGrad()
-			logits := net.Forward(x, 0)
-			dlogits := make([]*kernels.Tensor, len(logits))
-			for k, l := range logits {
-				if d, ok := closeTo(transpose(l), lookup(fmt.Sprintf("logits/%d", k+1)), 1e-4); !ok {
-					t.Errorf("exit %d training logits differ by %.2g", k+1, d)
+				net.Backward(dlogits)
+				for _, p := range net.Params() {
+					if d, ok := closeTo(p.Grad, lookup("grad/"+p.Name), 1e-3); !ok {
+						t.Errorf("gradient of %s differs by %.2g", p.Name, d)
+					}
 				}
-				dlogits[k] = kernels.NewTensor(l.C, l.N, 1, 1)
-				loss := kernels.SoftmaxCrossEntropy(dlogits[k].Data, l.Data, l.C, l.N, labels, nil, 0)
-				if ref := lookup(fmt.Sprintf("loss/%d", k+1))[0]; math.Abs(loss-float64(ref)) > 1e-4*math.Max(1, math.Abs(float64(ref))) {
-					t.Errorf("exit %d loss %.6f, PyTorch %.6f", k+1, loss, ref)
+				for _, b := range net.Buffers() {
+					if d, ok := closeTo(b.Data, lookup("after/"+b.Name), 1e-4); !ok {
+						t.Errorf("running statistic %s differs by %.2g", b.Name, d)
+					}
 				}
-			}
-			net.Backward(dlogits)
-			for _, p := range net.Params() {
-				if d, ok := closeTo(p.Grad, lookup("grad/"+p.Name), 1e-3); !ok {
-					t.Errorf("gradient of %s differs by %.2g", p.Name, d)
+				net.SetTrain(false)
+				for k, l := range net.Forward(x, 0) {
+					if d, ok := closeTo(transpose(l), lookup(fmt.Sprintf("eval_logits/%d", k+1)), 1e-4); !ok {
+						t.Errorf("exit %d evaluation logits differ by %.2g", k+1, d)
+					}
 				}
-			}
-			for _, b := range net.Buffers() {
-				if d, ok := closeTo(b.Data, lookup("after/"+b.Name), 1e-4); !ok {
-					t.Errorf("running statistic %s differs by %.2g", b.Name, d)
-				}
-			}
-			net.SetTrain(false)
-			for k, l := range net.Forward(x, 0) {
-				if d, ok := closeTo(transpose(l), lookup(fmt.Sprintf("eval_logits/%d", k+1)), 1e-4); !ok {
-					t.Errorf("exit %d evaluation logits differ by %.2g", k+1, d)
-				}
-			}
-		})
+			})
+		}
 	}
 	if t.Failed() || *goldenWrite {
 		return

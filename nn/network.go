@@ -85,20 +85,25 @@ type Network struct {
 	place   []placement // where each node's output lives (see planConcats)
 	writer  []*step     // the step that writes each node's tensor; nil if none runs
 
-	// State for the current batch size.
-	batch      int
-	input      *kernels.Tensor // the last forward pass's input
-	out        []*kernels.Tensor
-	grad       []*kernels.Tensor
-	gradRoots  []int  // concatenations owning a slab, whose gradients are zeroed before each backward pass
-	written    []bool // grad[i] holds a value (first writer overwrites, later ones add)
-	saveMean   [][]float32
-	saveInvStd [][]float32
-	scratch    []float32
-	maxExit    int               // exits computed by the last forward pass
-	logits     []*kernels.Tensor // Forward's result, reused
-	io         stepIO            // Forward's access to the tensors (see prepare)
-	flatGrad   []float32         // gradient of a flattened linear-layer input
+	chunkImages int // images per chunk of a batch (ChunkImages)
+
+	// State for the current batch size (see prepare).
+	batch         int
+	chunks        []*chunk
+	images        []int           // images per chunk, for kernels.BatchNorm.CombineStats
+	input         *kernels.Tensor // the last forward pass's input
+	saveMean      [][]float32     // batch statistics of each batch norm, by node ID
+	saveInvStd    [][]float32
+	partA         [][]float32       // each batch norm's per-chunk partial sums (forward: means; backward: sums of dz)
+	partB         [][]float32       // (forward: squared deviations; backward: sums of dz·(x-mean))
+	maxExit       int               // exits computed by the last forward pass
+	logits        []*kernels.Tensor // Forward's result, reused
+	batchOut      []*kernels.Tensor // per exit, the batch's logits gathered from the chunks
+	gradsIn       []*kernels.Tensor // Backward's per-exit logit gradients, for the chunks to copy
+	forwardPlans  [2][]*plan        // by training mode and exits computed (see planForward)
+	backwardPlans []*plan           // by exits computed
+	pass          pass              // the task a phase hands to the workers
+	workerScratch [][]float32       // per goroutine of a weight-gradient pass, for flattened linear inputs
 }
 
 // New compiles g into a network with parameters initialised by init from seed.
@@ -106,7 +111,7 @@ func New(g *graph.Graph, init Init, seed uint64) (*Network, error) {
 	if init != InitPyTorch && init != InitHeNormal {
 		return nil, fmt.Errorf("nn: unknown initialisation %q (want %s or %s)", init, InitPyTorch, InitHeNormal)
 	}
-	net := &Network{g: g, steps: make([]*step, len(g.Nodes))}
+	net := &Network{g: g, steps: make([]*step, len(g.Nodes)), chunkImages: ChunkImages}
 	rng := rand.New(rand.NewPCG(seed, 0x6d7364780a))
 	consumers := make([][]int, len(g.Nodes))
 	for _, nd := range g.Nodes {

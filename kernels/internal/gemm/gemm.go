@@ -37,8 +37,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/msdx/msdx/kernels/internal/freelist"
-	"github.com/msdx/msdx/kernels/internal/par"
+	"github.com/msdx/msdx/internal/freelist"
+	"github.com/msdx/msdx/internal/par"
 	"unsafe"
 )
 

@@ -21,7 +21,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/msdx/msdx/kernels/internal/freelist"
+	"github.com/msdx/msdx/internal/freelist"
 )
 
 // Task is work split into parts 0..n-1.
