@@ -114,9 +114,15 @@ func AddTo(y, x []float32) {
 // this is one contiguous copy, the concatenation used when a layer cannot
 // write into a Channels view directly.
 func CopyChannels(dst *Tensor, c0 int, src *Tensor) {
-	v := dst.Channels(c0, c0+src.C)
-	mustSameShape("CopyChannels", v, src)
-	copy(v.Data, src.Data)
+	// Checked by hand rather than on a Channels view, which would be allocated on
+	// every call (a concatenation per dense layer).
+	checkLen("CopyChannels", dst)
+	checkLen("CopyChannels", src)
+	if c0 < 0 || c0+src.C > dst.C || src.N != dst.N || src.H != dst.H || src.W != dst.W {
+		panic(fmt.Sprintf("kernels: CopyChannels: %v into channels [%d,%d) of %v", src.String(), c0, c0+src.C, dst.String()))
+	}
+	p := dst.N * dst.H * dst.W
+	copy(dst.Data[c0*p:(c0+src.C)*p], src.Data)
 }
 
 // Softmax writes per-sample softmax probabilities of feature-major logits
