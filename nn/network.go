@@ -11,6 +11,46 @@
 // (kernels.Conv2DBatchNorm, bit-identical to the separate passes). Nodes that no exit
 // depends on are never run (PyTorch runs them, but their outputs are unused); they keep
 // their parameters, so parameter files and counts match the reference networks.
+//
+// # Threads: data parallelism across the batch
+//
+// These networks are hundreds of small ops (MSDNet's layers have 6 to 48 output
+// channels), too small to split each one among threads and join after it: the joins cost
+// more than the second core gives. So a batch is cut into fixed chunks of ChunkImages
+// images instead, and each chunk runs through the network on one goroutine (kernels run
+// serially inside, kernels.BeginSerial), up to kernels.Threads chunks at once on the
+// helper goroutines of package internal/par. Every chunk has its own activations,
+// gradients and scratch storage; CNHW tensors of the whole batch are split into chunks on
+// the way in (the images, the logit gradients) and gathered on the way out (the logits).
+//
+// Chunks must meet only where the batch, not the image, is the unit:
+//
+//   - A batch norm in training normalises with the batch's statistics. Each chunk computes
+//     its per-channel mean and squared deviations (kernels.BatchNorm.Partial); at a join
+//     they are combined in chunk order (CombineStats); then every chunk normalises. Its
+//     backward pass does the same with the sums of dz and dz·(x-mean), which also give the
+//     gradients of gamma and beta. The plan of a pass (planForward, planBackward) puts
+//     every step in the phase after the last join its inputs need, so the batch norms of
+//     parallel branches (MSDNet's scales, RANet's sub-networks) share their joins: a
+//     training step joins once per level of batch-norm depth, not once per op.
+//   - Weight gradients sum over the batch. The backward pass computes only input
+//     gradients per chunk; after it, each conv or linear layer's weight gradient is the
+//     sum of its chunks' gradients in chunk order, the layers spread over the goroutines
+//     (costliest first).
+//   - Nothing else: an evaluation-mode forward pass (batch norms use running statistics)
+//     and real early exit (EarlyExit, each chunk exiting its own samples) have no join at
+//     all before the end.
+//
+// The chunking depends on the batch size only, and every chunk's computation, every
+// combination and every kernel give the same bits whichever goroutine runs them, so
+// training and inference give the same bits on any number of threads: runs resume bit
+// for bit on another thread count (TestThreadCountIndependence checks 1, 2 and 3 threads
+// on every preset family). Bits do depend on the kernel path (kernels.Path: AVX-512, AVX2
+// or generic) and on ChunkImages.
+//
+// A new op kind needs a case in step.forward and chunk.backwardStep (and in
+// Network.weightGrad if it has weights that sum over the batch); an op that, like batch
+// norm, needs statistics of the whole batch also needs a join in the plans.
 package nn
 
 import (
