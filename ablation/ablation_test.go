@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/msdx/msdx/costmatch"
 	"github.com/msdx/msdx/recipe"
 	"github.com/msdx/msdx/spec"
 	"github.com/msdx/msdx/study"
@@ -69,7 +71,7 @@ func TestGridOrder(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("grid (-want +got):\n%s", diff)
 	}
-	trials := Trials(axes, []int64{0, 1})
+	trials := Trials(axes, []int64{0, 1}, nil)
 	if len(trials) != 12 || trials[5].Index != 5 || trials[5].Key.Seed != 1 || Grid(axes)[2].Name() != "a=0 b=z" {
 		t.Errorf("trials: %d, trial 5 = %+v", len(trials), trials[5])
 	}
@@ -78,6 +80,13 @@ func TestGridOrder(t *testing.T) {
 // fakeStudy plans a 2×2 fusion × stem study with two seeds and writes, for every trial,
 // a finished status whose last exit has top1[cell][seed] and a two-point budgeted curve.
 func fakeStudy(t *testing.T, top1 [4][2]float64, skip map[int]string) study.Dir {
+	t.Helper()
+	return fakeStudyMatched(t, top1, skip, "")
+}
+
+// fakeStudyMatched is fakeStudy with the cells scaled to equal last-exit cost by the
+// knob matchBy (none when empty).
+func fakeStudyMatched(t *testing.T, top1 [4][2]float64, skip map[int]string, matchBy string) study.Dir {
 	t.Helper()
 	dir := study.Dir(t.TempDir())
 	base, err := spec.Preset("addad-cifar10-small")
@@ -93,12 +102,18 @@ func fakeStudy(t *testing.T, top1 [4][2]float64, skip map[int]string) study.Dir 
 		t.Fatal(err)
 	}
 	seeds := []int64{0, 1}
+	var match *study.Match
+	if matchBy != "" {
+		if match, err = MatchCells(base, axes, matchBy, costmatch.LastExit); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cfg, err := study.Create(dir, &study.Config{Kind: study.KindAblation, Base: "addad-cifar10-small", Recipe: "quick",
-		Data: "synthetic", Fingerprint: "fp", Seeds: seeds, Threads: 1, Axes: axes}, base, rc)
+		Data: "synthetic", Fingerprint: "fp", Seeds: seeds, Threads: 1, Axes: axes, Match: match}, base, rc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tr := range Trials(axes, seeds) {
+	for _, tr := range Trials(axes, seeds, match) {
 		costs, err := dir.Plan(cfg, tr)
 		if err != nil {
 			t.Fatal(err)
@@ -223,5 +238,55 @@ func TestCurveAt(t *testing.T) {
 		if !(got == tc.want || math.IsNaN(got) && math.IsNaN(tc.want)) {
 			t.Errorf("curveAt(%v) = %v, want %v", tc.budget, got, tc.want)
 		}
+	}
+}
+
+// TestMatchedStudy scales the fusion × stem cells to the baseline's last-exit cost and
+// checks that the trials train the scaled specs and that the result reports them.
+func TestMatchedStudy(t *testing.T) {
+	dir := fakeStudyMatched(t, [4][2]float64{{80, 81}, {79, 80}, {82, 83}, {81, 82}}, nil, "channels")
+	cfg, err := dir.ReadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values []int
+	for i, c := range cfg.Match.Cells {
+		values = append(values, c.Value)
+		if !c.Within || c.From != 16 {
+			t.Errorf("cell %s: %+v", c.Cell, c)
+		}
+		tr, err := dir.ReadTrial(2 * i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last := tr.Sets[len(tr.Sets)-1]; last != "channels="+strconv.Itoa(c.Value) {
+			t.Errorf("trial %d: last override %q, want channels=%d", 2*i, last, c.Value)
+		}
+		costs, err := dir.ReadCost(2 * i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := float64(costs[len(costs)-1].MACs); got != c.Cost || math.Abs(got-cfg.Match.Target) > 0.02*cfg.Match.Target {
+			t.Errorf("cell %s: trial's last-exit MACs %g, matched %g, target %g", c.Cell, got, c.Cost, cfg.Match.Target)
+		}
+	}
+	if diff := cmp.Diff([]int{16, 53, 14, 52}, values); diff != "" {
+		t.Errorf("channels per cell (-want +got):\n%s", diff)
+	}
+	res, err := Analyze(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Match == nil || res.Variants[1].Scaled == nil || res.Variants[1].Scaled.Value != 53 {
+		t.Fatalf("result does not carry the matching: %+v", res.Match)
+	}
+	var csv strings.Builder
+	if err := res.WriteCSV(&csv); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(csv.String(), "\n")
+	if lines[0] != "variant,fusion,stem,channels,exit,macs,params,top1_mean,top1_sd,seeds" ||
+		!strings.HasPrefix(lines[5], "fusion=msdnet stem=paper,msdnet,paper,53,1,") {
+		t.Errorf("CSV:\n%s", csv.String())
 	}
 }

@@ -31,7 +31,7 @@ func Analyze(dir study.Dir) (*Result, error) {
 	if cfg.Kind != study.KindAblation {
 		return nil, fmt.Errorf("%s is a %s study, not an ablation", dir, cfg.Kind)
 	}
-	res := &Result{Study: string(dir), Seeds: cfg.Seeds}
+	res := &Result{Study: string(dir), Seeds: cfg.Seeds, Match: cfg.Match}
 	for _, a := range cfg.Axes {
 		ax := Axis{Name: a.Name}
 		for _, l := range a.Levels {
@@ -40,7 +40,7 @@ func Analyze(dir study.Dir) (*Result, error) {
 		res.Axes = append(res.Axes, ax)
 	}
 	cells := Grid(cfg.Axes)
-	trials := Trials(cfg.Axes, cfg.Seeds)
+	trials := Trials(cfg.Axes, cfg.Seeds, cfg.Match)
 	// results[cell][seed position] is nil for a trial that did not finish.
 	results := make([][]*curves, len(cells))
 	for ci := range cells {
@@ -72,6 +72,9 @@ func Analyze(dir study.Dir) (*Result, error) {
 	}
 	for ci, cell := range cells {
 		v := Variant{Name: cell.Name(), Labels: cell.Labels, Responses: map[string]Stat{}}
+		if cfg.Match != nil {
+			v.Scaled = &cfg.Match.Cells[ci]
+		}
 		var done []*curves
 		for si := range cfg.Seeds {
 			v.Trials = append(v.Trials, ci*len(cfg.Seeds)+si)
@@ -366,13 +369,17 @@ func (r *Result) WriteJSON(w io.Writer) error {
 	return enc.Encode(r)
 }
 
-// WriteCSV writes one row per variant and exit: the variant's labels, the exit, its
-// cost and its top-1 over seeds, then the variant's responses.
+// WriteCSV writes one row per variant and exit: the variant's labels (and, when the
+// study matched costs, its knob value in a column named after the knob), the exit, its
+// cost and its top-1 over seeds.
 func (r *Result) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	head := []string{"variant"}
 	for _, a := range r.Axes {
 		head = append(head, a.Name)
+	}
+	if r.Match != nil {
+		head = append(head, r.Match.Knob)
 	}
 	head = append(head, "exit", "macs", "params", "top1_mean", "top1_sd", "seeds")
 	if err := cw.Write(head); err != nil {
@@ -383,6 +390,9 @@ func (r *Result) WriteCSV(w io.Writer) error {
 			row := []string{v.Name}
 			for _, l := range v.Labels {
 				row = append(row, l.Value)
+			}
+			if v.Scaled != nil {
+				row = append(row, strconv.Itoa(v.Scaled.Value))
 			}
 			row = append(row, strconv.Itoa(e.Exit), strconv.FormatInt(e.MACs, 10), strconv.FormatInt(e.Params, 10),
 				num(e.Top1.Mean), num(e.Top1.SD), strconv.Itoa(e.Top1.N))

@@ -153,13 +153,18 @@ func Grid(axes []study.Axis) []Cell {
 }
 
 // Trials returns the study's trials: every cell once per seed, trial index
-// cell·len(seeds) + seed position.
-func Trials(axes []study.Axis, seeds []int64) []*study.Trial {
+// cell·len(seeds) + seed position. With match (nil for none), each cell's overrides end
+// with its knob value.
+func Trials(axes []study.Axis, seeds []int64, match *study.Match) []*study.Trial {
 	var out []*study.Trial
-	for _, c := range Grid(axes) {
+	for ci, c := range Grid(axes) {
+		sets := c.Sets
+		if match != nil {
+			sets = append(append([]string(nil), c.Sets...), match.Set(ci))
+		}
 		for _, seed := range seeds {
 			out = append(out, &study.Trial{
-				Index: len(out), Labels: c.Labels, Sets: c.Sets, Key: study.Key{Seed: seed},
+				Index: len(out), Labels: c.Labels, Sets: sets, Key: study.Key{Seed: seed},
 			})
 		}
 	}

@@ -29,6 +29,9 @@ type Result struct {
 	Axes []Axis `json:"axes"`
 	// Seeds are the training seeds of the study.
 	Seeds []int64 `json:"seeds"`
+	// Match, when the cells were scaled to equal cost, says how; each variant's Scaled
+	// holds its knob value.
+	Match *study.Match `json:"match,omitempty"`
 	// Variants holds one entry per grid cell, in grid order.
 	Variants []Variant `json:"variants"`
 	// MatchedBudgets are the budgets (MACs per image) at which variants that differ in
@@ -60,6 +63,8 @@ type Variant struct {
 	// Name is the labels joined, e.g. "fusion=dense stem=paper".
 	Name   string        `json:"name"`
 	Labels []study.Label `json:"labels"`
+	// Scaled is the cell's knob value when the study matched costs (nil otherwise).
+	Scaled *study.CellMatch `json:"scaled,omitempty"`
 	// Trials are the indices of the cell's trials, one per seed; Finished counts those
 	// that finished.
 	Trials   []int `json:"trials"`

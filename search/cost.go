@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/msdx/msdx/builder"
+	"github.com/msdx/msdx/costmatch"
 	"github.com/msdx/msdx/flops"
 )
 
@@ -20,8 +21,18 @@ type Candidate struct {
 func (c Candidate) Key() string { return strings.Join(c.Values, "\x00") }
 
 // Overrides returns the overrides that make c's spec: the space's fixed sets, then
-// "path=value" for every parameter.
+// "path=value" for every parameter, then, when the space has a [match] that places c,
+// the matched field's value.
 func (s *Space) Overrides(c Candidate) []string {
+	out := s.paramOverrides(c)
+	if r, err := s.Place(c); r != nil && err == nil {
+		out = append(out, r.Set())
+	}
+	return out
+}
+
+// paramOverrides is Overrides without the matched field.
+func (s *Space) paramOverrides(c Candidate) []string {
 	if len(c.Values) != len(s.Params) {
 		panic(fmt.Sprintf("search: candidate of %d values for %d parameters", len(c.Values), len(s.Params)))
 	}
@@ -73,6 +84,10 @@ func (c *Cost) Reason() string {
 // Evaluate resolves and builds a candidate's spec and checks the constraints. It never
 // fails: problems make the candidate infeasible.
 func (s *Space) Evaluate(c Candidate) *Cost {
+	placed, err := s.Place(c)
+	if err != nil {
+		return &Cost{Error: "placing it on the [match] cost: " + oneLine(err), Violation: BuildViolation}
+	}
 	sp, err := s.Resolve(c)
 	if err != nil {
 		return &Cost{Error: oneLine(err), Violation: BuildViolation}
@@ -88,6 +103,11 @@ func (s *Space) Evaluate(c Candidate) *Cost {
 	}
 	for _, con := range s.Constraints {
 		con.check(cost)
+	}
+	if placed != nil && !placed.Within() {
+		cost.Violated = append(cost.Violated, fmt.Sprintf("%s is the nearest to %s MACs %.4g, %+.1f %% off (more than %g %%)",
+			placed.Set(), s.Match.Measure, s.Match.MACs, 100*placed.Gap, 100*costmatch.Tolerance))
+		cost.Violation += math.Abs(placed.Gap)
 	}
 	return cost
 }

@@ -30,6 +30,17 @@
 //	exit = "last"                   # "first", "last" or a 1-based exit number
 //	max_macs = 64e6                 # and/or min_macs, max_params, min_params
 //
+//	[match]                         # optional: place every candidate on a cost
+//	by = "channels"                 # the integer spec field scaled
+//	macs = 64.5e6                   # the cost to reach
+//	measure = "last-exit"           # or "curve": the mean over exits (default last-exit)
+//
+// With [match], a candidate's spec ends with "by=value", the value of the field that
+// brings its cost nearest macs (package costmatch), so that candidates which differ in
+// shape are compared at the same cost; a candidate no value brings within
+// costmatch.Tolerance of it is infeasible, with the nearest value and gap as the reason.
+// The field cannot also be a parameter.
+//
 // A candidate is one value per parameter; its spec is the base resolved with the fixed
 // sets, written in canonical form (every field explicit, as a study's base.toml), then
 // "path=value" for every parameter (see Space.Resolve), and its cost comes from the
@@ -51,9 +62,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/msdx/msdx/costmatch"
 	"github.com/msdx/msdx/internal/fielderr"
 	"github.com/msdx/msdx/spec"
 )
@@ -71,10 +84,32 @@ type Space struct {
 	Params []Param
 	// Constraints are the cost constraints, in file order.
 	Constraints []Constraint
+	// Match, when not nil, places every candidate on a cost.
+	Match *Match
 
 	// base is the base resolved with Sets, in canonical form: what a study's base.toml
 	// holds, and what every candidate resolves against.
 	base []byte
+
+	mu     sync.Mutex
+	placed map[string]placement // by Candidate.Key
+}
+
+// Match places the candidates of a space on a cost by scaling one integer field.
+type Match struct {
+	// By is the spec field path scaled ("channels").
+	By string
+	// MACs is the cost every candidate is brought to, in Measure.
+	MACs    float64
+	Measure costmatch.Measure
+	// Line is the line of the [match] header.
+	Line int
+}
+
+// placement is a candidate's matched field value, or why it has none.
+type placement struct {
+	result *costmatch.Result
+	err    error
 }
 
 // Param kinds.
@@ -247,9 +282,9 @@ func (p *spaceParser) bad(field, format string, args ...any) {
 func (p *spaceParser) parse(raw map[string]any) {
 	for _, k := range sortedKeys(raw) {
 		switch k {
-		case "base", "sets", "param", "constraint":
+		case "base", "sets", "param", "constraint", "match":
 		default:
-			p.bad(k, "unknown key (want base, sets, [[param]] or [[constraint]])")
+			p.bad(k, "unknown key (want base, sets, [[param]], [[constraint]] or [match])")
 		}
 	}
 	base, ok := raw["base"].(string)
@@ -311,6 +346,9 @@ func (p *spaceParser) parse(raw map[string]any) {
 			p.sp.Constraints = append(p.sp.Constraints, c)
 		}
 	}
+	if v, ok := raw["match"]; ok {
+		p.match(v, seen)
+	}
 	if p.sp.Base != "" && len(p.errs) == 0 {
 		b, err := spec.Resolve(p.sp.Base, p.sp.Sets)
 		if err != nil {
@@ -319,6 +357,74 @@ func (p *spaceParser) parse(raw map[string]any) {
 			p.sp.base = b.Canonical()
 		}
 	}
+	if m := p.sp.Match; m != nil && p.sp.base != nil {
+		// The base must have the field as an integer; its cost need not be near the target.
+		resolve := func(extra []string) (*spec.Spec, error) { return spec.Parse(p.sp.Base, p.sp.base, extra) }
+		if _, err := costmatch.Match(resolve, m.By, m.MACs, m.Measure); err != nil {
+			p.bad("match.by", "%v", err)
+		}
+	}
+}
+
+// match parses the [match] table; params maps the varied paths to their param numbers.
+func (p *spaceParser) match(v any, params map[string]int) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		p.bad("match", "want a [match] table, got %s", fielderr.Describe(v))
+		return
+	}
+	errs := len(p.errs)
+	mt := &Match{Measure: costmatch.LastExit, Line: p.lines["match"]}
+	for _, k := range sortedKeys(m) {
+		at := "match." + k
+		switch x := m[k]; k {
+		case "by":
+			by, ok := x.(string)
+			if !ok || by == "" {
+				p.bad(at, "want an integer spec field path such as \"channels\", got %s", fielderr.Describe(x))
+				continue
+			}
+			if n, varied := params[by]; varied {
+				p.bad(at, "%s is varied by param[%d]; the matched field cannot also be a parameter", by, n)
+				continue
+			}
+			mt.By = by
+		case "macs":
+			var f float64
+			switch y := x.(type) {
+			case int64:
+				f = float64(y)
+			case float64:
+				f = y
+			default:
+				p.bad(at, "want a number of MACs, got %s", fielderr.Describe(x))
+				continue
+			}
+			if !(f > 0) || math.IsInf(f, 0) {
+				p.bad(at, "want a positive number of MACs, got %v", f)
+				continue
+			}
+			mt.MACs = f
+		case "measure":
+			str, _ := x.(string)
+			measure, err := costmatch.ParseMeasure(str)
+			if err != nil {
+				p.bad(at, "%v", err)
+				continue
+			}
+			mt.Measure = measure
+		default:
+			p.bad(at, "unknown key (want by, macs, measure)")
+		}
+	}
+	if len(p.errs) > errs {
+		return
+	}
+	if mt.By == "" || mt.MACs == 0 {
+		p.bad("match", "[match] needs by (the field to scale) and macs (the cost to reach)")
+		return
+	}
+	p.sp.Match = mt
 }
 
 // BaseSpec returns the space's base resolved with its fixed sets: the base.toml of a
@@ -346,6 +452,50 @@ func (s *Space) Resolve(c Candidate) (*spec.Spec, error) {
 		base = b.Canonical()
 	}
 	return spec.Parse(s.Base, base, s.Overrides(c))
+}
+
+// canonicalBase returns the base in canonical form.
+func (s *Space) canonicalBase() ([]byte, error) {
+	if s.base != nil {
+		return s.base, nil
+	}
+	b, err := spec.Resolve(s.Base, s.Sets) // a Space not made by ParseSpace
+	if err != nil {
+		return nil, err
+	}
+	return b.Canonical(), nil
+}
+
+// Place returns the value of the matched field that places candidate c on the space's
+// cost (nil, nil when the space has no [match]); it is computed once per candidate.
+func (s *Space) Place(c Candidate) (*costmatch.Result, error) {
+	if s.Match == nil {
+		return nil, nil
+	}
+	key := c.Key()
+	s.mu.Lock()
+	p, ok := s.placed[key]
+	s.mu.Unlock()
+	if ok {
+		return p.result, p.err
+	}
+	base, err := s.canonicalBase()
+	if err == nil {
+		params := s.paramOverrides(c)
+		resolve := func(extra []string) (*spec.Spec, error) {
+			return spec.Parse(s.Base, base, append(append([]string(nil), params...), extra...))
+		}
+		p.result, p.err = costmatch.Match(resolve, s.Match.By, s.Match.MACs, s.Match.Measure)
+	} else {
+		p.err = err
+	}
+	s.mu.Lock()
+	if s.placed == nil {
+		s.placed = map[string]placement{}
+	}
+	s.placed[key] = p
+	s.mu.Unlock()
+	return p.result, p.err
 }
 
 func (p *spaceParser) param(n int, m map[string]any) (Param, bool) {

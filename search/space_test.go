@@ -183,6 +183,25 @@ values = [8]
 		{"unknown base", "base = \"no-such\"\n[[param]]\npath = \"growth\"\nvalues = [6]\n",
 			[]string{"space.toml:1: base: the base spec does not resolve: no-such: no such file or preset (presets: " + strings.Join(spec.PresetNames(), ", ") + ")"}},
 		{"syntax", "base = \n", []string{"space.toml:1: expected value but found '\\n' instead"}},
+		{"bad match", `base = "msdnet-cifar10-small"
+[[param]]
+path = "channels"
+values = [8]
+[match]
+by = "channels"
+macs = -1
+measure = "mean"
+unit = "flops"
+`, []string{
+			"space.toml:6: match.by: channels is varied by param[1]; the matched field cannot also be a parameter",
+			"space.toml:7: match.macs: want a positive number of MACs, got -1",
+			`space.toml:8: match.measure: "mean" is not a cost measure: want last-exit or curve`,
+			"space.toml:9: match.unit: unknown key (want by, macs, measure)",
+		}},
+		{"match needs by and macs", "base = \"msdnet-cifar10-small\"\n[[param]]\npath = \"growth\"\nvalues = [6]\n[match]\nmeasure = \"curve\"\n",
+			[]string{"space.toml:5: match: [match] needs by (the field to scale) and macs (the cost to reach)"}},
+		{"match by a real field", "base = \"msdnet-cifar10-small\"\n[[param]]\npath = \"growth\"\nvalues = [6]\n[match]\nby = \"reduction\"\nmacs = 1e7\n",
+			[]string{"space.toml:6: match.by: reduction is 0.5, not an integer: a cost can only be matched by an integer field"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -249,6 +268,37 @@ max_macs = 10e6
 	t.Logf("1-2-4: %+v; 1-4-8 first exit %d MACs; 1-2: %s", costs[0].Exits, costs[2].Exits[0].MACs, costs[1].Error)
 }
 
+// TestEvaluateMatch places candidates on a cost: the author's model at MSDNet's anytime
+// arguments (10 blocks, step 2, base 4, growth 6) reaches 64.5 M MACs at its last exit
+// with 69 stem channels (64,428,388 MACs, −0.11 %); 8 blocks of growth 6 cannot come
+// within 2 % of 5 M MACs with any number of channels, and are infeasible, saying so.
+func TestEvaluateMatch(t *testing.T) {
+	sp, err := ParseSpace("space.toml", []byte(`base = "addad-cifar10"
+[[param]]
+path = "blocks.count"
+values = [10, 2]
+[match]
+by = "channels"
+macs = 64.5e6
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := sp.Evaluate(Candidate{Values: []string{"10"}})
+	if !c.Feasible() || c.LastMACs() != 64428388 {
+		t.Errorf("10 blocks: feasible %v (%s), last exit %g MACs; want feasible at 64428388", c.Feasible(), c.Reason(), c.LastMACs())
+	}
+	if diff := cmp.Diff([]string{"blocks.count=10", "channels=69"}, sp.Overrides(Candidate{Values: []string{"10"}})); diff != "" {
+		t.Errorf("overrides (-want +got):\n%s", diff)
+	}
+	sp.Match.MACs = 5e6
+	sp.placed = nil
+	c = sp.Evaluate(Candidate{Values: []string{"10"}})
+	if c.Feasible() || !strings.HasPrefix(c.Reason(), "channels=1 is the nearest to last-exit MACs 5e+06") {
+		t.Errorf("10 blocks at 5 M MACs: feasible %v, reason %q; want infeasible, channels=1 the nearest", c.Feasible(), c.Reason())
+	}
+}
+
 // TestExampleSpaces checks the shipped examples: they parse, and have the size and the
 // number of feasible candidates their comments state.
 func TestExampleSpaces(t *testing.T) {
@@ -258,6 +308,7 @@ func TestExampleSpaces(t *testing.T) {
 	}{
 		{"msdnet-cifar10.toml", 25200, -1},
 		{"msdnet-quick.toml", 72, 52},
+		{"addad-paper.toml", 720, -1}, // 507 feasible; costing takes 10 s (docs/paper-config.md)
 	}
 	for _, tt := range tests {
 		sp, err := LoadSpace("../examples/search/" + tt.file)

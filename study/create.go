@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/msdx/msdx/builder"
 	"github.com/msdx/msdx/flops"
@@ -17,7 +18,7 @@ import (
 
 // Create writes a new study into d (which must not exist or be empty), or, when d already
 // holds a study, checks that it is the same study (same kind, base spec, recipe, data,
-// seeds, threads and axes) so that rerunning a command resumes it. It returns the
+// seeds, threads, axes and cost matching) so that rerunning a command resumes it. It returns the
 // study's configuration: cfg for a new study, the recorded one for an existing study,
 // with cfg's executor settings.
 func Create(d Dir, cfg *Config, base *spec.Spec, rc *recipe.Recipe) (*Config, error) {
@@ -73,6 +74,9 @@ func sameStudy(old, new *Config) error {
 	b, _ := json.Marshal(new.Axes)
 	if string(a) != string(b) {
 		return fmt.Errorf("its axes are %s, not %s", a, b)
+	}
+	if a, b := matchSummary(old.Match), matchSummary(new.Match); a != b {
+		return fmt.Errorf("its cells are %s, not %s", a, b)
 	}
 	return nil
 }
@@ -136,4 +140,16 @@ func (d Dir) Plan(cfg *Config, t *Trial) ([]flops.ExitCost, error) {
 func (d Dir) ReadCost(index int) ([]flops.ExitCost, error) {
 	var c []flops.ExitCost
 	return c, readJSON(d.TrialPath(index, CostFile), &c)
+}
+
+// matchSummary says in words how a study's cells were scaled.
+func matchSummary(m *Match) string {
+	if m == nil {
+		return "not scaled to equal cost"
+	}
+	values := make([]string, len(m.Cells))
+	for i, c := range m.Cells {
+		values[i] = strconv.Itoa(c.Value)
+	}
+	return fmt.Sprintf("scaled to equal %s cost by %s (%s)", m.Measure, m.Knob, strings.Join(values, ", "))
 }

@@ -92,6 +92,9 @@ type Config struct {
 	Threads int `toml:"threads"`
 	// Axes are the factors of an ablation, in the order given (empty for a search).
 	Axes []Axis `toml:"axes"`
+	// Match, when not nil, says how an ablation's cells were scaled to equal cost
+	// ("msdx ablate --match-cost"); each cell's trials carry its knob override.
+	Match *Match `toml:"match,omitempty"`
 	// Executor holds the executor settings the study was last run with.
 	Executor ExecutorConfig `toml:"executor"`
 }
@@ -108,6 +111,42 @@ type Axis struct {
 type Level struct {
 	Label string   `toml:"label"`
 	Sets  []string `toml:"sets"`
+}
+
+// Match records how the cells of an ablation were scaled to the cost of its baseline
+// cell (every axis at its first level), one integer knob per study (see package
+// costmatch).
+type Match struct {
+	// Knob is the spec field scaled ("channels"); Measure is the matched cost,
+	// "last-exit" or "curve" (the mean over exits), in MACs.
+	Knob    string `toml:"knob" json:"knob"`
+	Measure string `toml:"measure" json:"measure"`
+	// Target is the baseline cell's measure, which every cell was scaled to.
+	Target float64 `toml:"target" json:"target"`
+	// Tolerance is the relative gap within which a cell counts as matched.
+	Tolerance float64 `toml:"tolerance" json:"tolerance"`
+	// Cells holds one entry per grid cell, in grid order.
+	Cells []CellMatch `toml:"cells" json:"cells"`
+}
+
+// CellMatch is the knob value chosen for one grid cell.
+type CellMatch struct {
+	// Cell names the cell ("fusion=dense stem=paper").
+	Cell string `toml:"cell" json:"cell"`
+	// From is the knob's value before scaling and Value the value chosen.
+	From  int `toml:"from" json:"from"`
+	Value int `toml:"value" json:"value"`
+	// Cost is the cell's measure at Value and Gap its relative gap to the target.
+	Cost float64 `toml:"cost" json:"cost"`
+	Gap  float64 `toml:"gap" json:"gap"`
+	// Within says whether the gap is within the tolerance; a cell outside it was
+	// scaled to the nearest value the knob allows.
+	Within bool `toml:"within" json:"within"`
+}
+
+// Set returns the override that scales the cell: "knob=value".
+func (m *Match) Set(cell int) string {
+	return m.Knob + "=" + strconv.Itoa(m.Cells[cell].Value)
 }
 
 // ExecutorConfig are the executor settings of a study.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/msdx/msdx/ablation"
 	"github.com/msdx/msdx/builder"
+	"github.com/msdx/msdx/costmatch"
 	"github.com/msdx/msdx/data"
 	"github.com/msdx/msdx/dyneval"
 	"github.com/msdx/msdx/flops"
@@ -159,6 +160,11 @@ type AblateOptions struct {
 	Epochs     int
 	Seeds      int
 	Study      string
+	// MatchCost, when not empty, scales every cell to the baseline cell's cost: its
+	// "last-exit" MACs or, with "curve", the mean over exits; MatchBy is the integer spec
+	// field scaled.
+	MatchCost string
+	MatchBy   string
 	// Plan prints the grid and its costs without training.
 	Plan bool
 	JSON bool
@@ -187,6 +193,15 @@ an anytime and a budgeted result (at least its first exit's cost and its cheapes
 setting's), so variants that differ in cost are compared at equal cost, not only exit by
 exit.
 
+--match-cost asks the other question: is a variant a better use of the same MACs? Before
+anything trains, every cell is scaled to the cost of the baseline cell (every axis at its
+first level) by choosing the value of one integer spec field, --match-by (channels by
+default; growth, head.channels or any integer field): the value whose last exit's MACs
+(--match-cost, or --match-cost=last-exit) or mean MACs over exits (--match-cost=curve)
+come nearest the baseline's, within 2 % or the nearest the field allows (said). The
+chosen values are in --plan, study.toml, the tables and ablation.json, and the effects
+are then effects at equal cost.
+
 Axes: "fusion" (msdnet, the baseline, or dense: the Addad et al. fusion), "stem"
 (msdnet, or paper: the efficient stem of the author's code), or any spec field with its
 values, path=v1,v2 (e.g. --vary growth=6,8). --vary is repeatable.
@@ -207,9 +222,14 @@ command line, 130 interrupted.`,
 		Example: `  msdx ablate --vary fusion,stem --study studies/fusion-stem
   msdx ablate --vary fusion,stem --data imagefolder:../shared/data/cifar10-jpeg.tar.gz --seeds 2 --study studies/c10
   msdx ablate --vary growth=6,8 --base msdnet-cifar10-small --plan
+  msdx ablate --vary fusion,stem --match-cost --plan
+  msdx ablate --vary fusion,stem --match-cost=curve --match-by growth --plan
   msdx ablate --vary fusion,stem --executor slurm --partition cpu --time 4:00:00 --jobs 8 --study /shared/studies/fs`,
-		Args: exactArgs(0),
+		Args: matchCostArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.MatchCost = args[0] // "--match-cost curve", see matchCostArgs
+			}
 			if len(opts.Vary) == 0 {
 				return usageError{errors.New("--vary is required, e.g. --vary fusion,stem")}
 			}
@@ -233,10 +253,27 @@ command line, 130 interrupted.`,
 	f.IntVar(&opts.Epochs, "epochs", 0, "train for `N` epochs (default: the recipe's)")
 	f.IntVar(&opts.Seeds, "seeds", 2, "train every cell with seeds 0..`N`-1")
 	f.StringVar(&opts.Study, "study", "", "the study `DIR` (default: studies/BASE-AXES)")
+	f.StringVar(&opts.MatchCost, "match-cost", "", "scale every cell to the baseline cell's `last-exit` or curve cost")
+	f.Lookup("match-cost").NoOptDefVal = string(costmatch.LastExit)
+	f.StringVar(&opts.MatchBy, "match-by", "channels", "the integer spec `field` --match-cost scales")
 	f.BoolVar(&opts.Plan, "plan", false, "print the grid and its per-exit costs; train nothing")
 	f.BoolVar(&opts.JSON, "json", false, "print the ablation result as JSON")
 	opts.ExecutorOptions.addFlags(cmd)
 	return cmd
+}
+
+// matchCostArgs accepts no argument, or the one measure that "--match-cost curve" leaves
+// behind: --match-cost takes an optional value, which pflag reads only as
+// --match-cost=curve.
+func matchCostArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 1 {
+		if f := cmd.Flags().Lookup("match-cost"); f.Changed && f.Value.String() == f.NoOptDefVal {
+			if _, err := costmatch.ParseMeasure(args[0]); err == nil {
+				return nil
+			}
+		}
+	}
+	return exactArgs(0)(cmd, args)
 }
 
 func ablateRun(opts *AblateOptions) error {
@@ -248,6 +285,17 @@ func ablateRun(opts *AblateOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
+	var match *study.Match
+	if opts.MatchCost != "" {
+		m, err := costmatch.ParseMeasure(opts.MatchCost)
+		if err != nil {
+			return usageError{fmt.Errorf("--match-cost: %w", err)}
+		}
+		if match, err = ablation.MatchCells(base, axes, opts.MatchBy, m); err != nil {
+			return fmt.Errorf("--match-cost by %s: %w", opts.MatchBy, err)
+		}
+		printMatch(opts.IO, match)
+	}
 	rc, err := recipe.ResolveOverrides(opts.Recipe, recipe.Overrides{Sets: opts.RecipeSets, Epochs: opts.Epochs,
 		Note: func(s string) { fmt.Fprintf(opts.IO.ErrOut, "msdx: recipe %s: %s\n", opts.Recipe, s) }})
 	if err != nil {
@@ -257,7 +305,7 @@ func ablateRun(opts *AblateOptions) error {
 	for i := range seeds {
 		seeds[i] = int64(i)
 	}
-	trials := ablation.Trials(axes, seeds)
+	trials := ablation.Trials(axes, seeds, match)
 	if opts.Plan {
 		return printPlan(opts, base, trials)
 	}
@@ -285,7 +333,7 @@ func ablateRun(opts *AblateOptions) error {
 	cfg, err := study.Create(dir, &study.Config{
 		Kind: study.KindAblation, Version: versionInfo().Version, Created: time.Now().UTC().Truncate(time.Second),
 		Base: opts.Base, Recipe: opts.Recipe, Data: ds.Ref, Fingerprint: ds.Fingerprint,
-		Seeds: seeds, Threads: opts.Threads, Axes: axes, Executor: opts.config(),
+		Seeds: seeds, Threads: opts.Threads, Axes: axes, Match: match, Executor: opts.config(),
 	}, base, rc)
 	if err != nil {
 		return err
@@ -368,6 +416,34 @@ func writeAblation(dir study.Dir, res *ablation.Result) error {
 	return nil
 }
 
+// printMatch prints how the cells were scaled to equal cost, and says on stderr which
+// could not be matched within the tolerance.
+func printMatch(ios *IOStreams, m *study.Match) {
+	fmt.Fprintf(ios.Out, "cost matching: every cell scaled by %s to the %s cost of %s, %s MACs (within %g %%)\n",
+		m.Knob, m.Measure, m.Cells[0].Cell, macsString(ios.IsTerminal, m.Target), 100*m.Tolerance)
+	tp := tableprinter.New(ios.Out, ios.IsTerminal)
+	tp.AddRow("variant", m.Knob, "macs_"+strings.ReplaceAll(m.Measure, "-", "_"), "gap")
+	tp.AlignRight(1, 2, 3)
+	for _, c := range m.Cells {
+		value := strconv.Itoa(c.Value)
+		if c.Value != c.From {
+			value = fmt.Sprintf("%d→%d", c.From, c.Value)
+		}
+		tp.AddRow(c.Cell, value, macsString(ios.IsTerminal, c.Cost), gapString(c.Gap))
+	}
+	tp.Render()
+	fmt.Fprintln(ios.Out)
+	for _, c := range m.Cells {
+		if !c.Within {
+			fmt.Fprintf(ios.ErrOut, "msdx: cell %s: no value of %s comes within %g %% of the target; %s=%d is the nearest (%s)\n",
+				c.Cell, m.Knob, 100*m.Tolerance, m.Knob, c.Value, gapString(c.Gap))
+		}
+	}
+}
+
+// gapString formats a relative gap in percent with its sign.
+func gapString(gap float64) string { return fmt.Sprintf("%+.2f %%", 100*gap) }
+
 // printPlan prints the grid's cells with their per-exit costs.
 func printPlan(opts *AblateOptions, base *spec.Spec, trials []*study.Trial) error {
 	tp := tableprinter.New(opts.IO.Out, opts.IO.IsTerminal)
@@ -414,16 +490,28 @@ func specCosts(nameOrPath string, sets []string) ([]flops.ExitCost, error) {
 
 // printAblation prints the variant table and the effects table.
 func printAblation(ios *IOStreams, res *ablation.Result) error {
+	if res.Match != nil {
+		fmt.Fprintf(ios.Out, "cells scaled by %s to equal %s cost (%s MACs)\n", res.Match.Knob, res.Match.Measure,
+			macsString(ios.IsTerminal, res.Match.Target))
+	}
 	tp := tableprinter.New(ios.Out, ios.IsTerminal)
-	tp.AddRow("variant", "exit", "macs", "top1", "sd", "seeds")
-	tp.AlignRight(1, 2, 3, 4, 5)
+	head := []string{"variant"}
+	if res.Match != nil {
+		head = append(head, res.Match.Knob)
+	}
+	tp.AddRow(append(head, "exit", "macs", "top1", "sd", "seeds")...)
+	tp.AlignRight(len(head), len(head)+1, len(head)+2, len(head)+3, len(head)+4)
 	for _, v := range res.Variants {
+		row := []string{v.Name}
+		if v.Scaled != nil {
+			row = append(row, strconv.Itoa(v.Scaled.Value))
+		}
 		for _, e := range v.Exits {
-			tp.AddRow(v.Name, strconv.Itoa(e.Exit), macsString(ios.IsTerminal, float64(e.MACs)),
-				pctString(e.Top1.Mean), pctString(e.Top1.SD), strconv.Itoa(e.Top1.N))
+			tp.AddRow(append(row, strconv.Itoa(e.Exit), macsString(ios.IsTerminal, float64(e.MACs)),
+				pctString(e.Top1.Mean), pctString(e.Top1.SD), strconv.Itoa(e.Top1.N))...)
 		}
 		if len(v.Exits) == 0 {
-			tp.AddRow(v.Name, "-", "-", "-", "-", "0")
+			tp.AddRow(append(row, "-", "-", "-", "-", "0")...)
 		}
 	}
 	if err := tp.Render(); err != nil {

@@ -149,6 +149,12 @@ func TestAblateLocal(t *testing.T) {
 	if err := ablateRun(other); err == nil || !strings.Contains(err.Error(), "already holds another study: its seeds are [0], not [0 1]") {
 		t.Errorf("another study in the directory: %v", err)
 	}
+	matched := tinyAblation(t, dir, 1)
+	matched.MatchCost, matched.MatchBy = "last-exit", "channels"
+	if err := ablateRun(matched); err == nil || !strings.Contains(err.Error(),
+		"its cells are not scaled to equal cost, not scaled to equal last-exit cost by channels (16, 53, 14, 52)") {
+		t.Errorf("the same grid scaled to equal cost in the directory: %v", err)
+	}
 }
 
 func TestAblateFaults(t *testing.T) {
@@ -239,6 +245,57 @@ func TestAblatePlan(t *testing.T) {
 	} {
 		if !strings.Contains(out, want+"\n") {
 			t.Errorf("plan lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestAblatePlanMatchCost is the acceptance check of --match-cost: every cell of the
+// fusion × stem grid on addad-cifar10-small lands within 2 % of the baseline cell's
+// last-exit MACs, and the plan's per-exit table shows the scaled cells.
+func TestAblatePlanMatchCost(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--match-cost"}, []string{
+			"cost matching: every cell scaled by channels to the last-exit cost of fusion=msdnet stem=msdnet, 20115240 MACs (within 2 %)",
+			"fusion=msdnet stem=msdnet\t16\t20115240\t+0.00 %",
+			"fusion=msdnet stem=paper\t16→53\t20013672\t-0.50 %",
+			"fusion=dense stem=msdnet\t16→14\t20201512\t+0.43 %",
+			"fusion=dense stem=paper\t16→52\t19956136\t-0.79 %",
+			"fusion=msdnet stem=paper\t4\t20013672\t1269798",
+		}},
+		// "--match-cost curve", as a user types it, and the mean over exits.
+		{[]string{"--match-cost", "curve"}, []string{"to the curve cost of fusion=msdnet stem=msdnet, 15002201 MACs (within 2 %)",
+			"fusion=msdnet stem=paper\t16→47\t14945209\t-0.38 %"}},
+	} {
+		out, errOut, code := run(t, false, append([]string{"ablate", "--vary", "fusion,stem", "--plan"}, tc.args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", tc.args, code, errOut)
+		}
+		for _, want := range tc.want {
+			if !strings.Contains(out, want+"\n") {
+				t.Errorf("%v: plan lacks %q:\n%s", tc.args, want, out)
+			}
+		}
+	}
+	// growth cannot bring dense fusion with MSDNet's stem within 2 %: said, not hidden.
+	_, errOut, code := run(t, false, "ablate", "--vary", "fusion,stem", "--plan", "--match-cost", "--match-by", "growth")
+	if code != 0 || !strings.Contains(errOut, "cell fusion=dense stem=msdnet: no value of growth comes within 2 % of the target; growth=6 is the nearest (+7.59 %)") {
+		t.Errorf("exit %d, stderr:\n%s", code, errOut)
+	}
+	for _, tc := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"--match-cost=mean"}, `"mean" is not a cost measure`},
+		{[]string{"--match-cost", "--match-by", "reduction"}, "reduction is 0.5, not an integer"},
+		{[]string{"--match-cost", "--match-by", "depth"}, `"depth" is not a field`},
+		{[]string{"curve"}, "accepts 0 arg(s)"},
+	} {
+		_, errOut, code := run(t, false, append([]string{"ablate", "--vary", "fusion,stem", "--plan"}, tc.args...)...)
+		if code == 0 || !strings.Contains(errOut, tc.err) {
+			t.Errorf("%v: exit %d, %q; want an error saying %q", tc.args, code, errOut, tc.err)
 		}
 	}
 }

@@ -174,6 +174,9 @@ type SearchCostReport struct {
 	Sampler string `json:"sampler"`
 	// Params are the varied field paths, the order of every candidate's values.
 	Params []string `json:"params"`
+	// MatchedBy is the field the space's [match] scales to place candidates on a cost
+	// (empty without [match]); each candidate's Placed is its value.
+	MatchedBy string `json:"matched_by,omitempty"`
 	// Objectives are the front's objectives, as "min:NAME" or "max:NAME".
 	Objectives []string `json:"objectives"`
 	// Evaluated counts the distinct candidates costed; Feasible those that build and
@@ -193,7 +196,9 @@ type SearchCostReport struct {
 
 // SearchCandidate is one candidate of a report.
 type SearchCandidate struct {
-	Values []string          `json:"values"`
+	Values []string `json:"values"`
+	// Placed is the value of the report's MatchedBy field (0 without [match]).
+	Placed int               `json:"placed,omitempty"`
 	Sets   []string          `json:"sets"`
 	Hash   string            `json:"hash"`
 	Exits  []search.ExitCost `json:"exits"`
@@ -263,6 +268,9 @@ func searchCostRun(opts *SearchOptions) error {
 	for _, p := range sp.Params {
 		rep.Params = append(rep.Params, p.Path)
 	}
+	if sp.Match != nil {
+		rep.MatchedBy = sp.Match.By
+	}
 	for _, o := range objs {
 		rep.Objectives = append(rep.Objectives, direction(o)+o.Name)
 	}
@@ -313,8 +321,12 @@ func searchCostRun(opts *SearchOptions) error {
 				obj[k] = -obj[k]
 			}
 		}
-		rep.Candidates = append(rep.Candidates, SearchCandidate{Values: cands[i].Values, Sets: sp.Overrides(cands[i]),
-			Hash: costs[i].Hash, Exits: costs[i].Exits, Objectives: obj})
+		sc := SearchCandidate{Values: cands[i].Values, Sets: sp.Overrides(cands[i]),
+			Hash: costs[i].Hash, Exits: costs[i].Exits, Objectives: obj}
+		if placed, _ := sp.Place(cands[i]); placed != nil {
+			sc.Placed = placed.Value
+		}
+		rep.Candidates = append(rep.Candidates, sc)
 	}
 	rep.Seconds = time.Since(start).Seconds()
 	if opts.JSON {
@@ -344,12 +356,19 @@ func printSearchCost(ios *IOStreams, rep *SearchCostReport, all bool) error {
 			rep.Space, rep.Evaluated, rep.Sampler, rep.Seconds, rep.Feasible, rep.Unbuildable, rep.InRange, what, len(rep.Candidates))
 	}
 	tp := tableprinter.New(ios.Out, ios.IsTerminal)
-	header := append(append([]string(nil), rep.Params...), "exits", "first MACs", "last MACs", "params", "exit MACs")
-	n := len(rep.Params)
+	header := append([]string(nil), rep.Params...)
+	if rep.MatchedBy != "" {
+		header = append(header, rep.MatchedBy+" (placed)")
+	}
+	n := len(header)
+	header = append(header, "exits", "first MACs", "last MACs", "params", "exit MACs")
 	tp.AlignRight(n, n+1, n+2, n+3)
 	tp.AddRow(header...)
 	for _, c := range rep.Candidates {
 		row := append([]string(nil), c.Values...)
+		if rep.MatchedBy != "" {
+			row = append(row, strconv.Itoa(c.Placed))
+		}
 		last := c.Exits[len(c.Exits)-1]
 		var each []string
 		for _, e := range c.Exits {
