@@ -18,9 +18,9 @@ import (
 
 // Create writes a new study into d (which must not exist or be empty), or, when d already
 // holds a study, checks that it is the same study (same kind, base spec, recipe, data,
-// seeds, threads, axes and cost matching) so that rerunning a command resumes it. It returns the
+// seeds, axes and cost matching) so that rerunning a command resumes it. It returns the
 // study's configuration: cfg for a new study, the recorded one for an existing study,
-// with cfg's executor settings.
+// with cfg's executor settings and thread count (results do not depend on it).
 func Create(d Dir, cfg *Config, base *spec.Spec, rc *recipe.Recipe) (*Config, error) {
 	cfg.Format = Format
 	cfg.BaseHash = base.Hash()
