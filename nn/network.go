@@ -144,6 +144,10 @@ type Network struct {
 	backwardPlans []*plan           // by exits computed
 	pass          pass              // the task a phase hands to the workers
 	workerScratch [][]float32       // per goroutine of a weight-gradient pass, for flattened linear inputs
+	// observe, when not nil, is told when a part of a pass (a chunk's phase, or a
+	// layer's weight gradient) or a phase's combination (part -1) is done: how the scaling
+	// benchmark measures the work between joins.
+	observe func(kind passKind, phase, part int)
 }
 
 // New compiles g into a network with parameters initialised by init from seed.

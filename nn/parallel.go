@@ -133,6 +133,7 @@ type pass struct {
 	net   *Network
 	kind  passKind
 	phase *phase
+	index int  // of the phase in the plan
 	first bool // the pass's first phase: the chunks load their input or gradients first
 	plan  *plan
 }
@@ -163,9 +164,12 @@ func (net *Network) run(p *plan, kind passKind) {
 	}
 	for i := range p.phases {
 		ph := &p.phases[i]
-		net.pass = pass{net: net, kind: kind, phase: ph, first: i == 0}
+		net.pass = pass{net: net, kind: kind, phase: ph, index: i, first: i == 0}
 		par.Do(workers, parts, &net.pass)
 		net.combine(ph, kind)
+		if net.observe != nil {
+			net.observe(kind, i, -1)
+		}
 	}
 	net.pass = pass{}
 }
@@ -178,13 +182,13 @@ func (ps *pass) Run(w, i int) {
 		if net.chunks[0].written[st.out] { // the same in every chunk
 			net.weightGrad(st, net.workerScratch[w])
 		}
-		return
-	}
-	c := net.chunks[i]
-	if ps.kind == passForward {
+	} else if c := net.chunks[i]; ps.kind == passForward {
 		c.forwardPhase(ps.phase, ps.first)
 	} else {
 		c.backwardPhase(ps.phase, ps.first)
+	}
+	if net.observe != nil {
+		net.observe(ps.kind, ps.index, i)
 	}
 }
 
