@@ -109,6 +109,10 @@ type step struct {
 	// absorbed marks a batch norm that its conv applies in evaluation mode.
 	absorbed bool
 
+	// packed is a conv's weights packed for the pass under way when the batch has
+	// several chunks (see Network.run).
+	packed kernels.ConvWeights
+
 	pool   kernels.PoolSpec
 	weight *Param
 	bias   *Param

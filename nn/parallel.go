@@ -20,6 +20,7 @@ const (
 	passForward  passKind = iota // the plan's steps forward, chunk by chunk
 	passBackward                 // their input gradients, chunk by chunk
 	passWeights                  // their weight gradients, over all chunks, step by step
+	passPack                     // before a forward or backward pass: its convs' weights packed
 )
 
 // phase is the work each chunk does between two joins.
@@ -39,6 +40,10 @@ type plan struct {
 	// weights lists the steps with weight gradients (backward plans), costliest first, so
 	// that the goroutines taking them in turn finish together.
 	weights []*step
+	// convs lists the convolutions whose weights the pass multiplies by (forward) or by
+	// whose transpose it propagates gradients (backward).
+	convs    []*step
+	backward bool
 }
 
 // planForward returns the plan of a forward pass through exits 1..upTo in training or
@@ -75,6 +80,9 @@ func (net *Network) planForward(train bool, upTo int) *plan {
 			p.at(lv).finish = append(p.at(lv).finish, st)
 		}
 		ready[st.target(train)] = lv
+		if st.node.Op.Kind == graph.Conv {
+			p.convs = append(p.convs, st)
+		}
 	}
 	net.forwardPlans[mode][upTo] = p
 	return p
@@ -112,7 +120,11 @@ func (net *Network) planBackward(upTo int) *plan {
 		if k := st.node.Op.Kind; k == graph.Conv || k == graph.Linear {
 			p.weights = append(p.weights, st)
 		}
+		if st.node.Op.Kind == graph.Conv && st.node.Inputs[0] != graph.Input {
+			p.convs = append(p.convs, st)
+		}
 	}
+	p.backward = true
 	sort.SliceStable(p.weights, func(i, j int) bool { return p.weights[i].node.Cost.MACs > p.weights[j].node.Cost.MACs })
 	net.backwardPlans[upTo] = p
 	return p
@@ -143,6 +155,9 @@ type pass struct {
 // norms combine their chunks' statistics in chunk order. Nothing else joins the chunks.
 // Every chunk's work and every combination is independent of which goroutine does it, so
 // the results do not depend on the thread count.
+//
+// A batch of several chunks first packs the convolutions' weights, once for all chunks
+// (kernels.ConvWeights), the convolutions spread over the goroutines.
 func (net *Network) run(p *plan, kind passKind) {
 	parts := len(net.chunks)
 	if kind == passWeights {
@@ -152,6 +167,15 @@ func (net *Network) run(p *plan, kind passKind) {
 	if workers > 1 {
 		kernels.BeginSerial()
 		defer kernels.EndSerial()
+	}
+	if len(net.chunks) > 1 && kind != passWeights && len(p.convs) > 0 {
+		packers := min(kernels.Threads(), len(p.convs))
+		if packers > 1 && workers <= 1 {
+			kernels.BeginSerial()
+			defer kernels.EndSerial()
+		}
+		net.pass = pass{net: net, kind: passPack, plan: p}
+		par.Do(packers, len(p.convs), &net.pass)
 	}
 	if kind == passWeights {
 		for len(net.workerScratch) < workers {
@@ -177,7 +201,14 @@ func (net *Network) run(p *plan, kind passKind) {
 // Run does part i of the pass on goroutine w.
 func (ps *pass) Run(w, i int) {
 	net := ps.net
-	if ps.kind == passWeights {
+	if ps.kind == passPack {
+		st := ps.plan.convs[i]
+		if ps.plan.backward {
+			st.packed.PackBackward(st.weight.Data, st.conv)
+		} else {
+			st.packed.PackForward(st.weight.Data, st.conv)
+		}
+	} else if ps.kind == passWeights {
 		st := ps.plan.weights[i]
 		if net.chunks[0].written[st.out] { // the same in every chunk
 			net.weightGrad(st, net.workerScratch[w])

@@ -114,6 +114,7 @@ func (net *Network) newChunk(index, n0, n int) *chunk {
 		},
 		inPlace: net.inPlace,
 		scratch: func(n int) []float32 { return c.scratch[:n] },
+		packed:  n < net.batch, // several chunks: Network.run packs the weights
 	}
 	return c
 }
@@ -184,6 +185,8 @@ type stepIO struct {
 	// chunks' statistics are combined.
 	train        bool
 	partA, partB []float32
+	// packed says that convolutions run from their packed weights (step.packed).
+	packed bool
 }
 
 // forward computes st's op into y (the tensor of st.target(io.train)): the one definition
@@ -198,11 +201,16 @@ func (st *step) forward(y *kernels.Tensor, io stepIO) {
 	}
 	switch nd.Op.Kind {
 	case graph.Conv:
-		if bn := st.evalBN; bn != nil && !io.train {
+		switch bn := st.evalBN; {
+		case bn != nil && !io.train && io.packed:
+			st.packed.ForwardBatchNorm(y, a, bn.bn, bn.act)
+		case bn != nil && !io.train:
 			kernels.Conv2DBatchNorm(y, a, st.weight.Data, st.conv, bn.bn, bn.act)
-			break
+		case io.packed:
+			st.packed.Forward(y, a, paramData(st.bias))
+		default:
+			kernels.Conv2D(y, a, st.weight.Data, paramData(st.bias), st.conv)
 		}
-		kernels.Conv2D(y, a, st.weight.Data, paramData(st.bias), st.conv)
 	case graph.BatchNorm:
 		if io.train {
 			st.bn.Partial(a, io.partA, io.partB) // finishForward normalises
@@ -366,7 +374,11 @@ func (c *chunk) backwardStep(st *step) {
 	var tmp kernels.Tensor // scratch tensor header for target
 	switch nd.Op.Kind {
 	case graph.Conv:
-		if dx, acc, ok := c.inputGrad(st, 0); ok {
+		if dx, acc, ok := c.inputGrad(st, 0); !ok {
+			break
+		} else if c.io.packed {
+			st.packed.BackwardData(dx, dy, acc)
+		} else {
 			kernels.Conv2DBackwardData(dx, dy, st.weight.Data, st.conv, acc)
 		}
 	case graph.BatchNorm:
