@@ -550,7 +550,7 @@ func TestConvWeights(t *testing.T) {
 	defer SetThreads(Threads())
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, s := range []ConvSpec{
-		{InC: 5, OutC: 7, KH: 3, KW: 3, PadH: 1, PadW: 1},                        // turned backward
+		{InC: 5, OutC: 7, KH: 3, KW: 3, PadH: 1, PadW: 1},                         // turned backward
 		{InC: 6, OutC: 4, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1}, // strided
 		{InC: 9, OutC: 5, KH: 1, KW: 1},                                           // pointwise
 		{InC: 12, OutC: 4, KH: 1, KW: 1, Groups: 2},
