@@ -227,6 +227,20 @@ func TestAnalyzeFailedTrials(t *testing.T) {
 	if err := res.WriteJSON(&b); err != nil {
 		t.Fatalf("ablation.json of an incomplete study: %v", err)
 	}
+	// One seed gives no standard deviation: ablation.csv leaves it empty.
+	b.Reset()
+	if err := res.WriteCSV(&b); err != nil {
+		t.Fatal(err)
+	}
+	var row string
+	for _, l := range strings.Split(b.String(), "\n") {
+		if strings.HasPrefix(l, res.Variants[1].Name+",") && strings.Contains(l, ",4,") {
+			row = l
+		}
+	}
+	if !strings.HasSuffix(row, ",78,,1") {
+		t.Errorf("ablation.csv row of variant 1's last exit %q, want top1 78, no sd, 1 seed", row)
+	}
 }
 
 func TestCurveAt(t *testing.T) {

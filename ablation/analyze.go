@@ -395,7 +395,7 @@ func (r *Result) WriteCSV(w io.Writer) error {
 				row = append(row, strconv.Itoa(v.Scaled.Value))
 			}
 			row = append(row, strconv.Itoa(e.Exit), strconv.FormatInt(e.MACs, 10), strconv.FormatInt(e.Params, 10),
-				num(e.Top1.Mean), num(e.Top1.SD), strconv.Itoa(e.Top1.N))
+				num(e.Top1.Mean), sdNum(e.Top1), strconv.Itoa(e.Top1.N))
 			if err := cw.Write(row); err != nil {
 				return err
 			}
@@ -412,7 +412,7 @@ func (r *Result) WriteEffectsCSV(w io.Writer) error {
 		return err
 	}
 	for _, e := range r.Effects {
-		if err := cw.Write([]string{joinX(e.Factors), joinX(e.Levels), e.Response, num(e.Mean), num(e.SD), strconv.Itoa(e.N)}); err != nil {
+		if err := cw.Write([]string{joinX(e.Factors), joinX(e.Levels), e.Response, num(e.Mean), sdNum(e.Stat), strconv.Itoa(e.N)}); err != nil {
 			return err
 		}
 	}
@@ -436,4 +436,12 @@ func num(f float64) string {
 		return ""
 	}
 	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// sdNum formats the standard deviation of s for CSV: empty where none exists.
+func sdNum(s Stat) string {
+	if !s.HasSD() {
+		return ""
+	}
+	return num(s.SD)
 }

@@ -51,12 +51,17 @@ type Axis struct {
 	Levels []string `json:"levels"`
 }
 
-// Stat is a mean and a sample standard deviation over N values (SD is 0 when N < 2).
+// Stat is a mean and a sample standard deviation over N values. With fewer than two
+// values no standard deviation exists (HasSD): SD is 0 in JSON, and the CSV files leave
+// it empty.
 type Stat struct {
 	Mean float64 `json:"mean"`
 	SD   float64 `json:"sd"`
 	N    int     `json:"n"`
 }
+
+// HasSD reports whether the standard deviation exists: it needs two values or more.
+func (s Stat) HasSD() bool { return s.N >= 2 }
 
 // Variant is one cell of the grid, over its seeds.
 type Variant struct {

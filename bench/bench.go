@@ -82,6 +82,9 @@ type Options struct {
 	Scaling []int
 	// Rounds is the number of interleaved rounds of the scaling curve (at least 1).
 	Rounds int
+	// Progress, when not nil, is called after each measurement (one per exit, then
+	// training, then two per thread count and round of the scaling curve) with the number done and the number in all.
+	Progress func(done, total int)
 }
 
 // ExitTiming is the inference speed up to one exit.
@@ -183,10 +186,20 @@ func Run(g *graph.Graph, init nn.Init, opts Options) (*Result, error) {
 	res := &Result{Schema: Schema, Batch: opts.Batch, Threads: kernels.Threads(), Kernels: kernels.Path()}
 	batch := float64(opts.Batch)
 
+	total := net.NumExits() + 1
+	if len(opts.Scaling) > 0 {
+		total += 2 * len(opts.Scaling) * max(opts.Rounds, 1)
+	}
+	progress := func(done int) {
+		if opts.Progress != nil {
+			opts.Progress(done, total)
+		}
+	}
 	net.SetTrain(false)
 	costs := flops.Exits(g)
 	for k := 1; k <= net.NumExits(); k++ {
 		m := repeat(opts.MinTime, func() { net.Forward(x, k) })
+		progress(k)
 		res.Exits = append(res.Exits, ExitTiming{
 			Exit: k, MACs: costs[k-1].MACs, BatchSeconds: m.seconds,
 			ImagesPerSecond: batch / m.seconds,
@@ -217,6 +230,7 @@ func Run(g *graph.Graph, init nn.Init, opts Options) (*Result, error) {
 	}
 	net.SetTrain(true)
 	m := repeat(opts.MinTime, trainStep)
+	progress(net.NumExits() + 1)
 	res.TrainStepSeconds = m.seconds
 	res.TrainImagesPerSecond = batch / m.seconds
 	res.TrainAllocsPerImage = m.allocs / batch
@@ -224,19 +238,21 @@ func Run(g *graph.Graph, init nn.Init, opts Options) (*Result, error) {
 	res.TrainCPUSecondsPerImage = m.cpu / batch
 
 	if len(opts.Scaling) > 0 {
-		res.Scaling = scaling(net, opts, x, trainStep)
+		res.Scaling = scaling(net, opts, x, trainStep, func(done int) { progress(net.NumExits() + 1 + done) })
 	}
 	return res, nil
 }
 
 // scaling measures the scaling curve: every thread count once per round, the first one
-// rotating, and the median of each figure over the rounds.
-func scaling(net *nn.Network, opts Options, x *kernels.Tensor, trainStep func()) []ScalingPoint {
+// rotating, and the median of each figure over the rounds. It calls progress with the
+// number of measurements done.
+func scaling(net *nn.Network, opts Options, x *kernels.Tensor, trainStep func(), progress func(done int)) []ScalingPoint {
 	defer kernels.SetThreads(kernels.Threads())
 	counts := opts.Scaling
 	rounds := max(opts.Rounds, 1)
 	train := make([][]measurement, len(counts))
 	infer := make([][]measurement, len(counts))
+	done := 0
 	for r := range rounds {
 		for i := range counts {
 			j := (i + r) % len(counts)
@@ -245,6 +261,8 @@ func scaling(net *nn.Network, opts Options, x *kernels.Tensor, trainStep func())
 			infer[j] = append(infer[j], repeat(opts.MinTime, func() { net.Forward(x, 0) }))
 			net.SetTrain(true)
 			train[j] = append(train[j], repeat(opts.MinTime, trainStep))
+			done += 2
+			progress(done)
 		}
 	}
 	batch := float64(x.N)

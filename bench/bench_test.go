@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/msdx/msdx/bench"
 	"github.com/msdx/msdx/builder"
 	"github.com/msdx/msdx/nn"
@@ -20,9 +22,19 @@ func TestJSONSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := bench.Run(g, nn.InitPyTorch, bench.Options{Batch: 2, Seed: 1})
+	var progress [][2]int
+	res, err := bench.Run(g, nn.InitPyTorch, bench.Options{Batch: 2, Seed: 1,
+		Progress: func(done, total int) { progress = append(progress, [2]int{done, total}) }})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// One call per measurement: each exit, then training.
+	var want [][2]int
+	for k := 1; k <= len(g.Exits)+1; k++ {
+		want = append(want, [2]int{k, len(g.Exits) + 1})
+	}
+	if diff := cmp.Diff(want, progress); diff != "" {
+		t.Errorf("progress (-want +got):\n%s", diff)
 	}
 	raw, err := json.Marshal(res)
 	if err != nil {

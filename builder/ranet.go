@@ -128,9 +128,9 @@ func ranetTransition(b, n, scale int) bool {
 	return false
 }
 
-// resize emits a bilinear resize of in to size's spatial extent. Same-size resizes are kept:
-// they are free at run time but fvcore counts them, and the graph records what the
-// reference executes.
+// resize emits a bilinear resize of in to size's spatial extent, with align_corners=True as
+// RANet's F.interpolate calls have it. Same-size resizes are kept: they are free at run
+// time but fvcore counts them, and the graph records what the reference executes.
 func (a *Arch) resize(name string, in int, size graph.Shape) int {
-	return a.B.Add(name, graph.Op{Kind: graph.Resize, H: size.H, W: size.W}, in)
+	return a.B.Add(name, graph.Op{Kind: graph.Resize, H: size.H, W: size.W, AlignCorners: true}, in)
 }

@@ -74,8 +74,9 @@ func tensorOf(b *data.Batch) *kernels.Tensor {
 
 // Outputs runs net in evaluation mode over every batch of loader, in order, and returns the
 // outputs of all its exits: sample i of the result is the i-th image the loader yields in
-// epoch 0. The loader must neither shuffle nor drop images.
-func Outputs(net *nn.Network, loader *data.Loader) (*dyneval.Split, error) {
+// epoch 0. The loader must neither shuffle nor drop images. progress, when not nil, is
+// called after every batch with the number of images done.
+func Outputs(net *nn.Network, loader *data.Loader, progress func(images int)) (*dyneval.Split, error) {
 	if err := checkLoader(loader); err != nil {
 		return nil, err
 	}
@@ -103,6 +104,9 @@ func Outputs(net *nn.Network, loader *data.Loader) (*dyneval.Split, error) {
 			}
 		}
 		off += batch.N
+		if progress != nil {
+			progress(off)
+		}
 	}
 	return s, nil
 }
@@ -127,21 +131,32 @@ type Report struct {
 	Checks   []*Check                `json:"checks,omitempty"`
 }
 
+// Progress is told, after every batch of a pass over a split, what the pass does (such
+// as "test split"), how many images it has done and how many it does in all.
+type Progress func(step string, done, total int)
+
 // Evaluate runs net over the validation and test loaders, evaluates it under the cost
 // models of CostModels, and cross-checks the budget settings listed in check (numbers p,
-// 1..dyneval.NumBudgetSettings) with real early exit on the test loader.
-func Evaluate(net *nn.Network, val, test *data.Loader, check []int) (*Report, error) {
+// 1..dyneval.NumBudgetSettings) with real early exit on the test loader. progress, when
+// not nil, is told how the passes go.
+func Evaluate(net *nn.Network, val, test *data.Loader, check []int, progress Progress) (*Report, error) {
 	for _, p := range check {
 		if p < 1 || p > dyneval.NumBudgetSettings {
 			return nil, fmt.Errorf("evaluate: budget setting %d outside 1..%d", p, dyneval.NumBudgetSettings)
 		}
 	}
 	costs := CostModels(net.Graph())
-	valOut, err := Outputs(net, val)
+	step := func(name string, total int) func(int) {
+		if progress == nil {
+			return nil
+		}
+		return func(done int) { progress(name, done, total) }
+	}
+	valOut, err := Outputs(net, val, step("validation split", val.Len()))
 	if err != nil {
 		return nil, fmt.Errorf("validation split: %w", err)
 	}
-	testOut, err := Outputs(net, test)
+	testOut, err := Outputs(net, test, step("test split", test.Len()))
 	if err != nil {
 		return nil, fmt.Errorf("test split: %w", err)
 	}
@@ -153,7 +168,7 @@ func Evaluate(net *nn.Network, val, test *data.Loader, check []int) (*Report, er
 		return nil, err
 	}
 	for _, p := range check {
-		c, err := CrossCheck(net, test, testOut, r.Budgeted.Settings[p-1])
+		c, err := CrossCheck(net, test, testOut, r.Budgeted.Settings[p-1], step(fmt.Sprintf("real early exit, p=%d", p), test.Len()))
 		if err != nil {
 			return nil, err
 		}
@@ -206,8 +221,9 @@ func (c *Check) OK() bool {
 // CrossCheck runs real early exit over loader with setting's thresholds and compares every
 // sample's exit and prediction with what the simulation on out, the stored outputs of the
 // same loader (see Outputs), gives. It times early exit against running every exit on the
-// same batches.
-func CrossCheck(net *nn.Network, loader *data.Loader, out *dyneval.Split, setting dyneval.BudgetSetting) (*Check, error) {
+// same batches. progress, when not nil, is called after every batch with the number of
+// images done.
+func CrossCheck(net *nn.Network, loader *data.Loader, out *dyneval.Split, setting dyneval.BudgetSetting, progress func(images int)) (*Check, error) {
 	if err := checkLoader(loader); err != nil {
 		return nil, err
 	}
@@ -283,6 +299,9 @@ func CrossCheck(net *nn.Network, loader *data.Loader, out *dyneval.Split, settin
 			}
 		}
 		off += batch.N
+		if progress != nil {
+			progress(off)
+		}
 	}
 	n := loader.Len()
 	c.Real.N = n

@@ -2,6 +2,7 @@ package evaluate_test
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -145,7 +146,7 @@ func TestAnytimeMatchesDirectEvaluation(t *testing.T) {
 				net = trainedNet()
 			}
 			test := &synthetic().Test
-			out, err := evaluate.Outputs(net, loader(t, test, 32))
+			out, err := evaluate.Outputs(net, loader(t, test, 32), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -183,11 +184,11 @@ func TestAnytimeMatchesDirectEvaluation(t *testing.T) {
 func TestOutputsIndependentOfBatch(t *testing.T) {
 	net := trainedNet()
 	test := &synthetic().Test
-	a, err := evaluate.Outputs(net, loader(t, test, 64))
+	a, err := evaluate.Outputs(net, loader(t, test, 64), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := evaluate.Outputs(net, loader(t, test, 7))
+	b, err := evaluate.Outputs(net, loader(t, test, 7), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,9 +235,26 @@ func TestCrossCheckAllSettings(t *testing.T) {
 	for i := range checks {
 		checks[i] = i + 1
 	}
-	rep, err := evaluate.Evaluate(net, val, test, checks)
+	// Progress ends every pass with its total, in order.
+	var ends []string
+	progress := func(step string, done, total int) {
+		if done == total {
+			ends = append(ends, fmt.Sprintf("%s %d", step, done))
+		}
+		if done > total {
+			t.Errorf("progress %s %d of %d", step, done, total)
+		}
+	}
+	rep, err := evaluate.Evaluate(net, val, test, checks, progress)
 	if err != nil {
 		t.Fatal(err)
+	}
+	wantEnds := []string{fmt.Sprintf("validation split %d", val.Len()), fmt.Sprintf("test split %d", test.Len())}
+	for _, p := range checks {
+		wantEnds = append(wantEnds, fmt.Sprintf("real early exit, p=%d %d", p, test.Len()))
+	}
+	if diff := gocmp.Diff(wantEnds, ends); diff != "" {
+		t.Errorf("ends of the passes (-want +got):\n%s", diff)
 	}
 	exitsUsed := map[int]bool{}
 	for _, c := range rep.Checks {
@@ -276,10 +294,10 @@ func TestEvaluateRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := evaluate.Outputs(net, shuffled); err == nil {
+	if _, err := evaluate.Outputs(net, shuffled, nil); err == nil {
 		t.Error("Outputs accepted a shuffling loader")
 	}
-	if _, err := evaluate.Evaluate(net, loader(t, &ds.Test, 8), loader(t, &ds.Test, 8), []int{40}); err == nil {
+	if _, err := evaluate.Evaluate(net, loader(t, &ds.Test, 8), loader(t, &ds.Test, 8), []int{40}, nil); err == nil {
 		t.Error("Evaluate accepted budget setting 40")
 	}
 }

@@ -97,7 +97,11 @@ writes one, so a network designed and costed in msdx can be trained here and bac
 		case graph.Add:
 			expr = args[0] + " + " + args[1]
 		case graph.Resize:
-			expr = fmt.Sprintf("F.interpolate(%s, size=(%d, %d), mode='bilinear', align_corners=False)", args[0], n.Op.H, n.Op.W)
+			align := "False"
+			if n.Op.AlignCorners {
+				align = "True"
+			}
+			expr = fmt.Sprintf("F.interpolate(%s, size=(%d, %d), mode='bilinear', align_corners=%s)", args[0], n.Op.H, n.Op.W, align)
 		case graph.Linear:
 			expr = fmt.Sprintf("self.%s(%s.flatten(1))", attr(n), args[0])
 		default:

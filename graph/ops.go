@@ -21,7 +21,7 @@ const (
 	Linear          Kind = "linear"           // fully connected over the flattened input
 	Concat          Kind = "concat"           // channel concatenation of equal-size maps
 	Add             Kind = "add"              // element-wise sum of two equal shapes
-	Resize          Kind = "resize_bilinear"  // bilinear resize, align_corners=false
+	Resize          Kind = "resize_bilinear"  // bilinear resize, align_corners as Op.AlignCorners says
 )
 
 // Op is an op kind with its attributes. Attributes a kind does not use are zero.
@@ -40,6 +40,10 @@ type Op struct {
 	// H and W are the output size of a Resize.
 	H int `json:"h,omitempty"`
 	W int `json:"w,omitempty"`
+	// AlignCorners selects PyTorch's align_corners=True for a Resize (RANet's
+	// interpolation), where the corner pixels of input and output align; false is
+	// align_corners=False. It changes no cost.
+	AlignCorners bool `json:"align_corners,omitempty"`
 }
 
 // Cost is the cost of one node for a batch of one, in each convention msdx reports.

@@ -3,7 +3,7 @@
 // linear layers, concatenation and softmax cross-entropy, each with the
 // backward pass training needs. Semantics follow PyTorch's (NCHW
 // cross-correlation, biased batch variance for normalising, unbiased for the
-// running variance, exact-erf GELU, align_corners=False bilinear, floor-mode
+// running variance, exact-erf GELU, bilinear with align_corners False or True, floor-mode
 // pooling with count_include_pad) so networks match PyTorch to rounding.
 //
 // # Layout

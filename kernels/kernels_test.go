@@ -288,7 +288,7 @@ func TestAdaptiveAvgPoolAndResize(t *testing.T) {
 			ys := shape{tc.in.c, tc.in.n, tc.ho, tc.wo}
 			dy := randTensor(r, ys)
 			r64 := to64(dy.Data)
-			for _, op := range []string{"adaptive", "bilinear"} {
+			for _, op := range []string{"adaptive", "bilinear", "bilinear-align-corners"} {
 				if op == "adaptive" && (tc.ho > tc.in.h || tc.wo > tc.in.w) {
 					continue
 				}
@@ -296,15 +296,19 @@ func TestAdaptiveAvgPoolAndResize(t *testing.T) {
 					if op == "adaptive" {
 						return refAdaptive(v, tc.in, tc.ho, tc.wo)
 					}
-					return refBilinear(v, tc.in, tc.ho, tc.wo)
+					return refBilinear(v, tc.in, tc.ho, tc.wo, op == "bilinear-align-corners")
 				}
 				y, dx := ys.tensor(), tc.in.tensor()
-				if op == "adaptive" {
+				switch op {
+				case "adaptive":
 					AdaptiveAvgPool2D(y, x)
 					AdaptiveAvgPool2DBackward(dx, dy)
-				} else {
+				case "bilinear":
 					ResizeBilinear(y, x)
 					ResizeBilinearBackward(dx, dy)
+				default:
+					ResizeBilinearAlignCorners(y, x)
+					ResizeBilinearAlignCornersBackward(dx, dy)
 				}
 				checkClose(t, op+" y", y.Data, ref(to64(x.Data)), 1e-6)
 				checkGrad(t, op+" dx", func(v []float64) float64 { return dot(ref(v), r64) }, to64(x.Data), dx.Data, r, 100)
@@ -320,6 +324,10 @@ func TestBilinearSameSizeIsIdentity(t *testing.T) {
 	ResizeBilinear(y, x)
 	if diff := cmp.Diff(x.Data, y.Data); diff != "" {
 		t.Errorf("same-size resize changed data (-want +got):\n%s", diff)
+	}
+	ResizeBilinearAlignCorners(y, x)
+	if diff := cmp.Diff(x.Data, y.Data); diff != "" {
+		t.Errorf("same-size resize with aligned corners changed data (-want +got):\n%s", diff)
 	}
 }
 

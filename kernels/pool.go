@@ -295,13 +295,23 @@ func checkAdaptive(op string, x, y *Tensor) {
 }
 
 // bilinearTaps returns, for output index o, the two source indices and
-// their weights as PyTorch's bilinear interpolation with
-// align_corners=False and an explicit output size computes them.
-func bilinearTaps(o, in, out int) (i0, i1 int, l0, l1 float32) {
-	scale := float32(in) / float32(out)
-	src := (float32(o)+0.5)*scale - 0.5
-	if src < 0 {
+// their weights as PyTorch's bilinear interpolation with an explicit output
+// size computes them: with align_corners=False the source coordinate is
+// (o+0.5)·in/out − 0.5 (clamped at 0), with align_corners=True it is
+// o·(in−1)/(out−1), so that the corner pixels of input and output align.
+func bilinearTaps(o, in, out int, alignCorners bool) (i0, i1 int, l0, l1 float32) {
+	var src float32
+	switch {
+	case alignCorners && out > 1:
+		src = float32(in-1) / float32(out-1) * float32(o)
+	case alignCorners:
 		src = 0
+	default:
+		scale := float32(in) / float32(out)
+		src = (float32(o)+0.5)*scale - 0.5
+		if src < 0 {
+			src = 0
+		}
 	}
 	i0 = int(src)
 	if i0 < in-1 {
@@ -320,16 +330,23 @@ func ResizeBilinear(y, x *Tensor) {
 	planes(&resizeTasks, x, y, resizeOp{})
 }
 
+// ResizeBilinearAlignCorners resamples x to y's H x W as
+// F.interpolate(x, size=(H, W), mode="bilinear", align_corners=True), which RANet uses.
+func ResizeBilinearAlignCorners(y, x *Tensor) {
+	checkAdaptive("ResizeBilinearAlignCorners", x, y)
+	planes(&resizeTasks, x, y, resizeOp{alignCorners: true})
+}
+
 // resizeOp is ResizeBilinear's work on one plane.
-type resizeOp struct{}
+type resizeOp struct{ alignCorners bool }
 
 var resizeTasks taskPool[planesTask[resizeOp]]
 
 func (o resizeOp) plane(x, y *Tensor, xp, yp []float32) {
 	for oh := range y.H {
-		h0, h1, a0, a1 := bilinearTaps(oh, x.H, y.H)
+		h0, h1, a0, a1 := bilinearTaps(oh, x.H, y.H, o.alignCorners)
 		for ow := range y.W {
-			w0, w1, b0, b1 := bilinearTaps(ow, x.W, y.W)
+			w0, w1, b0, b1 := bilinearTaps(ow, x.W, y.W, o.alignCorners)
 			yp[oh*y.W+ow] = a0*(b0*xp[h0*x.W+w0]+b1*xp[h0*x.W+w1]) + a1*(b0*xp[h1*x.W+w0]+b1*xp[h1*x.W+w1])
 		}
 	}
@@ -341,17 +358,23 @@ func ResizeBilinearBackward(dx, dy *Tensor) {
 	planes(&resizeBackwardTasks, dx, dy, resizeBackwardOp{})
 }
 
+// ResizeBilinearAlignCornersBackward writes dx from dy for ResizeBilinearAlignCorners.
+func ResizeBilinearAlignCornersBackward(dx, dy *Tensor) {
+	checkAdaptive("ResizeBilinearAlignCornersBackward", dx, dy)
+	planes(&resizeBackwardTasks, dx, dy, resizeBackwardOp{alignCorners: true})
+}
+
 // resizeBackwardOp is ResizeBilinearBackward's work on one plane.
-type resizeBackwardOp struct{}
+type resizeBackwardOp struct{ alignCorners bool }
 
 var resizeBackwardTasks taskPool[planesTask[resizeBackwardOp]]
 
 func (o resizeBackwardOp) plane(dx, dy *Tensor, dp, gp []float32) {
 	clear(dp)
 	for oh := range dy.H {
-		h0, h1, a0, a1 := bilinearTaps(oh, dx.H, dy.H)
+		h0, h1, a0, a1 := bilinearTaps(oh, dx.H, dy.H, o.alignCorners)
 		for ow := range dy.W {
-			w0, w1, b0, b1 := bilinearTaps(ow, dx.W, dy.W)
+			w0, w1, b0, b1 := bilinearTaps(ow, dx.W, dy.W, o.alignCorners)
 			g := gp[oh*dy.W+ow]
 			dp[h0*dx.W+w0] += a0 * b0 * g
 			dp[h0*dx.W+w1] += a0 * b1 * g

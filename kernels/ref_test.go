@@ -177,10 +177,16 @@ func refAdaptive(x []float64, xs shape, ho, wo int) []float64 {
 
 // refTaps follows PyTorch's area_pixel_compute_source_index and
 // upsample_bilinear2d in float64.
-func refTaps(o, in, out int) (int, int, float64, float64) {
+func refTaps(o, in, out int, alignCorners bool) (int, int, float64, float64) {
 	src := (float64(o)+0.5)*float64(in)/float64(out) - 0.5
 	if src < 0 {
 		src = 0
+	}
+	if alignCorners {
+		src = 0
+		if out > 1 {
+			src = float64(o) * float64(in-1) / float64(out-1)
+		}
 	}
 	i0 := int(math.Floor(src))
 	i1 := min(i0+1, in-1)
@@ -188,15 +194,15 @@ func refTaps(o, in, out int) (int, int, float64, float64) {
 	return i0, i1, 1 - l1, l1
 }
 
-func refBilinear(x []float64, xs shape, ho, wo int) []float64 {
+func refBilinear(x []float64, xs shape, ho, wo int, alignCorners bool) []float64 {
 	ys := shape{xs.c, xs.n, ho, wo}
 	y := make([]float64, ys.len())
 	for c := range xs.c {
 		for n := range xs.n {
 			for oh := range ho {
-				h0, h1, a0, a1 := refTaps(oh, xs.h, ho)
+				h0, h1, a0, a1 := refTaps(oh, xs.h, ho, alignCorners)
 				for ow := range wo {
-					w0, w1, b0, b1 := refTaps(ow, xs.w, wo)
+					w0, w1, b0, b1 := refTaps(ow, xs.w, wo, alignCorners)
 					y[ys.at(c, n, oh, ow)] = a0*(b0*x[xs.at(c, n, h0, w0)]+b1*x[xs.at(c, n, h0, w1)]) +
 						a1*(b0*x[xs.at(c, n, h1, w0)]+b1*x[xs.at(c, n, h1, w1)])
 				}

@@ -38,7 +38,7 @@ type goldenCase struct {
 var goldenCases = []goldenCase{
 	{"msdnet", "msdnet-cifar10-anytime", []string{"channels=8", "growth=4", "blocks.count=2", "blocks.base=2", "blocks.step=1", "head.channels=16"}, nn.InitPyTorch, 4, 2},
 	{"addad", "addad-cifar100", []string{"channels=8", "growth=4", "blocks.count=2", "blocks.base=2", "blocks.step=1", "head.channels=16", "classes=12"}, nn.InitPyTorch, 4, 1},
-	{"ranet", "ranet-cifar10", []string{"channels=4", "scales.gr_factor=4-2-1", "scales.bn_factor=4-2-1", "scales.resolution=1-2-3", "blocks.step=2", "blocks.block_step=1", "head.channels=16"}, nn.InitHeNormal, 4, 1},
+	{"ranet", "ranet-cifar10", []string{"channels=4", "scales.gr_factor=4-2-1", "scales.bn_factor=4-2-1", "scales.resolution=1-2-3", "blocks.step=2", "blocks.block_step=1", "head.channels=16"}, nn.InitHeNormal, 4, 2},
 	{"imagenet-stem", "msdnet-imagenet", []string{"input=3x64x64", "classes=7", "channels=8", "growth=4", "scales.gr_factor=1-2", "scales.bn_factor=1-2", "blocks.count=2", "blocks.base=1", "blocks.step=1"}, nn.InitPyTorch, 2, 1},
 }
 

@@ -242,9 +242,12 @@ func (st *step) forward(y *kernels.Tensor, io stepIO) {
 	case graph.Add:
 		kernels.Add(y.Data, a.Data, io.input(nd.Inputs[1]).Data)
 	case graph.Resize:
-		if a.H == y.H && a.W == y.W {
+		switch {
+		case a.H == y.H && a.W == y.W:
 			copy(y.Data, a.Data)
-		} else {
+		case nd.Op.AlignCorners:
+			kernels.ResizeBilinearAlignCorners(y, a)
+		default:
 			kernels.ResizeBilinear(y, a)
 		}
 	default:
@@ -470,7 +473,11 @@ func (c *chunk) backwardStep(st *step) {
 				copy(dx.Data, dy.Data)
 			default:
 				t := c.target(&tmp, dx, acc)
-				kernels.ResizeBilinearBackward(t, dy)
+				if st.node.Op.AlignCorners {
+					kernels.ResizeBilinearAlignCornersBackward(t, dy)
+				} else {
+					kernels.ResizeBilinearBackward(t, dy)
+				}
 				deliver(dx, t, acc)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 )
@@ -42,11 +43,22 @@ func Baselines() []Baseline {
 	return f.Series
 }
 
-// baselinesFor returns the published series for dataset ("cifar10" or "cifar100") as
-// report series, and the notes that qualify them.
-func baselinesFor(dataset string, data []string, classes int) ([]Series, []string, error) {
-	if dataset == "" {
-		return nil, []string{fmt.Sprintf("No published baselines are shown: the inputs are not all CIFAR-10 or all CIFAR-100 (data %v, %d classes).", data, classes)}, nil
+// baselines returns the published series that choice (see Options.Baselines) asks for
+// as report series, and the notes that qualify them, and sets h.Dataset to their dataset.
+func (h *Header) baselines(choice string) ([]Series, []string, error) {
+	own := h.dataset()
+	dataset := choice
+	switch choice {
+	case BaselinesNone:
+		return nil, nil, nil
+	case BaselinesAuto:
+		if own == "" {
+			return nil, []string{fmt.Sprintf("No published baselines are shown: the data (%s) are not all CIFAR-10 or all CIFAR-100; --baselines cifar10 or cifar100 draws them for scale.", strings.Join(h.Data, ", "))}, nil
+		}
+		dataset = own
+	case "cifar10", "cifar100":
+	default:
+		return nil, nil, fmt.Errorf("baselines %q: want none, cifar10 or cifar100 (or leave it out to draw those of the data when it is CIFAR)", choice)
 	}
 	var out []Series
 	for _, b := range Baselines() {
@@ -69,9 +81,10 @@ func baselinesFor(dataset string, data []string, classes int) ([]Series, []strin
 		}
 		out = append(out, s)
 	}
+	h.Dataset = dataset
 	notes := []string{PublishedNote}
-	if k := dataKind(data[0]); k != dataset {
-		notes = append(notes, fmt.Sprintf("The data (%s) are not %s; the published %s baselines are shown because the networks have its input shape and number of classes, for scale only.", data[0], datasetName(dataset), datasetName(dataset)))
+	if own != dataset {
+		notes = append(notes, fmt.Sprintf("The data (%s) are not %s's own files (data %s:DIR); the published %s baselines are drawn because --baselines asks for them, for scale only.", strings.Join(h.Data, ", "), datasetName(dataset), dataset, datasetName(dataset)))
 	}
 	return out, notes, nil
 }

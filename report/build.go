@@ -26,7 +26,19 @@ type Options struct {
 	Machine Machine
 	// Now is when the report is made.
 	Now time.Time
+	// Baselines chooses the published baselines drawn: BaselinesAuto, BaselinesNone,
+	// "cifar10" or "cifar100".
+	Baselines string
 }
+
+// Choices of Options.Baselines besides a dataset.
+const (
+	// BaselinesAuto draws the published baselines of CIFAR-10 or CIFAR-100 when every
+	// input trained on that dataset (data KIND cifar10 or cifar100), and none otherwise.
+	BaselinesAuto = ""
+	// BaselinesNone draws none.
+	BaselinesNone = "none"
+)
 
 // PublishedNote is the caveat printed with the published baselines.
 const PublishedNote = "Published figures are for the original CIFAR data and 300-epoch training (the MSDNet and RANet recipes); runs trained here with other data, recipes or fewer epochs are not directly comparable."
@@ -72,7 +84,7 @@ func Build(dirs []string, opts Options) (*Report, error) {
 		}
 	}
 	r.Header.fill(cands, opts)
-	base, notes, err := baselinesFor(r.Header.Dataset, r.Header.Data, r.Header.Classes)
+	base, notes, err := r.Header.baselines(opts.Baselines)
 	if err != nil {
 		return nil, err
 	}
@@ -139,35 +151,25 @@ func (h *Header) fill(cands []candidate, opts Options) {
 	if len(classes) == 1 {
 		h.Classes = cands[0].classes
 	}
+}
+
+// dataset returns the dataset every input trained on when it is CIFAR-10 or CIFAR-100
+// (data KIND cifar10 or cifar100), and "" otherwise.
+func (h *Header) dataset() string {
 	kinds := map[string]bool{}
 	for _, d := range h.Data {
 		kinds[dataKind(d)] = true
 	}
-	if len(kinds) == 1 {
-		switch k := dataKind(h.Data[0]); {
-		case k == "cifar10" || k == "cifar100":
-			h.Dataset = k
-		case h.Classes == 10 && allCIFARShaped(cands):
-			h.Dataset = "cifar10"
-		case h.Classes == 100 && allCIFARShaped(cands):
-			h.Dataset = "cifar100"
-		}
+	if k := dataKind(h.Data[0]); len(kinds) == 1 && (k == "cifar10" || k == "cifar100") {
+		return k
 	}
+	return ""
 }
 
 // dataKind is the KIND of a KIND:PATH dataset reference.
 func dataKind(ref string) string {
 	k, _, _ := strings.Cut(ref, ":")
 	return k
-}
-
-func allCIFARShaped(cands []candidate) bool {
-	for _, c := range cands {
-		if c.spec.Input != [3]int{3, 32, 32} {
-			return false
-		}
-	}
-	return true
 }
 
 func appendNew[T comparable](s []T, v T) []T {

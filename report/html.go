@@ -23,13 +23,7 @@ var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap
 	"pct":    func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) },
 	"stat":   formatStat,
 	"join":   strings.Join,
-	"seeds": func(s []int64) string {
-		out := make([]string, len(s))
-		for i, v := range s {
-			out[i] = strconv.FormatInt(v, 10)
-		}
-		return strings.Join(out, ", ")
-	},
+	"seeds":  formatSeeds,
 	"ints": func(s []int) string {
 		out := make([]string, len(s))
 		for i, v := range s {
@@ -58,12 +52,31 @@ func formatMACs(v float64) string {
 	return strconv.FormatFloat(v, 'f', 0, 64)
 }
 
-// formatStat formats a statistic of a response: MACs with SI units, top-1 in points.
+// formatStat formats a statistic of a response: MACs with SI units, top-1 in points,
+// and no standard deviation where one seed gives none.
 func formatStat(resp string, s Stat) string {
+	format := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 	if resp == ablation.ResponseLastMACs {
-		return fmt.Sprintf("%s ± %s", formatMACs(s.Mean), formatMACs(s.SD))
+		format = formatMACs
 	}
-	return fmt.Sprintf("%.2f ± %.2f", s.Mean, s.SD)
+	if s.N < 2 {
+		return format(s.Mean)
+	}
+	return format(s.Mean) + " ± " + format(s.SD)
+}
+
+// formatSeeds says how many seeds there are, and which: "1 (seed 0)", "2 (seeds 0, 1)",
+// as the tables count them.
+func formatSeeds(seeds []int64) string {
+	out := make([]string, len(seeds))
+	for i, v := range seeds {
+		out[i] = strconv.FormatInt(v, 10)
+	}
+	word := "seeds"
+	if len(seeds) == 1 {
+		word = "seed"
+	}
+	return fmt.Sprintf("%d (%s %s)", len(seeds), word, strings.Join(out, ", "))
 }
 
 // pageFigure is a figure as the page shows it.

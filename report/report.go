@@ -51,8 +51,10 @@ type Header struct {
 	Sources []Source `json:"sources"`
 	// Data are the dataset references of the inputs, deduplicated in input order.
 	Data []string `json:"data"`
-	// Dataset is the dataset the inputs share, "cifar10", "cifar100", or "" when they
-	// differ or are neither; Classes its number of classes (0 when they differ).
+	// Dataset is the dataset whose published baselines the report draws, "cifar10" or
+	// "cifar100": by default that of the inputs when they all trained on it, or the one
+	// Options.Baselines names; "" when none are drawn. Classes is the inputs' number of
+	// classes (0 when they differ).
 	Dataset string `json:"dataset"`
 	Classes int    `json:"classes"`
 	// Recipes are the recipes of the inputs as named on their command lines, deduplicated.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/msdx/msdx/ablation"
 	"github.com/msdx/msdx/builder"
 	"github.com/msdx/msdx/flops"
 	"github.com/msdx/msdx/spec"
@@ -283,26 +284,37 @@ func copyTree(t *testing.T, from, to string) {
 }
 
 func TestBaselinesMatchDataset(t *testing.T) {
+	c10 := []string{
+		"baseline:ranet-fig-c10-anytime-msdnet", "baseline:ranet-fig-c10-anytime-ranet",
+		"baseline:ranet-fig-c10-budgeted-msdnet", "baseline:ranet-fig-c10-budgeted-ranet", "baseline:msdnet-authors-c10-budgeted",
+	}
 	tests := []struct {
-		name string
-		dirs []string
-		want []string // baseline series IDs
+		name      string
+		dirs      []string
+		baselines string
+		want      []string // baseline series IDs
+		dataset   string   // Header.Dataset
+		note      string   // in a note
 	}{
-		{"cifar10 study", []string{studyFixture}, []string{
-			"baseline:ranet-fig-c10-anytime-msdnet", "baseline:ranet-fig-c10-anytime-ranet",
-			"baseline:ranet-fig-c10-budgeted-msdnet", "baseline:ranet-fig-c10-budgeted-ranet", "baseline:msdnet-authors-c10-budgeted",
-		}},
-		// Synthetic data with CIFAR-10's shape and classes: CIFAR-10 baselines, with a note.
-		{"synthetic run", []string{runFixture}, []string{
-			"baseline:ranet-fig-c10-anytime-msdnet", "baseline:ranet-fig-c10-anytime-ranet",
-			"baseline:ranet-fig-c10-budgeted-msdnet", "baseline:ranet-fig-c10-budgeted-ranet", "baseline:msdnet-authors-c10-budgeted",
-		}},
-		{"mixed data", []string{studyFixture, runFixture}, nil},
+		{"cifar10 study", []string{studyFixture}, BaselinesAuto, c10, "cifar10", PublishedNote},
+		{"cifar10 study, none", []string{studyFixture}, BaselinesNone, nil, "", ""},
+		// Synthetic data with CIFAR-10's shape and classes: none unless asked for.
+		{"synthetic run", []string{runFixture}, BaselinesAuto, nil, "",
+			"No published baselines are shown: the data (synthetic) are not all CIFAR-10 or all CIFAR-100; --baselines cifar10 or cifar100 draws them for scale."},
+		{"synthetic run, cifar10", []string{runFixture}, "cifar10", c10, "cifar10",
+			"The data (synthetic) are not CIFAR-10's own files (data cifar10:DIR); the published CIFAR-10 baselines are drawn because --baselines asks for them, for scale only."},
+		{"mixed data", []string{studyFixture, runFixture}, BaselinesAuto, nil, "", "No published baselines are shown"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			opts := testOptions
+			opts.Baselines = tt.baselines
+			r, err := Build(tt.dirs, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
 			var got []string
-			for _, s := range build(t, tt.dirs...).Series {
+			for _, s := range r.Series {
 				if s.Kind == KindBaseline {
 					got = append(got, s.ID)
 				}
@@ -310,7 +322,20 @@ func TestBaselinesMatchDataset(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("baselines (-want +got):\n%s", diff)
 			}
+			if r.Header.Dataset != tt.dataset {
+				t.Errorf("header dataset %q, want %q", r.Header.Dataset, tt.dataset)
+			}
+			found := tt.note == ""
+			for _, n := range r.Notes {
+				found = found || strings.Contains(n, tt.note)
+			}
+			if !found {
+				t.Errorf("notes %q lack %q", r.Notes, tt.note)
+			}
 		})
+	}
+	if _, err := Build([]string{runFixture}, Options{Baselines: "imagenet"}); err == nil || !strings.Contains(err.Error(), `baselines "imagenet"`) {
+		t.Errorf("Build with baselines imagenet: %v", err)
 	}
 }
 
@@ -544,5 +569,37 @@ func TestFigureFormats(t *testing.T) {
 				t.Errorf("%s output starts %q", format, b.Bytes()[:min(16, b.Len())])
 			}
 		})
+	}
+}
+
+// TestFormatStatAndSeeds: one seed shows no standard deviation, and the header counts
+// the seeds as the tables do, naming them.
+func TestFormatStatAndSeeds(t *testing.T) {
+	stats := []struct {
+		resp string
+		s    Stat
+		want string
+	}{
+		{ablation.ResponseLastTop1, Stat{Mean: 81.234, SD: 0.5, N: 2}, "81.23 ± 0.50"},
+		{ablation.ResponseLastTop1, Stat{Mean: 81.234, N: 1}, "81.23"},
+		{ablation.ResponseLastMACs, Stat{Mean: -2.5e6, N: 1}, "-2.50 M"},
+		{ablation.ResponseLastMACs, Stat{Mean: -2.5e6, SD: 1e3, N: 3}, "-2.50 M ± 1.0 k"},
+	}
+	for _, tt := range stats {
+		if got := formatStat(tt.resp, tt.s); got != tt.want {
+			t.Errorf("formatStat(%s, %+v) = %q, want %q", tt.resp, tt.s, got, tt.want)
+		}
+	}
+	seeds := []struct {
+		seeds []int64
+		want  string
+	}{
+		{[]int64{0}, "1 (seed 0)"},
+		{[]int64{0, 1, 2}, "3 (seeds 0, 1, 2)"},
+	}
+	for _, tt := range seeds {
+		if got := formatSeeds(tt.seeds); got != tt.want {
+			t.Errorf("formatSeeds(%v) = %q, want %q", tt.seeds, got, tt.want)
+		}
 	}
 }

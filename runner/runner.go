@@ -146,7 +146,7 @@ func Run(ctx context.Context, dir study.Dir, exec Executor, indices []int, log f
 		if o.Reason != "" {
 			line += ": " + o.Reason
 		}
-		log(fmt.Sprintf("[%d/%d, %s] %s", ended, len(todo), time.Since(start).Round(time.Second), line))
+		log(progressPrefix(ended, len(todo), time.Since(start)) + " " + line)
 		if err := dir.AppendJournal(study.Event{Event: o.Status, Trial: ptr(u.Trial), Detail: o.Reason}); err != nil && journalErr == nil {
 			journalErr = err
 		}
@@ -165,6 +165,17 @@ func Run(ctx context.Context, dir study.Dir, exec Executor, indices []int, log f
 	detail := fmt.Sprintf("%d finished, %d failed, %d unfinished, %d skipped in %s",
 		sum.Finished, len(sum.Failed), len(sum.Unfinished), sum.Skipped, time.Since(start).Round(time.Second))
 	return sum, dir.AppendJournal(study.Event{Event: "done", Detail: detail})
+}
+
+// progressPrefix says how many of total trials have ended after elapsed, and estimates
+// the time the others need from the rate so far (trials ending in parallel count as such).
+func progressPrefix(ended, total int, elapsed time.Duration) string {
+	s := fmt.Sprintf("[%d/%d, %s", ended, total, elapsed.Round(time.Second))
+	if ended > 0 && ended < total {
+		left := time.Duration(float64(elapsed) / float64(ended) * float64(total-ended))
+		s += ", ETA " + left.Round(time.Second).String()
+	}
+	return s + "]"
 }
 
 // outcome reads how the trial of u ended from its status file.

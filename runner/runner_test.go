@@ -114,6 +114,16 @@ func TestLocalCrashIsolationAndResume(t *testing.T) {
 	if sum.Finished != 3 || sum.OK() {
 		t.Errorf("finished %d, OK %v; want 3 and false", sum.Finished, sum.OK())
 	}
+	// The lines of trials that ended before the last estimate the time left.
+	etas := 0
+	for _, l := range lines {
+		if strings.HasPrefix(l, "[") && strings.Contains(l, ", ETA ") {
+			etas++
+		}
+	}
+	if etas != 4 {
+		t.Errorf("%d lines with an ETA, want 4: %q", etas, lines)
+	}
 	log, err := os.ReadFile(dir.TrialPath(3, study.WorkerLog))
 	if err != nil || !strings.Contains(string(log), "fake worker: trial 3, 1 threads") {
 		t.Errorf("worker.log of trial 3 = %q, %v", log, err)
@@ -345,5 +355,22 @@ func TestSlurmFakeCancel(t *testing.T) {
 	args, _ := os.ReadFile(filepath.Join(bin, "scancel.args"))
 	if !strings.Contains(string(args), "--signal=TERM --full 77") {
 		t.Errorf("scancel args %q, want --signal=TERM --full 77", args)
+	}
+}
+
+func TestProgressPrefix(t *testing.T) {
+	tests := []struct {
+		ended, total int
+		elapsed      time.Duration
+		want         string
+	}{
+		{1, 4, 90 * time.Second, "[1/4, 1m30s, ETA 4m30s]"},
+		{3, 4, 90 * time.Second, "[3/4, 1m30s, ETA 30s]"},
+		{4, 4, 100 * time.Second, "[4/4, 1m40s]"},
+	}
+	for _, tt := range tests {
+		if got := progressPrefix(tt.ended, tt.total, tt.elapsed); got != tt.want {
+			t.Errorf("progressPrefix(%d, %d, %v) = %q, want %q", tt.ended, tt.total, tt.elapsed, got, tt.want)
+		}
 	}
 }

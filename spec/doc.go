@@ -48,11 +48,11 @@
 // "max", stem.kind "msdnet-cifar", head.kind "msdnet-cifar" with head.channels 128.
 //
 // For the "ranet" rule (yangle15 RANet-pytorch): as above, but channels 16,
-// scales.gr_factor and scales.bn_factor [4, 2, 1, 1], scales.resolution [1, 2, 3, 3],
-// blocks.count 2, blocks.block_step 2, blocks.step 4 (the value train_cifar.sh passes, so that
-// a bare ranet spec is the R1 configuration; RANet's own argparse default for step was not
-// checked against its source), blocks.step_mode "even", fusion.compress_factor 0.25; no blocks.base and
-// no fusion.prune.
+// scales.gr_factor and scales.bn_factor [4, 2, 1, 1] and scales.resolution [1, 2, 3, 3]
+// (train_cifar.sh's values, so that a bare ranet spec is the R1 configuration; RANet's
+// argparse defaults are 4-2-1 and 1-2-3, which "msdx spec from-args" uses), blocks.count 2,
+// blocks.block_step 2, blocks.step 4 (RANet's argparse default, and train_cifar.sh's),
+// blocks.step_mode "even", fusion.compress_factor 0.25; no blocks.base and no fusion.prune.
 //
 // Further defaults depend on other fields: name, in a spec that extends a preset, is the
 // file's base name without extension (a preset's name for a preset); stem.stride is 1 for the addad stems (use 2 on ImageNet);

@@ -250,6 +250,19 @@ var malformed = []struct {
 			`--set:2: activation: "swish" is not one of "relu", "gelu" (--set activation=swish)`,
 		},
 	},
+	{
+		// Lists that must agree in length: the override that broke the agreement is named,
+		// not the file's line it disagrees with.
+		name: "override of one of two lists that must agree",
+		doc:  "[scales]\ngr_factor = [1, 2, 4]\nbn_factor = [1, 2, 4]\n",
+		sets: []string{"scales.gr_factor=1-2"},
+		want: []string{"--set:1: scales.gr_factor: has 2 entries and bn_factor 3; want one entry per scale (--set scales.gr_factor=1-2)"},
+	},
+	{
+		name: "file lists that disagree",
+		doc:  "[scales]\ngr_factor = [1, 2]\nbn_factor = [1, 2, 4]\n",
+		want: []string{"t.toml:3: scales.bn_factor: has 3 entries and gr_factor 2; want one entry per scale"},
+	},
 }
 
 // named appends a name override to sets: the malformed cases are about other problems,

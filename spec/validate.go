@@ -61,14 +61,36 @@ func (v *validator) given(path string) bool {
 	return ok
 }
 
-// blame picks the first of the paths that was written, else the first.
+// overridden reports whether path's value came from a --set override.
+func (v *validator) overridden(path string) bool {
+	return v.s.Origin != nil && v.s.Origin.Fields[path].File == setFile
+}
+
+// blame picks, among fields that conflict, the first of the paths that a --set override
+// wrote (the override caused the conflict, not the file it changed), else the first that
+// was written, else the first.
 func (v *validator) blame(paths ...string) string {
+	for _, p := range paths {
+		if v.overridden(p) {
+			return p
+		}
+	}
 	for _, p := range paths {
 		if v.given(p) {
 			return p
 		}
 	}
 	return paths[0]
+}
+
+// lengths reports that lists a and b, of na and nb entries, differ in length: against
+// a, unless an override wrote b and not a (the override caused it); want says what the
+// entries are for.
+func (v *validator) lengths(a string, na int, b string, nb int, want string) {
+	if v.overridden(b) && !v.overridden(a) {
+		a, na, b, nb = b, nb, a, na
+	}
+	v.errorf(a, "has %d entries and %s %d; want %s", na, b[strings.LastIndexByte(b, '.')+1:], nb, want)
 }
 
 func (v *validator) intRange(field string, x, lo, hi int) bool {
@@ -147,7 +169,7 @@ func validate(s *Spec) ErrorList {
 		factorsOK = false
 	}
 	if len(bn) != len(gr) {
-		v.errorf("scales.bn_factor", "has %d entries and gr_factor %d; want one entry per scale", len(bn), len(gr))
+		v.lengths("scales.bn_factor", len(bn), "scales.gr_factor", len(gr), "one entry per scale")
 		factorsOK = false
 	}
 	for _, list := range []struct {
@@ -178,7 +200,7 @@ func validate(s *Spec) ErrorList {
 		case len(res) == 0:
 			v.errorf("scales.resolution", "the ranet rule needs one resolution per flow, e.g. [1, 2, 3, 3]")
 		case len(res) != len(gr):
-			v.errorf("scales.resolution", "has %d entries and gr_factor %d; want one entry per flow", len(res), len(gr))
+			v.lengths("scales.resolution", len(res), "scales.gr_factor", len(gr), "one entry per flow")
 		default:
 			for i, r := range res {
 				prev := 1

@@ -31,26 +31,27 @@ type BatchProgress struct {
 
 // TextProgress reports progress as text: on a terminal a status line redrawn in
 // place, with the epoch's progress, an estimate of the time left and the last exit's
-// running loss and top-1; elsewhere one line per epoch.
+// running loss and top-1, cut to the terminal's width; elsewhere one line per epoch.
 type TextProgress struct {
-	w        io.Writer
-	terminal bool
-	start    time.Time
-	batches  int // batches done in this session
-	last     time.Time
-	drawn    bool
+	w       io.Writer
+	width   int // terminal columns; 0 when w is not a terminal
+	start   time.Time
+	batches int // batches done in this session
+	last    time.Time
+	drawn   bool
 }
 
-// NewTextProgress returns a TextProgress writing to w; terminal selects the redrawn
-// status line.
-func NewTextProgress(w io.Writer, terminal bool) *TextProgress {
-	return &TextProgress{w: w, terminal: terminal, start: time.Now()}
+// NewTextProgress returns a TextProgress writing to w. A positive width says that w is
+// a terminal that many columns wide, which selects the redrawn status line; 0 says that
+// it is not a terminal.
+func NewTextProgress(w io.Writer, width int) *TextProgress {
+	return &TextProgress{w: w, width: width, start: time.Now()}
 }
 
 // Batch redraws the status line on a terminal, at most ten times a second.
 func (p *TextProgress) Batch(b BatchProgress) {
 	p.batches++
-	if !p.terminal || time.Since(p.last) < 100*time.Millisecond && b.Batch < b.Batches {
+	if p.width <= 0 || time.Since(p.last) < 100*time.Millisecond && b.Batch < b.Batches {
 		return
 	}
 	p.last = time.Now()
@@ -59,16 +60,32 @@ func (p *TextProgress) Batch(b BatchProgress) {
 	if elapsed := time.Since(p.start); p.batches > 0 {
 		eta = formatDuration(time.Duration(float64(elapsed) / float64(p.batches) * float64(left)))
 	}
-	const width = 24
-	filled := width * b.Batch / max(b.Batches, 1)
 	last := ExitMetrics{}
 	if len(b.Exits) > 0 {
 		last = b.Exits[len(b.Exits)-1]
 	}
-	fmt.Fprintf(p.w, "\r\x1b[Kepoch %d/%d [%s%s] %d/%d  loss %.3f  top-1 %.1f%%  lr %.4g  ETA %s",
-		b.Epoch, b.Epochs, strings.Repeat("=", filled), strings.Repeat(" ", width-filled),
-		b.Batch, b.Batches, last.Loss, 100*last.Top1, b.LR, eta)
+	head := fmt.Sprintf("epoch %d/%d ", b.Epoch, b.Epochs)
+	tail := fmt.Sprintf("%d/%d  loss %.3f  top-1 %.1f%%  lr %.4g  ETA %s", b.Batch, b.Batches, last.Loss, 100*last.Top1, b.LR, eta)
+	io.WriteString(p.w, "\r\x1b[K"+fitLine(head, tail, float64(b.Batch)/float64(max(b.Batches, 1)), p.width))
 	p.drawn = true
+}
+
+// fitLine returns head, a progress bar filled to the fraction done, and tail, in fewer
+// than width columns (writing the last column makes some terminals wrap): the bar
+// shrinks from 24 columns and goes when it would be narrower than 6, and the line is cut
+// if it still does not fit.
+func fitLine(head, tail string, done float64, width int) string {
+	const barMax, barMin = 24, 6
+	room := width - 1 - len(head) - len(tail) - len("[] ")
+	line := head + tail
+	if bar := min(barMax, room); bar >= barMin {
+		filled := min(bar, max(0, int(float64(bar)*done)))
+		line = head + "[" + strings.Repeat("=", filled) + strings.Repeat(" ", bar-filled) + "] " + tail
+	}
+	if len(line) > width-1 {
+		line = line[:max(0, width-1)]
+	}
+	return line
 }
 
 // Epoch prints one line summarising the epoch: the last exit's training loss and

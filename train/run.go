@@ -3,7 +3,7 @@
 // A run directory is everything one training run produced, written so that a crash at
 // any moment leaves it consistent (every file is replaced atomically) and resumable:
 //
-//	run.json                     RunInfo: versions, spec hash, data fingerprint, seed, status
+//	run.json                     RunInfo: versions, spec hash, data fingerprint, seed, status, sessions
 //	spec.toml                    the resolved spec, in canonical form
 //	recipe.toml                  the resolved recipe, in canonical form
 //	data.json                    DataInfo: classes, input shape, normalisation, validation split
@@ -14,8 +14,12 @@
 //	test.json                    TestResult: per-exit test metrics of the final and best weights
 //	.lock                        the dirlock of the process training or evaluating the run
 //
+// Import writes a finished run for weights trained elsewhere (a reference repository's
+// checkpoint, see package refimport): spec, recipe, data and final weights, with run.json
+// saying where they came from.
+//
 // Train starts a run and Resume continues one. A resumed run reproduces the
-// uninterrupted run bit for bit, on any number of threads: the checkpoint holds
+// uninterrupted run bit for bit, on any number of threads (same seed, same kernel path): the checkpoint holds
 // the weights, the batch-norm statistics, the optimizer's momentum buffers and step
 // count, the position (epoch and next batch) and the metric sums of the partial epoch,
 // and every batch, augmentation included, is a pure function of (seed, epoch, batch).
@@ -38,6 +42,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -45,6 +50,8 @@ import (
 
 	"github.com/msdx/msdx/builder"
 	"github.com/msdx/msdx/data"
+	"github.com/msdx/msdx/internal/sysinfo"
+	"github.com/msdx/msdx/kernels"
 	"github.com/msdx/msdx/nn"
 	"github.com/msdx/msdx/recipe"
 	"github.com/msdx/msdx/spec"
@@ -103,6 +110,45 @@ type RunInfo struct {
 	// EpochsDone counts the finished epochs; Epochs is the recipe's total.
 	EpochsDone int `json:"epochs_done"`
 	Epochs     int `json:"epochs"`
+	// Imported, for a run written by Import, says where its weights came from: they were
+	// trained elsewhere, not by this run.
+	Imported *ImportInfo `json:"imported,omitempty"`
+	// Sessions are the training sessions that created and resumed the run, in order;
+	// runs written before msdx recorded them have none.
+	Sessions []Provenance `json:"sessions,omitempty"`
+}
+
+// Provenance is where a training session ran: the msdx build and the machine. The
+// kernel path decides the rounding of every sum, so a run continued on another path
+// is not bit-identical to an uninterrupted one (see Session.ForceKernels).
+type Provenance struct {
+	// Started is when the session began.
+	Started time.Time `json:"started"`
+	// Version is the msdx version. Commit is the VCS revision msdx was built from, and
+	// Modified says that its work tree had uncommitted changes; Commit is empty when the
+	// build recorded none (go run, go test).
+	Version  string `json:"msdx_version"`
+	Commit   string `json:"commit,omitempty"`
+	Modified bool   `json:"modified,omitempty"`
+	// Go is the Go version msdx was built with.
+	Go string `json:"go"`
+	// Kernels is the kernel path the session computed with: avx512, avx2 or generic
+	// (kernels.Path).
+	Kernels string `json:"kernels"`
+	// CPU is the processor's model name ("" where unknown) and Threads the session's
+	// kernel thread count.
+	CPU     string `json:"cpu,omitempty"`
+	Threads int    `json:"threads"`
+}
+
+// newProvenance describes the calling process's session of version with threads threads.
+func newProvenance(version string, threads int) Provenance {
+	b := sysinfo.ReadBuild()
+	return Provenance{
+		Started: time.Now().UTC().Truncate(time.Second), Version: version,
+		Commit: b.Commit, Modified: b.Modified, Go: runtime.Version(),
+		Kernels: kernels.Path(), CPU: sysinfo.CPUModel(), Threads: threads,
+	}
 }
 
 // DataInfo is the content of data.json: the data a run trained on, as it saw it.

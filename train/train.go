@@ -67,6 +67,10 @@ type Session struct {
 	Progress Progress
 	// Log, when not nil, receives notes (such as a changed validation size) one line at a time.
 	Log func(string)
+	// ForceKernels lets Resume continue a run whose last session used another kernel
+	// path (avx512, avx2, generic), which it otherwise refuses: sums round differently on
+	// each path, so the result will not be bit-identical to an uninterrupted run.
+	ForceKernels bool
 }
 
 // Names under which Train and Resume lock a run directory (see dirlock.Holder.What).
@@ -111,42 +115,10 @@ func Train(ctx context.Context, opts Options) (*Run, error) {
 	if _, err := rc.Loss.Weights(net.NumExits()); err != nil {
 		return nil, fmt.Errorf("recipe %s: loss.exit_weights: %v", opts.Recipe, err)
 	}
-	ds, err := data.Open(opts.Data, opts.OpenOptions)
+	ds, ads, di, err := openRunData(opts.Data, opts.OpenOptions, s, rc, opts.Log, rc.Augmentation.Normalize,
+		"to pick the best checkpoint and fit budgeted thresholds; fewer with --recipe-set validation.size=N")
 	if err != nil {
 		return nil, err
-	}
-	if ds.NumClasses() != s.Classes {
-		return nil, fmt.Errorf("spec %s has %d classes but dataset %s has %d: add --set classes=%d",
-			s.Name, s.Classes, opts.Data, ds.NumClasses(), ds.NumClasses())
-	}
-	in := s.Input
-	ads, err := ds.Adapt(in[0], in[1], in[2])
-	if err != nil {
-		return nil, fmt.Errorf("dataset %s does not fit spec %s's input %dx%dx%d: %v", opts.Data, s.Name, in[0], in[1], in[2], err)
-	}
-	n := ds.Train.Len()
-	valSize := rc.Validation.Size
-	if limit := n / 10; valSize > limit {
-		logf(opts.Log, "validation: holding out %d of %d training images, not the recipe's %d (at most a tenth)", limit, n, valSize)
-		valSize = limit
-	}
-	trainIdx, valIdx := data.SplitValidation(n, valSize, uint64(rc.Validation.Seed))
-	if len(trainIdx) == 0 {
-		return nil, fmt.Errorf("dataset %s has no training images", opts.Data)
-	}
-	di := DataInfo{
-		Ref: ds.Ref, Fingerprint: ds.Fingerprint, Classes: ds.Classes,
-		SourceShape:    [3]int{ds.Train.C, ds.Train.H, ds.Train.W},
-		Input:          in,
-		ValidationSeed: rc.Validation.Seed, ValidationIndices: valIdx,
-		TrainSize: len(trainIdx), ValSize: len(valIdx), TestSize: ds.Test.Len(),
-	}
-	if di.ValidationIndices == nil {
-		di.ValidationIndices = []int{}
-	}
-	if rc.Augmentation.Normalize {
-		st := data.ComputeStats(&ads.Train, trainIdx)
-		di.Stats = &st
 	}
 	threads := opts.Threads
 	if threads <= 0 {
@@ -158,6 +130,7 @@ func Train(ctx context.Context, opts Options) (*Run, error) {
 		SpecName: s.Name, SpecHash: s.Hash(), Recipe: opts.Recipe,
 		Data: ds.Ref, Fingerprint: ds.Fingerprint, Seed: rc.Seed, Threads: threads,
 		Created: now, Updated: now, Status: StatusRunning, Epochs: rc.Epochs,
+		Sessions: []Provenance{newProvenance(opts.Version, threads)},
 	}}
 	r.dataOnce.Do(func() { r.dataset = ads })
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
@@ -212,6 +185,9 @@ func Resume(ctx context.Context, dir, version string, sess Session) (*Run, error
 	if r.Info.Status == StatusFinished {
 		return r, fmt.Errorf("run %s has already finished", dir)
 	}
+	if err := r.checkKernels(sess); err != nil {
+		return r, err
+	}
 	if sess.Threads <= 0 {
 		sess.Threads = r.Info.Threads
 	}
@@ -219,11 +195,46 @@ func Resume(ctx context.Context, dir, version string, sess Session) (*Run, error
 		return r, err
 	}
 	r.Info.ResumedBy = append(r.Info.ResumedBy, version)
+	r.Info.Sessions = append(r.Info.Sessions, newProvenance(version, sess.Threads))
 	r.Info.Status, r.Info.Reason = StatusRunning, ""
 	if err := r.writeInfo(); err != nil {
 		return r, err
 	}
 	return r, r.train(ctx, sess)
+}
+
+// checkKernels refuses to resume r on a kernel path other than that of its last session,
+// unless sess.ForceKernels, and then says what that means. Runs written before msdx
+// recorded sessions are resumed without a check.
+func (r *Run) checkKernels(sess Session) error {
+	if len(r.Info.Sessions) == 0 {
+		return nil
+	}
+	was, now := r.Info.Sessions[len(r.Info.Sessions)-1].Kernels, kernels.Path()
+	if was == now {
+		return nil
+	}
+	if sess.ForceKernels {
+		logf(sess.Log, "resuming run %s on the %s kernels, it last ran on %s: the result will not be bit-identical to an uninterrupted run", r.Dir, now, was)
+		return nil
+	}
+	hint := ""
+	if kernelRank(was) < kernelRank(now) {
+		hint = fmt.Sprintf(", or run with MSDX_KERNELS=%s to use its path", was)
+	}
+	return fmt.Errorf("run %s last ran on the %s kernels and this msdx uses %s: the result would not be bit-identical to an uninterrupted run; resume with --force to continue anyway%s",
+		r.Dir, was, now, hint)
+}
+
+// kernelRank orders the kernel paths; MSDX_KERNELS can force a lower path than the best.
+func kernelRank(path string) int {
+	switch path {
+	case "generic":
+		return 0
+	case "avx2":
+		return 1
+	}
+	return 2
 }
 
 // checkNewRunDir accepts a directory that does not exist or is empty but for a lock file.

@@ -8,13 +8,18 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/msdx/msdx/internal/dirlock"
+	"github.com/msdx/msdx/internal/sysinfo"
+	"github.com/msdx/msdx/kernels"
 )
 
 // tinyOptions is a run that trains in about a second: a 2-exit MSDNet of width 8 on
@@ -191,9 +196,10 @@ func TestResumeMixed(t *testing.T) {
 func TestTextProgress(t *testing.T) {
 	exits := []ExitMetrics{{Loss: 2, Top1: 0.25}, {Loss: 1.5, Top1: 0.5}}
 	m := EpochMetrics{Epoch: 1, LR: 0.1, Train: exits, Val: exits, ImagesPerSec: 100, WallSeconds: 65}
-	for _, terminal := range []bool{false, true} {
+	for _, width := range []int{0, 200} {
+		terminal := width > 0
 		var buf bytes.Buffer
-		p := NewTextProgress(&buf, terminal)
+		p := NewTextProgress(&buf, width)
 		p.Batch(BatchProgress{Epoch: 1, Epochs: 2, Batch: 10, Batches: 10, Exits: exits, LR: 0.1})
 		p.Epoch(m)
 		p.Test(TestResult{Images: 100, Final: exits})
@@ -209,6 +215,30 @@ func TestTextProgress(t *testing.T) {
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("piped output (-want +got):\n%s", diff)
+		}
+	}
+}
+
+// TestFitLine checks that the status line fits the terminal, shrinking its bar first.
+func TestFitLine(t *testing.T) {
+	head, tail := "epoch 1/2 ", "5/10  loss 1.500  top-1 50.0%  lr 0.1  ETA 0m01s"
+	tests := []struct {
+		width int
+		want  string
+	}{
+		{200, "epoch 1/2 [============            ] 5/10  loss 1.500  top-1 50.0%  lr 0.1  ETA 0m01s"},
+		{80, "epoch 1/2 [=========         ] 5/10  loss 1.500  top-1 50.0%  lr 0.1  ETA 0m01s"},
+		{68, "epoch 1/2 [===   ] 5/10  loss 1.500  top-1 50.0%  lr 0.1  ETA 0m01s"},
+		{67, "epoch 1/2 5/10  loss 1.500  top-1 50.0%  lr 0.1  ETA 0m01s"},
+		{40, "epoch 1/2 5/10  loss 1.500  top-1 50.0%"},
+	}
+	for _, tt := range tests {
+		got := fitLine(head, tail, 0.5, tt.width)
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("width %d (-want +got):\n%s", tt.width, diff)
+		}
+		if len(got) >= tt.width {
+			t.Errorf("width %d: line of %d columns", tt.width, len(got))
 		}
 	}
 }
@@ -650,5 +680,135 @@ func copyDir(t *testing.T, from, to string) {
 		if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// interruptedRun trains a tiny run with one thread and stops it in epoch 1 after batch 5.
+func interruptedRun(t *testing.T) string {
+	t.Helper()
+	opts := tinyOptions(t, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	opts.Progress = &cancelAt{epoch: 1, batch: 5, cancel: cancel}
+	if _, err := Train(ctx, opts); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("Train: got error %v, want ErrInterrupted", err)
+	}
+	return opts.Out
+}
+
+func readInfo(t *testing.T, dir string) RunInfo {
+	t.Helper()
+	var info RunInfo
+	if err := readJSON(filepath.Join(dir, RunFile), &info); err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+// TestProvenance checks the sessions run.json records, and that resuming on another
+// kernel path is refused unless forced.
+func TestProvenance(t *testing.T) {
+	dir := interruptedRun(t)
+	info := readInfo(t, dir)
+	if len(info.Sessions) != 1 {
+		t.Fatalf("run.json records %d sessions, want 1", len(info.Sessions))
+	}
+	s := info.Sessions[0]
+	if s.Started.IsZero() || s.CPU != sysinfo.CPUModel() {
+		t.Errorf("session %+v: no start time, or CPU not %q", s, sysinfo.CPUModel())
+	}
+	s.Started, s.CPU = time.Time{}, ""
+	want := Provenance{Version: "test", Go: runtime.Version(), Kernels: kernels.Path(), Threads: 1}
+	if diff := cmp.Diff(want, s); diff != "" {
+		t.Errorf("session (-want +got):\n%s", diff)
+	}
+
+	other := "generic"
+	if kernels.Path() == "generic" {
+		other = "avx2"
+	}
+	info.Sessions[0].Kernels = other
+	if err := writeJSON(filepath.Join(dir, RunFile), info); err != nil {
+		t.Fatal(err)
+	}
+	before := readFile(t, filepath.Join(dir, RunFile))
+	_, err := Resume(context.Background(), dir, "test2", Session{})
+	wantErr := fmt.Sprintf("run %s last ran on the %s kernels and this msdx uses %s: the result would not be bit-identical to an uninterrupted run; resume with --force to continue anyway", dir, other, kernels.Path())
+	if err == nil || !strings.HasPrefix(err.Error(), wantErr) {
+		t.Fatalf("Resume on another kernel path: %v, want %q", err, wantErr)
+	}
+	if !bytes.Equal(before, readFile(t, filepath.Join(dir, RunFile))) {
+		t.Error("a refused Resume changed run.json")
+	}
+
+	var notes []string
+	if _, err := Resume(context.Background(), dir, "test2", Session{ForceKernels: true, Log: func(s string) { notes = append(notes, s) }}); err != nil {
+		t.Fatalf("forced Resume: %v", err)
+	}
+	wantNote := fmt.Sprintf("resuming run %s on the %s kernels, it last ran on %s: the result will not be bit-identical to an uninterrupted run", dir, kernels.Path(), other)
+	if !slices.Contains(notes, wantNote) {
+		t.Errorf("notes %q, want %q", notes, wantNote)
+	}
+	info = readInfo(t, dir)
+	if len(info.Sessions) != 2 || info.Sessions[1].Version != "test2" || info.Sessions[1].Kernels != kernels.Path() {
+		t.Errorf("sessions after the forced resume: %+v", info.Sessions)
+	}
+}
+
+// TestResumeWithoutSessions resumes a run whose run.json was written before msdx
+// recorded sessions: it resumes, bit-exact, and records its session.
+func TestResumeWithoutSessions(t *testing.T) {
+	ref := finishedRun(t)
+	dir := interruptedRun(t)
+	name := filepath.Join(dir, RunFile)
+	var doc map[string]any
+	if err := json.Unmarshal(readFile(t, name), &doc); err != nil {
+		t.Fatal(err)
+	}
+	delete(doc, "sessions")
+	if err := writeJSON(name, doc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenRun(dir); err != nil {
+		t.Fatalf("OpenRun of a run without sessions: %v", err)
+	}
+	if _, err := Resume(context.Background(), dir, "test", Session{}); err != nil {
+		t.Fatalf("Resume: %v", err)
+	}
+	sameRunResults(t, ref, dir)
+	if info := readInfo(t, dir); len(info.Sessions) != 1 {
+		t.Errorf("sessions after resuming: %+v, want the resume's", info.Sessions)
+	}
+}
+
+// TestValidationNote: on a dataset too small for the recipe's validation split, a tenth is
+// held out, and the note says what is held out, why, and how to choose another size.
+func TestValidationNote(t *testing.T) {
+	opts := tinyOptions(t, 1)
+	opts.RecipeSets = []string{"epochs=1", "batch_size=16", "schedule.warmup_epochs=0"}
+	var notes []string
+	opts.Log = func(s string) { notes = append(notes, s) }
+	r, err := Train(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"validation: holding out 40 of the 400 training images (a tenth: the recipe's 5000 is for larger datasets) to pick the best checkpoint and fit budgeted thresholds; fewer with --recipe-set validation.size=N"}
+	if diff := cmp.Diff(want, notes); diff != "" {
+		t.Errorf("notes (-want +got):\n%s", diff)
+	}
+	if r.DataInfo.ValSize != 40 {
+		t.Errorf("validation size %d, want 40", r.DataInfo.ValSize)
+	}
+
+	// A size that fits is held out without a note.
+	opts = tinyOptions(t, 1)
+	opts.RecipeSets = []string{"epochs=1", "batch_size=16", "schedule.warmup_epochs=0", "validation.size=20"}
+	notes = nil
+	opts.Log = func(s string) { notes = append(notes, s) }
+	if r, err = Train(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) != 0 || r.DataInfo.ValSize != 20 {
+		t.Errorf("validation.size=20: notes %q, size %d", notes, r.DataInfo.ValSize)
 	}
 }

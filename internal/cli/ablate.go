@@ -488,12 +488,22 @@ func specCosts(nameOrPath string, sets []string) ([]flops.ExitCost, error) {
 	return flops.Exits(g), nil
 }
 
+// sdString formats the standard deviation of s, or n/a where one seed gives none.
+func sdString(s ablation.Stat, format func(float64) string) string {
+	if !s.HasSD() {
+		return "n/a"
+	}
+	return format(s.SD)
+}
+
 // printAblation prints the variant table and the effects table.
 func printAblation(ios *IOStreams, res *ablation.Result) error {
+	title := "variants: per exit, cost and test top-1 over seeds (mean, sample sd)"
 	if res.Match != nil {
-		fmt.Fprintf(ios.Out, "cells scaled by %s to equal %s cost (%s MACs)\n", res.Match.Knob, res.Match.Measure,
-			macsString(ios.IsTerminal, res.Match.Target))
+		title = fmt.Sprintf("variants, cells scaled by %s to equal %s cost (%s MACs): per exit, cost and test top-1 over seeds (mean, sample sd)",
+			res.Match.Knob, res.Match.Measure, macsString(ios.IsTerminal, res.Match.Target))
 	}
+	printTitle(ios, "%s", title)
 	tp := tableprinter.New(ios.Out, ios.IsTerminal)
 	head := []string{"variant"}
 	if res.Match != nil {
@@ -508,7 +518,7 @@ func printAblation(ios *IOStreams, res *ablation.Result) error {
 		}
 		for _, e := range v.Exits {
 			tp.AddRow(append(row, strconv.Itoa(e.Exit), macsString(ios.IsTerminal, float64(e.MACs)),
-				pctString(e.Top1.Mean), pctString(e.Top1.SD), strconv.Itoa(e.Top1.N))...)
+				pctString(e.Top1.Mean), sdString(e.Top1, pctString), strconv.Itoa(e.Top1.N))...)
 		}
 		if len(v.Exits) == 0 {
 			tp.AddRow(append(row, "-", "-", "-", "-", "0")...)
@@ -522,9 +532,7 @@ func printAblation(ios *IOStreams, res *ablation.Result) error {
 	for i, b := range res.MatchedBudgets {
 		budgets[i] = macsString(ios.IsTerminal, b)
 	}
-	if ios.IsTerminal {
-		fmt.Fprintf(ios.Out, "matched budgets (MACs): %s\n", strings.Join(budgets, ", "))
-	}
+	printTitle(ios, "effects over seeds; matched budgets (MACs): %s", strings.Join(budgets, ", "))
 	ep := tableprinter.New(ios.Out, ios.IsTerminal)
 	ep.AddRow("effect", "response", "mean", "sd", "seeds")
 	ep.AlignRight(2, 3, 4)
@@ -536,13 +544,14 @@ func printAblation(ios *IOStreams, res *ablation.Result) error {
 			}
 			name += f + "=" + e.Levels[i]
 		}
-		mean, sd := pctString(e.Mean), pctString(e.SD)
+		format := pctString
 		if e.Response == ablation.ResponseLastMACs {
-			mean, sd = dyneval.FormatCost(e.Mean), dyneval.FormatCost(e.SD)
+			format = dyneval.FormatCost
 			if !ios.IsTerminal {
-				mean, sd = strconv.FormatFloat(e.Mean, 'f', -1, 64), strconv.FormatFloat(e.SD, 'f', -1, 64)
+				format = func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 			}
 		}
+		mean, sd := format(e.Mean), sdString(e.Stat, format)
 		ep.AddRow(name, e.Response, mean, sd, strconv.Itoa(e.N))
 	}
 	if err := ep.Render(); err != nil {

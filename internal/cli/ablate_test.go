@@ -131,6 +131,10 @@ func TestAblateLocal(t *testing.T) {
 	if !strings.Contains(out, "fusion=dense x stem=paper\tlast_exit_top1\t") {
 		t.Errorf("table lacks the interaction row:\n%s", out)
 	}
+	// One seed gives no standard deviation: n/a, not 0.00.
+	if strings.Count(out, "\tn/a\t1\n") < 16+3 || strings.Contains(out, "\t0.00\t1\n") {
+		t.Errorf("standard deviations of one seed are not n/a:\n%s", out)
+	}
 
 	// Rerunning the same command trains nothing and gives the same table.
 	again := tinyAblation(t, dir, 1)

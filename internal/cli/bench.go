@@ -92,7 +92,13 @@ func benchRun(opts *BenchOptions) error {
 	if s.Fusion.Rule == spec.RuleRANet {
 		init = nn.InitHeNormal
 	}
-	res, err := bench.Run(g, init, bench.Options{Batch: opts.Batch, MinTime: opts.MinTime, Seed: 1, Scaling: opts.Scaling, Rounds: opts.Rounds})
+	status := newStatusLine(opts.IO)
+	res, err := bench.Run(g, init, bench.Options{Batch: opts.Batch, MinTime: opts.MinTime, Seed: 1,
+		Scaling: opts.Scaling, Rounds: opts.Rounds,
+		Progress: func(done, total int) {
+			status.Update("measuring", done, total, "measurements")
+		}})
+	status.Done()
 	if err != nil {
 		return err
 	}

@@ -64,7 +64,9 @@ time (steadier on a busy machine), next to the saving the cone cost model predic
 Results are written to RUN_DIR/eval/ (for the final weights on the test split; other
 choices go to RUN_DIR/eval/WEIGHTS-SPLIT/): anytime.json, anytime.csv, budgeted.json,
 budgeted.csv and report.json (everything, as --json prints it). On a terminal costs get
-SI units; piped output is tab-separated with exact numbers.
+SI units; piped output is tab-separated with exact numbers, each table after a line
+starting with "# " that names it. Passes that take more than a few seconds show their
+progress on stderr.
 
 While it works, eval holds RUN_DIR's lock, as training does: it fails at once, naming the
 process, on a run that is training, resuming or being evaluated, and such a command fails
@@ -171,7 +173,11 @@ func evalRun(opts *EvalOptions) error {
 	if err != nil {
 		return err
 	}
-	rep, err := evaluate.Evaluate(net, val, test, opts.Check)
+	status := newStatusLine(opts.IO)
+	rep, err := evaluate.Evaluate(net, val, test, opts.Check, func(step string, done, total int) {
+		status.Update(step, done, total, "images")
+	})
+	status.Done()
 	if err != nil {
 		return err
 	}
@@ -252,10 +258,8 @@ func printEval(ios *IOStreams, doc *EvalReport) error {
 	term := ios.IsTerminal
 	out := ios.Out
 	ref, cone := evaluate.CostReference, evaluate.CostCone
-	if term {
-		fmt.Fprintf(out, "%s  %s weights  %s split (%d images)  — anytime: every exit on every image\n\n",
-			doc.Spec, doc.Weights, doc.Split, doc.Anytime.N)
-	}
+	printTitle(ios, "%s  %s weights  %s split (%d images)  — anytime: every exit on every image",
+		doc.Spec, doc.Weights, doc.Split, doc.Anytime.N)
 	tp := tableprinter.New(out, term)
 	tp.AddRow("exit", "macs_reference", "macs_cone", "top1", "top5")
 	tp.AlignRight(0, 1, 2, 3, 4)
@@ -266,9 +270,8 @@ func printEval(ios *IOStreams, doc *EvalReport) error {
 		return err
 	}
 	fmt.Fprintln(out)
-	if term {
-		fmt.Fprintf(out, "budgeted batch: thresholds fitted on the validation split, expected MACs per image\n\n")
-	}
+	printTitle(ios, "budgeted batch on the %s split: thresholds fitted on the validation split, top-1 and expected MACs per image on the %s split",
+		doc.Split, doc.Split)
 	tp = tableprinter.New(out, term)
 	tp.AddRow("p", "q", "top1", "expected_macs_reference", "expected_macs_cone", "exits")
 	tp.AlignRight(0, 1, 2, 3, 4)
@@ -287,9 +290,7 @@ func printEval(ios *IOStreams, doc *EvalReport) error {
 		return nil
 	}
 	fmt.Fprintln(out)
-	if term {
-		fmt.Fprintf(out, "real early exit against the simulation (wall-clock of the network, softmax included)\n\n")
-	}
+	printTitle(ios, "real early exit against the simulation on the %s split (wall-clock of the network, softmax included)", doc.Split)
 	tp = tableprinter.New(out, term)
 	tp.AddRow("p", "result", "top1_simulated", "top1_real", "macs_executed", "macs_all_exits", "saving_predicted", "saving_measured", "seconds_early_exit", "seconds_all_exits", "saving_cpu_time")
 	tp.AlignRight(0, 2, 3, 4, 5, 6, 7, 8, 9, 10)

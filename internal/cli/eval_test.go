@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -129,6 +130,9 @@ func testPredictStaleBudget(t *testing.T, dir string, fresh PredictSplitResult) 
 			// Unchanged, the saved thresholds are used.
 			if _, stderr := predictBatch(t, dir, "--budget", "1G"); !strings.Contains(stderr, "from the budgeted results in "+evalDir) {
 				t.Fatalf("before the change: stderr %q does not say the thresholds are eval's", stderr)
+			} else if !regexp.MustCompile(`top-1 on the validation split \([0-9.]+[kMG]? and [0-9.]+% on the test split, as msdx eval shows them\); from`).MatchString(stderr) {
+				// eval's table quotes the test split, predict's note the validation split.
+				t.Errorf("stderr %q does not give the setting's figures on both splits", stderr)
 			}
 			tt.modify(t)
 			_, stderr, code := run(t, false, "predict", dir, "--split", "test", "--budget", "1G")
@@ -257,7 +261,8 @@ func testEval(t *testing.T, dir string) {
 		t.Errorf("report.json weights_sha256 (-sha256 of final.safetensors +report):\n%s", diff)
 	}
 
-	// Piped output: three tab-separated tables.
+	// Piped output: three tab-separated tables, each after a "# " line naming it and
+	// the split its figures are on.
 	stdout, stderr, code := run(t, false, "eval", dir, "--batch", "64")
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -265,6 +270,17 @@ func testEval(t *testing.T, dir string) {
 	tables := strings.Split(strings.TrimSpace(stdout), "\n\n")
 	if len(tables) != 3 {
 		t.Fatalf("%d tables in\n%s", len(tables), stdout)
+	}
+	titles := []string{
+		"# msdnet-cifar10-anytime  final weights  test split (",
+		"# budgeted batch on the test split: thresholds fitted on the validation split, top-1 and expected MACs per image on the test split\n",
+		"# real early exit against the simulation on the test split (",
+	}
+	for i, title := range titles {
+		if !strings.HasPrefix(tables[i], title) {
+			t.Errorf("table %d does not start with %q:\n%s", i+1, title, tables[i])
+		}
+		_, tables[i], _ = strings.Cut(tables[i], "\n")
 	}
 	for i, want := range []int{1 + len(doc.Anytime.Exits), 1 + dyneval.NumBudgetSettings, 2} {
 		lines := strings.Split(tables[i], "\n")

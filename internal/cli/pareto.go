@@ -25,7 +25,9 @@ type ParetoOptions struct {
 	Figures string   // directory receiving each figure separately
 	Format  string   // svg, png or pdf
 	Title   string
-	JSON    bool
+	// Baselines chooses the published baselines drawn (report.Options.Baselines).
+	Baselines string
+	JSON      bool
 	// Now and Machine describe the report's making; zero values mean the clock and
 	// report.DetectMachine (tests fix them).
 	Now     time.Time
@@ -54,8 +56,10 @@ ablation.json, otherwise one per evaluated trial. Colours follow the order of th
 and are the same in every figure.
 
 Published MSDNet and RANet results (architectures.md §7, shipped with msdx with their
-sources) are drawn grey and dashed when every input is CIFAR-10, or every input CIFAR-100.
-They are for the original CIFAR data and 300-epoch training.
+sources) are drawn grey and dashed when every input trained on CIFAR-10 (data
+cifar10:DIR), or every input on CIFAR-100; they are for the original CIFAR data and
+300-epoch training. --baselines none leaves them out, and --baselines cifar10 or cifar100
+draws them whatever the data (CIFAR as an image folder, say), with a note.
 
 --figures DIR also writes each figure to DIR/NAME.FORMAT (--format svg, png or pdf) for a
 paper. --json prints the report's data model instead of a summary.`,
@@ -76,6 +80,13 @@ paper. --json prints the report's data model instead of a summary.`,
 			if !slices.Contains(report.Formats, opts.Format) {
 				return usageError{fmt.Errorf("--format %q: want %s", opts.Format, strings.Join(report.Formats, ", "))}
 			}
+			switch opts.Baselines {
+			case "auto":
+				opts.Baselines = report.BaselinesAuto
+			case report.BaselinesNone, "cifar10", "cifar100":
+			default:
+				return usageError{fmt.Errorf("--baselines %q: want auto (those of the data when it is CIFAR), none, cifar10 or cifar100", opts.Baselines)}
+			}
 			if cmd.Flags().Changed("format") && opts.Figures == "" {
 				return usageError{fmt.Errorf("--format needs --figures DIR")}
 			}
@@ -87,6 +98,7 @@ paper. --json prints the report's data model instead of a summary.`,
 	f.StringVar(&opts.Figures, "figures", "", "also write each figure to `DIR`")
 	f.StringVar(&opts.Format, "format", "svg", "format of --figures: svg, png or pdf")
 	f.StringVar(&opts.Title, "title", "", "title of the report")
+	f.StringVar(&opts.Baselines, "baselines", "auto", "published baselines to draw: auto (the data's when it is CIFAR), none, cifar10 or cifar100")
 	f.BoolVar(&opts.JSON, "json", false, "print the report's data model as JSON")
 	return cmd
 }
@@ -102,6 +114,7 @@ func paretoRun(opts *ParetoOptions) error {
 	}
 	r, err := report.Build(opts.Dirs, report.Options{
 		Title: opts.Title, Generator: versionInfo().Version, Go: runtime.Version(), Machine: machine, Now: now,
+		Baselines: opts.Baselines,
 	})
 	if err != nil {
 		return err

@@ -96,6 +96,37 @@ func TestParetoJSON(t *testing.T) {
 	if len(r.Ablations) != 1 || len(r.Ablations[0].Effects) != 12 {
 		t.Errorf("ablations: %+v", r.Ablations)
 	}
+	// --baselines none leaves the published series out; a synthetic run gets them only
+	// when asked for.
+	for _, tt := range []struct {
+		args      []string
+		baselines int
+	}{
+		{[]string{reportStudy, "--baselines", "none"}, 0},
+		{[]string{reportRun}, 0},
+		{[]string{reportRun, "--baselines", "cifar10"}, 5},
+	} {
+		stdout, stderr, code := run(t, false, append([]string{"pareto", "--json"}, tt.args...)...)
+		if code != ExitOK {
+			t.Fatalf("pareto %q: exit %d: %s", tt.args, code, stderr)
+		}
+		var r report.Report
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, s := range r.Series {
+			if s.Kind == report.KindBaseline {
+				n++
+			}
+		}
+		if n != tt.baselines {
+			t.Errorf("pareto %q: %d baselines, want %d", tt.args, n, tt.baselines)
+		}
+	}
+	if _, stderr, code := run(t, false, "pareto", "--json", reportRun, "--baselines", "imagenet"); code != ExitUsage || !strings.Contains(stderr, `--baselines "imagenet"`) {
+		t.Errorf("--baselines imagenet: exit %d, %s", code, stderr)
+	}
 	if got := listDir(t, dir); got != nil {
 		t.Errorf("--json wrote %v", got)
 	}

@@ -235,6 +235,7 @@ func predictThresholds(opts *PredictOptions, r *train.Run, net *nn.Network, dige
 	}
 	dir := evalDir(r, opts.Weights, "test")
 	var res *dyneval.BudgetedResult
+	fromEval := false // res is what msdx eval saved for the test split
 	source := "thresholds fitted on the validation split (run msdx eval to save them)"
 	if opts.Refit {
 		source = "thresholds fitted on the validation split (--refit)"
@@ -244,7 +245,7 @@ func predictThresholds(opts *PredictOptions, r *train.Run, net *nn.Network, dige
 			return nil, "", err
 		}
 		if saved != nil {
-			res, source = saved, "the budgeted results in "+dir
+			res, source, fromEval = saved, "the budgeted results in "+dir, true
 		}
 	}
 	if res == nil {
@@ -257,7 +258,11 @@ func predictThresholds(opts *PredictOptions, r *train.Run, net *nn.Network, dige
 		if val.Len() == 0 {
 			return nil, "", fmt.Errorf("run %s has no validation split to fit --budget thresholds on", r.Dir)
 		}
-		out, err := evaluate.Outputs(net, val)
+		status := newStatusLine(opts.IO)
+		out, err := evaluate.Outputs(net, val, func(done int) {
+			status.Update("fitting the budget settings on the validation split", done, val.Len(), "images")
+		})
+		status.Done()
 		if err != nil {
 			return nil, "", err
 		}
@@ -272,8 +277,13 @@ func predictThresholds(opts *PredictOptions, r *train.Run, net *nn.Network, dige
 	if err != nil {
 		return nil, "", err
 	}
-	note := fmt.Sprintf("--budget %s: setting p=%d (q=%.2f), expected %s MACs per image (%s) and %.2f%% top-1 on the validation split; from %s",
-		dyneval.FormatCost(opts.Budget), s.P, s.Q, dyneval.FormatCost(s.Validation.ExpectedCost[opts.CostModel]), opts.CostModel, s.Validation.Top1, source)
+	note := fmt.Sprintf("--budget %s: setting p=%d (q=%.2f), expected %s MACs per image (%s) and %.2f%% top-1 on the validation split",
+		dyneval.FormatCost(opts.Budget), s.P, s.Q, dyneval.FormatCost(s.Validation.ExpectedCost[opts.CostModel]), opts.CostModel, s.Validation.Top1)
+	if fromEval {
+		// msdx eval's table quotes the test split's figures for the same setting.
+		note += fmt.Sprintf(" (%s and %.2f%% on the test split, as msdx eval shows them)", dyneval.FormatCost(s.Test.ExpectedCost[opts.CostModel]), s.Test.Top1)
+	}
+	note += "; from " + source
 	return s.Thresholds, note, nil
 }
 
@@ -346,6 +356,7 @@ func predictSplit(opts *PredictOptions, r *train.Run, net *nn.Network, t dyneval
 	res := PredictSplitResult{Split: opts.Split, Thresholds: t, ExitCounts: make([]int, net.NumExits())}
 	var decisions []nn.Decision
 	var elapsed time.Duration
+	status := newStatusLine(opts.IO)
 	for b := range loader.Batches() {
 		batch := loader.Batch(0, b)
 		start := time.Now()
@@ -358,7 +369,9 @@ func predictSplit(opts *PredictOptions, r *train.Run, net *nn.Network, t dyneval
 			}
 		}
 		res.N += batch.N
+		status.Update("early exit on the "+opts.Split+" split", res.N, loader.Len(), "images")
 	}
+	status.Done()
 	res.Top1 = 100 * float64(res.Correct) / float64(res.N)
 	res.MACsPerImage = float64(ee.MACs()) / float64(res.N)
 	res.Seconds = elapsed.Seconds()

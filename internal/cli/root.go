@@ -55,6 +55,7 @@ Exit codes: 0 success, 1 failure (bad spec or data, I/O error), 2 bad command li
 		newCmdSpec(ios),
 		newCmdVersion(ios),
 		newCmdExport(ios),
+		newCmdImport(ios),
 		newCmdTrain(ios),
 		newCmdBench(ios),
 		newCmdEval(ios),
@@ -64,6 +65,7 @@ Exit codes: 0 success, 1 failure (bad spec or data, I/O error), 2 bad command li
 		newCmdSearch(ios),
 		newCmdPareto(ios),
 	)
+	addCompletions(root)
 	// cobra adds its help and completion commands when the root runs; adding them now lets
 	// them carry examples too, and lets tests see every command NewRoot returns.
 	root.InitDefaultHelpCmd()

@@ -109,7 +109,8 @@ the candidates whose first exit costs LO and whose last exit costs HI MACs, each
 random draws --trials candidates with --seed; nsga2 runs NSGA-II on the --front
 objectives, --trials evaluations in generations of 100; auto (the default) is grid when
 the grid has at most --limit candidates, else random. On a terminal the front is a
-table with SI units; piped output is tab-separated with exact integers; --json prints
+table with SI units; piped output is tab-separated with exact integers, after a line
+starting with "# " that names it; --json prints
 one object with every front member's overrides, spec hash, per-exit MACs and
 parameters.
 
@@ -348,13 +349,13 @@ func printSearchCost(ios *IOStreams, rep *SearchCostReport, all bool) error {
 	format := func(n int64) string { return strconv.FormatInt(n, 10) }
 	if ios.IsTerminal {
 		format = tableprinter.Human
-		what := "front over " + strings.Join(rep.Objectives, ", ")
-		if all {
-			what = "every feasible candidate"
-		}
-		fmt.Fprintf(ios.Out, "%s: %d candidates costed (%s) in %.2fs: %d feasible, %d do not build, %d in range; %s: %d\n\n",
-			rep.Space, rep.Evaluated, rep.Sampler, rep.Seconds, rep.Feasible, rep.Unbuildable, rep.InRange, what, len(rep.Candidates))
 	}
+	what := "front over " + strings.Join(rep.Objectives, ", ")
+	if all {
+		what = "every feasible candidate"
+	}
+	printTitle(ios, "%s: %d candidates costed (%s) in %.2fs: %d feasible, %d do not build, %d in range; %s: %d",
+		rep.Space, rep.Evaluated, rep.Sampler, rep.Seconds, rep.Feasible, rep.Unbuildable, rep.InRange, what, len(rep.Candidates))
 	tp := tableprinter.New(ios.Out, ios.IsTerminal)
 	header := append([]string(nil), rep.Params...)
 	if rep.MatchedBy != "" {

@@ -46,6 +46,11 @@ func TestSearchNoTrain(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
+		// A "# " line names the table first; it ends with the time taken.
+		title, stdout, _ := strings.Cut(stdout, "\n")
+		if want := "# " + space + ": 6 candidates costed (grid) in "; !strings.HasPrefix(title, want) || !strings.HasSuffix(title, "s: 4 feasible, 0 do not build, 4 in range; front over min:last_macs, max:exits: 3") {
+			t.Errorf("title %q, want %q...", title, want)
+		}
 		want := "growth\tblocks.count\texits\tfirst MACs\tlast MACs\tparams\texit MACs\n" +
 			"4\t2\t2\t6708490\t8450580\t442708\t6708490 8450580\n" +
 			"4\t3\t3\t7231754\t13403422\t768430\t7231754 10608660 13403422\n" +
@@ -212,6 +217,10 @@ func TestSearchTrainKilledResumed(t *testing.T) {
 		t.Errorf("trial 0: %d epochs, recipe sets %q", planned.Epochs, planned.RecipeSets)
 	}
 	out := again.IO.Out.(*strings.Builder).String()
+	if !strings.HasPrefix(out, "# 3 trials; front over max:anytime_auc, min:last_macs: ") {
+		t.Errorf("front table has no title:\n%s", out)
+	}
+	_, out, _ = strings.Cut(out, "\n")
 	if !strings.HasPrefix(out, "trial\tepochs\tanytime_auc\tlast_macs\texit MACs\texit top1\tspec\tsets\n0002\t2\t") ||
 		!strings.Contains(out, "trials/0002/spec.toml") {
 		t.Errorf("front table:\n%s", out)

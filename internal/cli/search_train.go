@@ -151,10 +151,8 @@ func searchTrainRun(opts *SearchOptions) error {
 
 // printSearchFront prints the front of a training search, one row per member.
 func printSearchFront(ios *IOStreams, res *search.Result) error {
-	if ios.IsTerminal {
-		fmt.Fprintf(ios.Out, "%d trials; front over %s: %d trials, hypervolume %.6g (reference %v)\n\n",
-			len(res.Trials), strings.Join(res.Objectives, ", "), len(res.Front), res.Hypervolume, res.Reference)
-	}
+	printTitle(ios, "%d trials; front over %s: %d trials, hypervolume %.6g (reference %v)",
+		len(res.Trials), strings.Join(res.Objectives, ", "), len(res.Front), res.Hypervolume, res.Reference)
 	tp := tableprinter.New(ios.Out, ios.IsTerminal)
 	header := []string{"trial", "epochs"}
 	for _, o := range res.Objectives {

@@ -22,7 +22,7 @@ func newCmdSpec(ios *IOStreams) *cobra.Command {
 		Short:   "Inspect architecture specs",
 		Example: `  msdx spec show addad-cifar10`,
 	}
-	cmd.AddCommand(newCmdSpecShow(ios, nil))
+	cmd.AddCommand(newCmdSpecShow(ios, nil), newCmdSpecFromArgs(ios))
 	return cmd
 }
 

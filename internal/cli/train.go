@@ -2,9 +2,9 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 
@@ -45,9 +45,11 @@ type TrainOptions struct {
 	Resume     string
 	// CheckpointEvery is the number of batches between mid-epoch checkpoints; 0 is by time.
 	CheckpointEvery int
-	Quiet           bool
-	// ProgressTerminal reports whether the progress stream (stderr) is a terminal.
-	ProgressTerminal bool
+	// Force resumes a run on another kernel path than its last session's.
+	Force bool
+	Quiet bool
+	// JSON prints a TrainSummary instead of the test table.
+	JSON bool
 	// Context, when not nil, replaces the signal-cancelled context (for tests).
 	Context context.Context
 }
@@ -77,11 +79,16 @@ Ctrl-C or SIGTERM stops after the current batch with a resumable checkpoint (exi
 130; a second Ctrl-C kills at once); a checkpoint is also written every --checkpoint-every batches (by default when the
 last is two minutes old), so that even a killed run loses little. "msdx train --resume
 RUN_DIR" continues (with the recorded number of threads unless --threads is given), and
-reproduces the uninterrupted run bit for bit: results do not depend on the thread count.
+reproduces the uninterrupted run bit for bit on the same kernel path (avx512, avx2 or
+generic, see "msdx version"): results do not depend on the thread count. run.json records
+every session's msdx commit, Go version, kernel path, CPU model and thread count; resuming
+on another kernel path is refused unless --force.
 
 A NaN or infinite loss stops the run (status "failed" in run.json) and keeps the last
 good checkpoint. Progress goes to stderr: a status line on a terminal, one line per
-epoch otherwise; the per-exit test accuracy goes to stdout at the end.`,
+epoch otherwise; the per-exit test accuracy goes to stdout at the end (with --json, a
+summary of the run: its directory, status, epochs, test metrics and the session's
+provenance).`,
 		Example: `  msdx train msdnet-cifar10-small --out runs/small
   msdx train msdnet-cifar10-small --data cifar10:data/cifar-10-batches-bin --epochs 30 --out runs/c10
   msdx train my-spec.toml --data fashion-mnist:/usr/share/datasets/fashion-mnist --set input=1x32x32 --out runs/fm
@@ -100,6 +107,9 @@ epoch otherwise; the per-exit test accuracy goes to stdout at the end.`,
 					}
 				}
 			} else {
+				if opts.Force {
+					return usageError{errors.New("--force only applies with --resume")}
+				}
 				opts.Spec = args[0]
 				if opts.Out == "" {
 					return usageError{errors.New("--out RUN_DIR is required")}
@@ -116,7 +126,6 @@ epoch otherwise; the per-exit test accuracy goes to stdout at the end.`,
 			if opts.CheckpointEvery < 0 {
 				return usageError{fmt.Errorf("--checkpoint-every %d: want 0 (by time) or a number of batches", opts.CheckpointEvery)}
 			}
-			opts.ProgressTerminal = isTerminalWriter(ios.ErrOut)
 			return trainRun(opts)
 		},
 	}
@@ -131,6 +140,8 @@ epoch otherwise; the per-exit test accuracy goes to stdout at the end.`,
 	f.StringVar(&opts.Out, "out", "", "create the run in `RUN_DIR`")
 	f.StringVar(&opts.Resume, "resume", "", "continue the run in `RUN_DIR`")
 	f.IntVar(&opts.CheckpointEvery, "checkpoint-every", 0, "write a checkpoint every `N` batches (0: when the last is 2 minutes old)")
+	f.BoolVar(&opts.Force, "force", false, "with --resume: continue on another kernel path than the run's (not bit-identical)")
+	f.BoolVar(&opts.JSON, "json", false, "print a JSON summary of the finished run")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print no progress and no notes, only errors and the results")
 	return cmd
 }
@@ -138,9 +149,9 @@ epoch otherwise; the per-exit test accuracy goes to stdout at the end.`,
 func trainRun(opts *TrainOptions) error {
 	ctx, stop := interruptContext(opts.Context)
 	defer stop()
-	sess := train.Session{Threads: opts.Threads, CheckpointEvery: opts.CheckpointEvery}
+	sess := train.Session{Threads: opts.Threads, CheckpointEvery: opts.CheckpointEvery, ForceKernels: opts.Force}
 	if !opts.Quiet {
-		sess.Progress = train.NewTextProgress(opts.IO.ErrOut, opts.ProgressTerminal)
+		sess.Progress = train.NewTextProgress(opts.IO.ErrOut, opts.IO.ErrWidth)
 		sess.Log = func(s string) { fmt.Fprintln(opts.IO.ErrOut, "msdx:", s) }
 	}
 	var r *train.Run
@@ -164,7 +175,48 @@ func trainRun(opts *TrainOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.JSON {
+		return printTrainSummary(opts.IO, r)
+	}
 	return printTest(opts.IO, r)
+}
+
+// TrainSummary is what "msdx train --json" prints when the run has finished.
+type TrainSummary struct {
+	Run    string `json:"run"`
+	Status string `json:"status"`
+	// Spec and SpecHash name the network (run.json's spec_name and spec_hash).
+	Spec     string `json:"spec"`
+	SpecHash string `json:"spec_hash"`
+	Data     string `json:"data"`
+	Seed     int64  `json:"seed"`
+	// EpochsDone of Epochs.
+	EpochsDone int `json:"epochs_done"`
+	Epochs     int `json:"epochs"`
+	// Test is test.json: per-exit test metrics of the final and best weights; absent
+	// when the dataset has no test split.
+	Test *train.TestResult `json:"test,omitempty"`
+	// Session is the provenance of the session that ended the run (run.json's last session).
+	Session *train.Provenance `json:"session,omitempty"`
+}
+
+// printTrainSummary prints the TrainSummary of a finished run as JSON.
+func printTrainSummary(ios *IOStreams, r *train.Run) error {
+	sum := TrainSummary{Run: r.Dir, Status: r.Info.Status, Spec: r.Info.SpecName, SpecHash: r.Info.SpecHash,
+		Data: r.Info.Data, Seed: r.Info.Seed, EpochsDone: r.Info.EpochsDone, Epochs: r.Info.Epochs}
+	if n := len(r.Info.Sessions); n > 0 {
+		sum.Session = &r.Info.Sessions[n-1]
+	}
+	res, err := r.Test()
+	switch {
+	case err == nil:
+		sum.Test = res
+	case !errors.Is(err, os.ErrNotExist):
+		return err
+	}
+	enc := json.NewEncoder(ios.Out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(sum)
 }
 
 // printTest prints the per-exit test metrics of a finished run.
@@ -191,9 +243,3 @@ func printTest(ios *IOStreams, r *train.Run) error {
 }
 
 func pct(f float64) string { return strconv.FormatFloat(100*f, 'f', 2, 64) }
-
-// isTerminalWriter reports whether w is a terminal.
-func isTerminalWriter(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && isTerminal(f)
-}

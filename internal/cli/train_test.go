@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/msdx/msdx/kernels"
 	"github.com/msdx/msdx/tensorfile"
 	"github.com/msdx/msdx/train"
 )
@@ -98,10 +99,21 @@ func TestTrainCommand(t *testing.T) {
 	if r.Info.Status != train.StatusFinished || r.Info.Threads != 1 || r.Info.Seed != 7 || r.Recipe.Seed != 7 || r.Info.Recipe != "quick" || r.Info.Data != "synthetic:train=300,test=100" {
 		t.Errorf("run.json: %+v", r.Info)
 	}
-	// Quiet prints nothing on stderr.
-	stdout, stderr, code = run(t, false, tinyTrain("300", "--out", filepath.Join(t.TempDir(), "q"), "--quiet", "--epochs", "1", "--recipe-set", "schedule.warmup_epochs=0")...)
-	if code != ExitOK || stderr != "" || stdout == "" {
-		t.Errorf("--quiet: exit %d, stderr %q, stdout %q", code, stderr, stdout)
+	// Quiet prints nothing on stderr; --json prints a summary of the run.
+	q := filepath.Join(t.TempDir(), "q")
+	stdout, stderr, code = run(t, false, tinyTrain("300", "--out", q, "--quiet", "--json", "--epochs", "1", "--recipe-set", "schedule.warmup_epochs=0")...)
+	if code != ExitOK || stderr != "" {
+		t.Fatalf("--quiet --json: exit %d, stderr %q", code, stderr)
+	}
+	var sum TrainSummary
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sum); err != nil {
+		t.Fatalf("--json: %v in %q", err, stdout)
+	}
+	if sum.Run != q || sum.Status != train.StatusFinished || sum.Spec != "msdnet-cifar10-small" || sum.EpochsDone != 1 || sum.Epochs != 1 ||
+		sum.Test == nil || len(sum.Test.Final) != 2 || sum.Test.Images != 100 || sum.Session == nil || sum.Session.Kernels != kernels.Path() {
+		t.Errorf("--json summary: %s", stdout)
 	}
 }
 

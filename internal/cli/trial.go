@@ -140,8 +140,12 @@ func trialWork(ctx context.Context, opts *TrialOptions, dir study.Dir, cfg *stud
 	runDir := dir.TrialPath(t.Index, study.RunDir)
 	sess := train.Session{
 		Threads:  opts.Threads,
-		Progress: train.NewTextProgress(opts.IO.ErrOut, false),
+		Progress: train.NewTextProgress(opts.IO.ErrOut, 0),
 		Log:      func(s string) { fmt.Fprintln(opts.IO.ErrOut, "msdx:", s) },
+		// An executor resumes a trial on whichever node it gets, with no one to pass
+		// --force: a trial continues on another kernel path, with the note in its log and
+		// the session in run.json, rather than failing.
+		ForceKernels: true,
 	}
 	r, err := train.OpenRun(runDir)
 	switch {

@@ -4,10 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
+	"github.com/msdx/msdx/internal/sysinfo"
 	"github.com/msdx/msdx/kernels"
 )
 
@@ -27,16 +27,10 @@ type VersionInfo struct {
 }
 
 func versionInfo() VersionInfo {
-	v := VersionInfo{Version: Version, Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH, Kernels: kernels.Path()}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				v.Commit = s.Value
-			}
-		}
-		if v.Version == "devel" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			v.Version = bi.Main.Version
-		}
+	b := sysinfo.ReadBuild()
+	v := VersionInfo{Version: Version, Commit: b.Commit, Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH, Kernels: kernels.Path()}
+	if v.Version == "devel" && b.ModuleVersion != "" {
+		v.Version = b.ModuleVersion
 	}
 	return v
 }

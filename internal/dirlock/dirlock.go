@@ -8,9 +8,11 @@
 // On Linux, macOS and the BSDs the lock is an advisory flock(2) on the open file: the
 // kernel drops it when the holder exits, however it exits, so a killed process never
 // leaves a stale lock. The file itself stays (and must stay: removing it would let two
-// processes lock two different files of the same name). Elsewhere the lock is the file's
-// existence (created with O_EXCL and removed by Release), so a killed holder leaves a
-// stale lock that the error tells the user to remove.
+// processes lock two different files of the same name). Elsewhere, and on file systems
+// that do not support flock (Lustre mounted with noflock, NFS without locking: flock
+// fails with ENOSYS or EOPNOTSUPP), the lock is the file's existence (created with O_EXCL
+// and removed by Release), so a killed holder leaves a stale lock that the error tells
+// the user to remove.
 package dirlock
 
 import (
@@ -29,6 +31,8 @@ const FileName = ".lock"
 type Lock struct {
 	dir string
 	f   *os.File
+	// exclusive says that the lock is the file's existence, not a flock.
+	exclusive bool
 }
 
 // Holder describes the process that holds a lock, as it wrote it into the lock file.
@@ -73,7 +77,7 @@ func (e *HeldError) Error() string {
 // Lock of this one, it returns a *HeldError.
 func Acquire(dir, what string) (*Lock, error) {
 	name := filepath.Join(dir, FileName)
-	f, err := lockFile(name)
+	f, exclusive, err := lockFile(name)
 	if err != nil {
 		var held *HeldError
 		if errors.As(err, &held) {
@@ -94,10 +98,10 @@ func Acquire(dir, what string) (*Lock, error) {
 	}
 	// The file is written in place, never replaced: the lock belongs to this inode.
 	if err := writeHolder(f, append(b, '\n')); err != nil {
-		unlockFile(f, name)
+		unlockFile(f, name, exclusive)
 		return nil, fmt.Errorf("locking %s: writing %s: %w", dir, name, err)
 	}
-	return &Lock{dir: dir, f: f}, nil
+	return &Lock{dir: dir, f: f, exclusive: exclusive}, nil
 }
 
 // Dir returns the locked directory.
@@ -110,7 +114,21 @@ func (l *Lock) Release() error {
 	}
 	f := l.f
 	l.f = nil
-	return unlockFile(f, filepath.Join(l.dir, FileName))
+	return unlockFile(f, filepath.Join(l.dir, FileName), l.exclusive)
+}
+
+// staleHint tells the user how to clear an exclusive-create lock whose holder is gone.
+func staleHint(name string) string {
+	return "if that process is gone, remove " + name
+}
+
+// unlockExclusive closes and removes the lock file of an exclusive-create lock.
+func unlockExclusive(f *os.File, name string) error {
+	cerr := f.Close()
+	if err := os.Remove(name); err != nil {
+		return err
+	}
+	return cerr
 }
 
 func writeHolder(f *os.File, b []byte) error {

@@ -11,20 +11,16 @@ import (
 const killLeavesLock = true
 
 // lockFile creates the lock file name, which must not exist, or returns a *HeldError
-// when it does.
-func lockFile(name string) (*os.File, error) {
+// when it does. The lock is always an exclusive-create one.
+func lockFile(name string) (*os.File, bool, error) {
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if errors.Is(err, os.ErrExist) {
-		return nil, &HeldError{Stale: "if that process is gone, remove " + name}
+		return nil, false, &HeldError{Stale: staleHint(name)}
 	}
-	return f, err
+	return f, true, err
 }
 
 // unlockFile closes and removes the lock file.
-func unlockFile(f *os.File, name string) error {
-	cerr := f.Close()
-	if err := os.Remove(name); err != nil {
-		return err
-	}
-	return cerr
+func unlockFile(f *os.File, name string, _ bool) error {
+	return unlockExclusive(f, name)
 }

@@ -2,7 +2,8 @@
 # Regenerates the PyTorch golden fixtures of package nn (nn/testdata/golden/*):
 # the Go side writes each case's spec export, initial parameters and batch, then PyTorch
 # (Debian's python3-torch 1.13: apt-get install python3-torch) computes the references,
-# and counts the parameters of every preset's exported module.
+# and counts the parameters of every preset's exported module; it also rewrites package
+# torchsave's torch.save fixture (scripts/golden/torchsave_fixture.py, deterministic).
 # Go tests read the committed fixtures and never need Python.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,3 +20,4 @@ for preset in $("$exports/msdx" presets | cut -f1); do
 done
 /usr/bin/python3 scripts/golden/preset_params.py "$exports" nn/testdata/golden/preset_params.json
 echo "wrote nn/testdata/golden/preset_params.json"
+/usr/bin/python3 scripts/golden/torchsave_fixture.py
