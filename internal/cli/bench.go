@@ -46,7 +46,8 @@ time per image beside each rate.
 --scaling 1,2 adds a scaling curve: training and all-exit inference images/s (and CPU time
 per image) at each listed thread count, measured interleaved over --rounds rounds (medians),
 so that a drifting load affects every count alike. Results are the same bits at every
-thread count; only the speed changes.`,
+thread count; only the speed changes. Piped, each table follows a line starting with "# "
+that names it.`,
 		Example: `  msdx bench msdnet-cifar100-anytime --batch 64 --threads 1
   msdx bench addad-cifar10 --scaling 1,2 --rounds 3 --json`,
 		Args: exactArgs(1),
@@ -110,9 +111,7 @@ func benchRun(opts *BenchOptions) error {
 			*bench.Result
 		}{s.Name, res})
 	}
-	if opts.IO.IsTerminal {
-		fmt.Fprintf(opts.IO.Out, "%s  batch %d  %d threads  kernels %s\n\n", s.Name, res.Batch, res.Threads, res.Kernels)
-	}
+	printTitle(opts.IO, "%s  batch %d  %d threads  kernels %s", s.Name, res.Batch, res.Threads, res.Kernels)
 	tp := tableprinter.New(opts.IO.Out, opts.IO.IsTerminal)
 	tp.AlignRight(1, 2, 3, 4, 5)
 	tp.AddRow("exit", "MACs", "ms/batch", "images/s", "GMAC/s", "allocs/image")
@@ -129,7 +128,10 @@ func benchRun(opts *BenchOptions) error {
 	if err := tp.Render(); err != nil || len(res.Scaling) == 0 {
 		return err
 	}
-	fmt.Fprintln(opts.IO.Out)
+	if opts.IO.IsTerminal {
+		fmt.Fprintln(opts.IO.Out)
+	}
+	printTitle(opts.IO, "scaling: training and all-exit inference, medians of %d interleaved rounds", opts.Rounds)
 	tp = tableprinter.New(opts.IO.Out, opts.IO.IsTerminal)
 	tp.AlignRight(0, 1, 2, 3, 4, 5, 6)
 	tp.AddRow("threads", "train img/s", "speedup", "train CPU ms/img", "infer img/s", "speedup", "infer CPU ms/img")
