@@ -83,14 +83,15 @@ func (h *durHeap) Pop() any          { old := *h; x := old[len(old)-1]; *h = old
 
 // BenchmarkScalingBound measures, on one thread, the CPU time of every part of a training
 // step (forward, per-exit losses, backward, an SGD-like update) and of an all-exit
-// inference pass on a batch of 64, and reports the speedup the data-parallel design allows
+// inference pass on a batch, and reports the speedup the data-parallel design allows
 // on 2, 4, 8 and 16 threads with cores to themselves: each phase's chunks scheduled on
 // the threads as par.Do takes them, a join after every phase, serial work alone. It leaves
 // out what the model cannot see (join latency, memory bandwidth the threads share), but
 // thread CPU time barely moves with other processes' load, so it says what the design
 // gives where wall-clock ratios on a shared machine cannot. It also reports the CPU time
-// per image. $MSDX_BENCH_PRESET (default msdnet-cifar100-anytime) and $MSDX_BENCH_CHUNK
-// (default ChunkImages) choose the network and the chunk size.
+// per image. $MSDX_BENCH_PRESET (default msdnet-cifar100-anytime), $MSDX_BENCH_BATCH
+// (default 64) and $MSDX_BENCH_CHUNK (default ChunkImages) choose the network, the batch
+// size and the chunk size; a batch has batch/chunk chunks, which bounds the speedup.
 func BenchmarkScalingBound(b *testing.B) {
 	preset := os.Getenv("MSDX_BENCH_PRESET")
 	if preset == "" {
@@ -122,7 +123,11 @@ func BenchmarkScalingBound(b *testing.B) {
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	in := g.Input
-	x := kernels.NewTensor(in.C, 64, in.H, in.W)
+	batch := 64
+	if n, err := strconv.Atoi(os.Getenv("MSDX_BENCH_BATCH")); err == nil {
+		batch = n
+	}
+	x := kernels.NewTensor(in.C, batch, in.H, in.W)
 	for i := range x.Data {
 		x.Data[i] = float32(rng.NormFloat64())
 	}

@@ -76,12 +76,14 @@ import datetime
 import json
 import sys
 
-dir, cpu, batch, rounds = sys.argv[1:5]
+dir, cpu, cores, batch, rounds = sys.argv[1:6]
+loaded = False
 print("| network | threads | train img/s | train speedup | train CPU ms/image | inference img/s | inference speedup | inference CPU ms/image | load average before / after |")
 print("|---|---|---|---|---|---|---|---|---|")
-for p in sys.argv[5:]:
+for p in sys.argv[6:]:
     res = json.load(open(f"{dir}/{p}.json"))
     load = open(f"{dir}/{p}.load").read().strip()
+    loaded = loaded or max(float(x) for x in load.replace("/", " ").split()[:4:3]) >= float(cores) / 2
     base = res["scaling"][0]
     for s in res["scaling"]:
         row = [p, s["threads"],
@@ -96,6 +98,11 @@ print()
 print("Measured %s on %s, kernels %s," % (datetime.date.today(), cpu, res["kernels"]))
 print("batch %s, thread counts interleaved, medians of %s rounds," % (batch, rounds))
 print("regenerated with `scripts/bench/readme_table.sh %s` (`SCALING_ONLY=1` for this table alone)." % rounds)
-' "$work" "$cpu" "$batch" "$rounds" "${presets[@]}" >"$work/scaling.md"
+if loaded:
+    print()
+    print("**Measured on a loaded machine** (a 1-minute load average of at least half the %s cores):" % cores)
+    print("the wall-clock speedups say how much CPU the other processes left, not how msdx scales;")
+    print("the CPU time per image is the figure to read, and a flat one means the threads added no work.")
+' "$work" "$cpu" "$(nproc)" "$batch" "$rounds" "${presets[@]}" >"$work/scaling.md"
 replace "<!-- scaling-table begin -->" "<!-- scaling-table end -->" "$work/scaling.md"
 cat "$work/scaling.md"
