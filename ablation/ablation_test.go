@@ -2,6 +2,7 @@ package ablation
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"strconv"
@@ -243,18 +244,6 @@ func TestAnalyzeFailedTrials(t *testing.T) {
 	}
 }
 
-func TestCurveAt(t *testing.T) {
-	curve := []CurvePoint{{MACs: 10, Top1: 50}, {MACs: 20, Top1: 70}, {MACs: 30, Top1: 65}}
-	for _, tc := range []struct{ budget, want float64 }{
-		{5, math.NaN()}, {10, 50}, {15, 60}, {20, 70}, {25, 70}, {100, 70},
-	} {
-		got := curveAt(curve, tc.budget)
-		if !(got == tc.want || math.IsNaN(got) && math.IsNaN(tc.want)) {
-			t.Errorf("curveAt(%v) = %v, want %v", tc.budget, got, tc.want)
-		}
-	}
-}
-
 // TestMatchedStudy scales the fusion × stem cells to the baseline's last-exit cost and
 // checks that the trials train the scaled specs and that the result reports them.
 func TestMatchedStudy(t *testing.T) {
@@ -302,5 +291,18 @@ func TestMatchedStudy(t *testing.T) {
 	if lines[0] != "variant,fusion,stem,channels,exit,macs,params,top1_mean,top1_sd,seeds" ||
 		!strings.HasPrefix(lines[5], "fusion=msdnet stem=paper,msdnet,paper,53,1,") {
 		t.Errorf("CSV:\n%s", csv.String())
+	}
+}
+
+func TestLoadRejectsUnknownFields(t *testing.T) {
+	dir := study.Dir(t.TempDir())
+	if err := os.WriteFile(dir.Path(study.AblationJSON), []byte(`{"study": "s", "variant": []}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), `unknown field "variant"`) {
+		t.Errorf("Load: %v, want an unknown-field error", err)
+	}
+	if _, err := Load(study.Dir(t.TempDir())); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Load without ablation.json: %v, want os.ErrNotExist", err)
 	}
 }

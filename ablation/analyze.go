@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
-	"sort"
 	"strconv"
 
+	"github.com/msdx/msdx/curve"
 	"github.com/msdx/msdx/evaluate"
 	"github.com/msdx/msdx/study"
 )
@@ -18,7 +17,8 @@ import (
 // curves are one finished trial's results.
 type curves struct {
 	exits    []study.ExitResult
-	budgeted []CurvePoint // sorted by cost
+	anytime  []curve.Point // the exits' cost and top-1, in exit order
+	budgeted []curve.Point // sorted by cost
 }
 
 // Analyze reads the trials of the ablation study in dir and computes its Result. Trials
@@ -126,24 +126,18 @@ func readTrial(dir study.Dir, t *study.Trial) (*curves, *Failed, error) {
 		f.Reason = "its results are for another spec, recipe, data or seed"
 		return nil, f, nil
 	}
-	var rep evaluate.Report
-	b, err := os.ReadFile(dir.TrialPath(t.Index, study.RunDir, "eval", "report.json"))
-	if err == nil {
-		err = json.Unmarshal(b, &rep)
-	}
-	if err != nil || rep.Budgeted == nil {
+	rep, err := evaluate.Load(evaluate.Dir(dir.TrialPath(t.Index, study.RunDir), "final", "test"))
+	if err != nil {
 		f.Reason = fmt.Sprintf("finished but its evaluation cannot be read: %v", err)
 		return nil, f, nil
 	}
 	c := &curves{exits: s.Exits}
-	for _, set := range rep.Budgeted.Settings {
-		cost, ok := set.Test.ExpectedCost[evaluate.CostReference]
-		if !ok {
-			return nil, nil, fmt.Errorf("trial %s: budgeted results have no %q cost", study.TrialID(t.Index), evaluate.CostReference)
-		}
-		c.budgeted = append(c.budgeted, CurvePoint{MACs: cost, Top1: set.Test.Top1})
+	for _, e := range s.Exits {
+		c.anytime = append(c.anytime, curve.Point{MACs: float64(e.MACs), Top1: e.Top1})
 	}
-	sort.SliceStable(c.budgeted, func(i, j int) bool { return c.budgeted[i].MACs < c.budgeted[j].MACs })
+	if c.budgeted, err = rep.BudgetedCurve(evaluate.CostReference); err != nil {
+		return nil, nil, fmt.Errorf("trial %s: %w", study.TrialID(t.Index), err)
+	}
 	return c, nil, nil
 }
 
@@ -189,9 +183,9 @@ func response(name string, c *curves, budgets []float64) float64 {
 	case ResponseLastMACs:
 		return float64(last.MACs)
 	case ResponseAnytimeMatched:
-		return meanOver(budgets, func(b float64) float64 { return anytimeAt(c.exits, b) })
+		return meanOver(budgets, func(b float64) float64 { return curve.StepAt(c.anytime, b) })
 	case ResponseBudgetedMatched:
-		return meanOver(budgets, func(b float64) float64 { return curveAt(c.budgeted, b) })
+		return meanOver(budgets, func(b float64) float64 { return curve.At(c.budgeted, b) })
 	}
 	panic("ablation: unknown response " + name)
 }
@@ -207,55 +201,13 @@ func meanOver(budgets []float64, f func(float64) float64) float64 {
 	return sum / float64(len(budgets))
 }
 
-// anytimeAt returns the top-1 of the deepest exit whose cumulative cost is at most
-// budget: what an anytime classifier stopped at that budget answers. NaN when even the
-// first exit does not fit.
-func anytimeAt(exits []study.ExitResult, budget float64) float64 {
-	acc := math.NaN()
-	for _, e := range exits {
-		if float64(e.MACs) <= budget {
-			acc = e.Top1
-		}
-	}
-	return acc
-}
-
-// curveAt interpolates a budgeted curve (sorted by cost) linearly at budget, which
-// mixing two settings' thresholds achieves; above the curve's most expensive point it
-// keeps that point's accuracy, below its cheapest it is NaN.
-func curveAt(curve []CurvePoint, budget float64) float64 {
-	if len(curve) == 0 || budget < curve[0].MACs {
-		return math.NaN()
-	}
-	best := curve[0].Top1
-	for i := 1; i < len(curve); i++ {
-		a, b := curve[i-1], curve[i]
-		if budget >= b.MACs {
-			best = max(best, b.Top1)
-			continue
-		}
-		if b.MACs > a.MACs {
-			best = max(best, a.Top1+(b.Top1-a.Top1)*(budget-a.MACs)/(b.MACs-a.MACs))
-		}
-		break
-	}
-	return best
-}
-
 // meanCurve averages the budgeted curves of several seeds setting by setting.
-func meanCurve(cs []*curves) []CurvePoint {
-	n := len(cs[0].budgeted)
-	out := make([]CurvePoint, n)
+func meanCurve(cs []*curves) []curve.Point {
+	var all [][]curve.Point
 	for _, c := range cs {
-		if len(c.budgeted) != n {
-			return nil
-		}
-		for i, p := range c.budgeted {
-			out[i].MACs += p.MACs / float64(len(cs))
-			out[i].Top1 += p.Top1 / float64(len(cs))
-		}
+		all = append(all, c.budgeted)
 	}
-	return out
+	return curve.Mean(all)
 }
 
 // stat summarises the non-NaN values of xs.

@@ -1,9 +1,16 @@
 // Package ablation analyses a factorial study: per variant and exit, cost and accuracy
 // over seeds; the main effect of each factor and the interaction of each pair on
 // last-exit accuracy, on accuracy at matched cost, and on cost.
+//
+// Package ablation owns a study's ablation.json, ablation.csv and effects.csv: Save
+// writes them, and Load, their only reader, rejects unknown fields as every JSON reader
+// of msdx does.
 package ablation
 
-import "github.com/msdx/msdx/study"
+import (
+	"github.com/msdx/msdx/curve"
+	"github.com/msdx/msdx/study"
+)
 
 // Responses analysed for effects, as Effect.Response names them.
 const (
@@ -80,7 +87,7 @@ type Variant struct {
 	Responses map[string]Stat `json:"responses"`
 	// Budgeted is the mean budgeted-batch curve over seeds (test top-1 against expected
 	// MACs per image, reference cost model), in order of cost.
-	Budgeted []CurvePoint `json:"budgeted"`
+	Budgeted []curve.Point `json:"budgeted"`
 }
 
 // Exit is one exit of a variant.
@@ -89,12 +96,6 @@ type Exit struct {
 	MACs   int64 `json:"macs"`
 	Params int64 `json:"params"`
 	Top1   Stat  `json:"top1_percent"`
-}
-
-// CurvePoint is one point of an accuracy-against-cost curve.
-type CurvePoint struct {
-	MACs float64 `json:"macs"`
-	Top1 float64 `json:"top1_percent"`
 }
 
 // Effect is a main effect (one factor's level against the baseline level, averaged

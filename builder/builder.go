@@ -1,10 +1,12 @@
 // Package builder compiles a spec into a graph: the single description of a network that
 // both the cost model (package flops) and the executable network (package nn) read.
 //
-// Architectures are assembled from registered parts — stems, heads and fusion rules — in
-// the manner of timm's model registry: each part is a function that emits graph nodes, and
-// every node's op kind carries its own shape, parameter and cost rules (package graph), so
-// any network that can be built can be costed.
+// Stems, heads and MSDNet-family fusion wirings are declarations (spec.Layer, spec.Wiring:
+// shipped part files, users' part files or tables in a spec), which the builder interprets;
+// RANet's wiring is a rule registered in Go (RegisterWiring). Every node records its part
+// (stem, layer, transition, head), and its op kind carries its own shape, parameter and cost
+// rules (package graph), so any network that can be built can be costed. A declaration that
+// cannot be built is reported at the file, line and field that declared it.
 package builder
 
 import (
@@ -17,59 +19,25 @@ import (
 	"github.com/msdx/msdx/spec"
 )
 
-// StemFunc emits the stem on the image and returns the node of the finest features, with
-// channels output channels.
-type StemFunc func(a *Arch, image int, channels int) int
-
-// HeadFunc emits the classifier of one exit on node in and returns the logits node. It is
-// called between graph.Builder.BeginHead and EndHead.
-type HeadFunc func(a *Arch, in int) int
-
-// HeadCheck reports, before anything is built, why a head cannot run on a map of the given
-// shape; nil means it can.
-type HeadCheck func(a *Arch, in graph.Shape) error
-
 // WiringFunc emits the whole body of a network (first layer, layers, transitions and the
-// heads at every exit) for one fusion rule.
+// heads at every exit) for a fusion rule registered in Go: RANet's. The MSDNet-family
+// wirings are declared (spec.Wiring) and interpreted by one builder.
 type WiringFunc func(a *Arch)
 
-type headKind struct {
-	build HeadFunc
-	check HeadCheck
-}
+var wirings = map[string]WiringFunc{}
 
-var (
-	stems   = map[string]StemFunc{}
-	heads   = map[string]headKind{}
-	wirings = map[string]WiringFunc{}
-)
-
-// RegisterStem adds a stem kind; it panics on a duplicate name.
-func RegisterStem(name string, f StemFunc) { register(stems, "stem", name, f) }
-
-// RegisterHead adds a head kind with the check of the map sizes it accepts.
-func RegisterHead(name string, f HeadFunc, check HeadCheck) {
-	register(heads, "head", name, headKind{f, check})
-}
-
-// RegisterWiring adds a fusion rule.
-func RegisterWiring(name string, f WiringFunc) { register(wirings, "fusion rule", name, f) }
-
-func register[T any](m map[string]T, what, name string, v T) {
-	if _, dup := m[name]; dup {
-		panic(fmt.Sprintf("builder: %s %q registered twice", what, name))
+// RegisterWiring adds a fusion rule written in Go; it panics on a duplicate name.
+func RegisterWiring(name string, f WiringFunc) {
+	if _, dup := wirings[name]; dup {
+		panic(fmt.Sprintf("builder: fusion rule %q registered twice", name))
 	}
-	m[name] = v
+	wirings[name] = f
 }
 
-// Stems, Heads and Wirings list the registered part names, sorted.
-func Stems() []string   { return keys(stems) }
-func Heads() []string   { return keys(heads) }
-func Wirings() []string { return keys(wirings) }
-
-func keys[T any](m map[string]T) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
+// Wirings lists the fusion rules registered in Go, sorted.
+func Wirings() []string {
+	ks := make([]string, 0, len(wirings))
+	for k := range wirings {
 		ks = append(ks, k)
 	}
 	sort.Strings(ks)
@@ -85,21 +53,26 @@ type Arch struct {
 	// Act is the activation op kind after every batch norm.
 	Act graph.Kind
 
-	segment int // the exit the nodes being added lead to (1-based)
+	segment   int         // the exit the nodes being added lead to (1-based)
+	headInput graph.Shape // the input of the head being built, for its errors
 }
 
 // Build compiles s into a graph. Configurations that cannot run are rejected with an error
 // naming the spec field responsible.
 func Build(s *spec.Spec) (*graph.Graph, error) {
+	wiring := s.Wiring()
 	wire, ok := wirings[s.Fusion.Rule]
-	if !ok {
-		return nil, s.Errorf("fusion.rule", "unknown fusion rule %q (known: %v)", s.Fusion.Rule, Wirings())
+	if wiring == nil && !ok {
+		return nil, s.Errorf("fusion.rule", "unknown fusion rule %q (known: %v)", s.Fusion.Rule, append(spec.ShippedParts(spec.PartFusion), Wirings()...))
 	}
-	if _, ok := stems[s.Stem.Kind]; !ok {
-		return nil, s.Errorf("stem.kind", "unknown stem %q (known: %v)", s.Stem.Kind, Stems())
+	if wiring != nil {
+		wire = func(a *Arch) { buildMSDNet(a, wiring) }
 	}
-	if _, ok := heads[s.Head.Kind]; !ok {
-		return nil, s.Errorf("head.kind", "unknown head %q (known: %v)", s.Head.Kind, Heads())
+	if s.StemLayers() == nil {
+		return nil, s.Errorf("stem.kind", "unknown stem %q (known: %v)", s.Stem.Kind, spec.ShippedParts(spec.PartStem))
+	}
+	if s.HeadLayers() == nil {
+		return nil, s.Errorf("head.kind", "unknown head %q (known: %v)", s.Head.Kind, spec.ShippedParts(spec.PartHead))
 	}
 	a := &Arch{
 		Spec:    s,
@@ -126,26 +99,53 @@ func Build(s *spec.Spec) (*graph.Graph, error) {
 	return g, nil
 }
 
-// at labels the nodes added next with the current segment and a layer label.
-func (a *Arch) at(layer string) { a.B.At(a.segment, layer) }
+// at labels the backbone nodes added next with their part, the current segment and a
+// layer label.
+func (a *Arch) at(part graph.Part, layer string) {
+	a.B.SetPart(part)
+	a.B.At(a.segment, layer)
+}
 
-// Stem emits the spec's stem.
-func (a *Arch) Stem(image, channels int) int { return stems[a.Spec.Stem.Kind](a, image, channels) }
+// Stem emits the spec's stem on the image and returns its output, which must have channels
+// channels (the finest scale's width).
+func (a *Arch) Stem(image, channels int) int {
+	s := a.Spec
+	site := partSite{part: spec.PartStem, kind: s.Stem.Kind, field: "stem.layers", prefix: "stem"}
+	if len(s.Stem.Layers) > 0 {
+		site.kind = ""
+	}
+	out := a.emitLayers(site, s.StemLayers(), image, channels)
+	if a.B.Err() == nil {
+		if c := a.B.Shape(out).C; c != channels {
+			layers := s.StemLayers()
+			a.B.Fail(a.layerError(site, len(layers)-1, layers[len(layers)-1], "",
+				fmt.Sprintf("the stem ends with %d channels; it must end with width = %d, the finest scale's channels", c, channels)))
+		}
+	}
+	return out
+}
 
-// Exit emits the spec's head on node in as the next exit, after checking that the head can
-// run on in's map, and starts the next segment.
+// Exit emits the spec's head on node in as the next exit and starts the next segment.
 func (a *Arch) Exit(in int) {
-	h := heads[a.Spec.Head.Kind]
 	if a.B.Err() != nil {
 		return
 	}
-	if err := h.check(a, a.B.Shape(in)); err != nil {
-		a.B.Fail(err)
-		return
+	s := a.Spec
+	a.headInput = a.B.Shape(in)
+	site := partSite{part: spec.PartHead, kind: s.Head.Kind, field: "head.layers", prefix: fmt.Sprintf("exit%d", a.segment)}
+	if len(s.Head.Layers) > 0 {
+		site.kind = ""
 	}
-	a.at("head")
+	a.B.At(a.segment, "head")
 	a.B.BeginHead()
-	out := h.build(a, in)
+	layers := s.HeadLayers()
+	out := a.emitLayers(site, layers, in, a.headInput.C)
+	if a.B.Err() == nil {
+		if sh := a.B.Shape(out); sh != (graph.Shape{C: s.Classes, H: 1, W: 1}) {
+			a.B.Fail(a.layerError(site, len(layers)-1, layers[len(layers)-1], "out",
+				fmt.Sprintf("the head ends with a %s output; an exit needs %d logits (classes)", sh, s.Classes)))
+		}
+	}
 	a.B.EndHead(out)
 	a.segment++
 }
@@ -166,15 +166,9 @@ func (a *Arch) ConvBasic(name string, in, out, k, stride int) int {
 	return a.BNAct(name, a.Conv(name+"/conv", in, out, k, stride, 1))
 }
 
-// Depthwise emits a k×k depthwise conv with batch norm and activation.
-func (a *Arch) Depthwise(name string, in, k, stride int) int {
-	c := a.B.Shape(in).C
-	return a.BNAct(name, a.Conv(name+"/conv", in, c, k, stride, c))
-}
-
-// Unit emits the references' ConvBN: an optional 1×1 bottleneck of width
+// Unit emits the references' ConvBN as RANet uses it: an optional 1×1 bottleneck of width
 // min(C_in, bnWidth·out), then a 3×3 conv (stride 2 for a down unit), each with batch
-// norm and activation.
+// norm and activation. (The MSDNet-family wirings' units are wiredUnit.)
 func (a *Arch) Unit(name string, in, out, bnWidth int, down bool) int {
 	x := in
 	if a.Spec.Bottleneck {

@@ -114,3 +114,34 @@ func TestEveryExitEndsInLinear(t *testing.T) {
 		}
 	}
 }
+
+// TestNodesRecordTheirPart checks the part the builder records for every node of every
+// preset against the node names, which today's parts spell out: heads under "exitK/", the
+// stem and the first layer's other convs under "stem" and "first/", transitions with
+// "transition" in their name.
+func TestNodesRecordTheirPart(t *testing.T) {
+	for _, p := range spec.Presets() {
+		s, err := spec.Preset(p.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := builder.Build(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range g.Nodes {
+			want := graph.PartLayer
+			switch {
+			case n.Role == graph.RoleHead:
+				want = graph.PartHead
+			case strings.HasPrefix(n.Name, "stem") || strings.HasPrefix(n.Name, "first/"):
+				want = graph.PartStem
+			case strings.Contains(n.Name, "transition"):
+				want = graph.PartTransition
+			}
+			if n.Part != want {
+				t.Errorf("%s: node %s is recorded as part %q, want %q", p.Name, n.Name, n.Part, want)
+			}
+		}
+	}
+}

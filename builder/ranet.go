@@ -31,7 +31,7 @@ func buildRANet(a *Arch) {
 	// First layer, computed up front for every flow: the stem at full resolution for the
 	// highest-resolution flow, then a chain towards lower resolutions (stride 2 whenever the
 	// resolution changes).
-	a.at("first layer")
+	a.at(graph.PartStem, "first layer")
 	inputs := make([]int, nFlows)
 	last := nFlows - 1
 	inputs[last] = a.Stem(graph.Input, s.Channels*gr[last])
@@ -74,7 +74,7 @@ func buildRANet(a *Arch) {
 		for b := 1; b <= nBlocks; b++ {
 			layers := layersOf(b)
 			name := fmt.Sprintf("flow%d/block%d", f, b)
-			a.at(fmt.Sprintf("flow %d block %d", f, b))
+			a.at(graph.PartLayer, fmt.Sprintf("flow %d block %d", f, b))
 			states := []int{x}
 			if b > fused {
 				for l := 0; l < layers; l++ {
@@ -106,6 +106,7 @@ func buildRANet(a *Arch) {
 				if !a.transitionFits(c, 1, fmt.Sprintf("flow %d block %d", f, b)) {
 					return
 				}
+				a.B.SetPart(graph.PartTransition)
 				x = a.ConvBasic(name+"/transition", x, floorMul(s.Reduction, c), 1, 1)
 			}
 			blocks = append(blocks, ranetBlock{states: states})
@@ -133,4 +134,11 @@ func ranetTransition(b, n, scale int) bool {
 // time but fvcore counts them, and the graph records what the reference executes.
 func (a *Arch) resize(name string, in int, size graph.Shape) int {
 	return a.B.Add(name, graph.Op{Kind: graph.Resize, H: size.H, W: size.W, AlignCorners: true}, in)
+}
+
+// upsample emits the bilinear resize that brings a declared unit's output from a coarser
+// scale to this one, with PyTorch's default align_corners=False: declared wirings are not
+// RANet's, and their exports and golden fixtures use the default.
+func (a *Arch) upsample(name string, in int, size graph.Shape) int {
+	return a.B.Add(name, graph.Op{Kind: graph.Resize, H: size.H, W: size.W}, in)
 }

@@ -9,6 +9,11 @@ import (
 // Augment selects the training augmentations. The zero value does none; evaluation batches use the
 // zero value. It serialises to JSON and TOML so that a run records it.
 type Augment struct {
+	// ResizedCrop, when not nil, replaces each image by a random-resized crop of it (the
+	// ImageNet training crop), taken from the split's stored resized images (Split.Full) when
+	// it has them, else from its images, and resized to the split's image size. Padding and
+	// flipping apply after it.
+	ResizedCrop *ResizedCrop `json:"resized_crop,omitempty" toml:"resized_crop,omitempty"`
 	// CropPadding, when positive, pads each image with that many zero pixels on every side
 	// (zero before normalisation, as torchvision's RandomCrop with fill 0) and crops a random
 	// window of the original size: MSDNet's "random crop 32, padding 4" is 4.
@@ -31,6 +36,11 @@ type Augment struct {
 
 // Validate reports a malformed augmentation.
 func (a Augment) Validate() error {
+	if a.ResizedCrop != nil {
+		if err := a.ResizedCrop.Validate(); err != nil {
+			return err
+		}
+	}
 	switch {
 	case a.CropPadding < 0:
 		return fmt.Errorf("data: crop padding %d is negative", a.CropPadding)

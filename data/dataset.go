@@ -1,18 +1,24 @@
 // Package data loads image-classification datasets for msdx and turns them into training and
 // evaluation batches.
 //
-// A [Dataset] holds its images compactly in memory as uint8 pixels in N×C×H×W order with int32
-// labels, the class names, and a content [Dataset.Fingerprint] that a run records to say which data
-// it used. [Open] reads a dataset named as KIND:PATH (cifar10, cifar100, imagefolder, mnist,
-// fashion-mnist, synthetic). Datasets are only ever read: nothing is written inside a dataset's
-// directory; decoded image folders are cached under a separate cache directory.
+// A [Dataset] holds its images as uint8 pixels in N×C×H×W order with int32 labels, the class
+// names, and a content [Dataset.Fingerprint] that a run records to say which data it used. [Open]
+// reads a dataset named as KIND:PATH (cifar10, cifar100, imagefolder, mnist, fashion-mnist,
+// synthetic): CIFAR in torchvision's pickle folders or the binary version, image folders in
+// torchvision's ImageFolder layouts with images of any size and format. Given the network's
+// input ([OpenOptions].Fit), Open brings the images to it as the MSDNet and RANet ImageNet
+// pipelines do (see [Fit]) and records what it changed in [Dataset.Preprocessing]; [ReadImage]
+// prepares one image file the same way for prediction. Datasets are only ever read: nothing is
+// written inside a dataset's directory; decoded image folders are cached under a separate
+// cache directory and memory-mapped, so that a folder larger than memory costs its working set.
 //
 // [SplitValidation] holds a seeded validation set out of the training split, [ComputeStats] gives
 // the per-channel normalisation statistics of the training images, and a [Loader] produces float32
-// batches in the CNHW layout of msdx's kernels, with optional random crop, horizontal flip, mixup
-// and cutmix ([Augment]). Every random choice of batch b of epoch e is a pure function of
-// (seed, e, b), so a run resumed at any batch reproduces the interrupted one bit for bit; a
-// [Stream] prepares the next batches in background goroutines while the caller computes.
+// batches in the CNHW layout of msdx's kernels, with optional random-resized crop, random crop,
+// horizontal flip, mixup and cutmix ([Augment]). Every random choice of batch b of epoch e is a
+// pure function of (seed, e, b), so a run resumed at any batch reproduces the interrupted one bit
+// for bit; a [Stream] prepares the next batches in background goroutines while the caller
+// computes.
 package data
 
 import (
@@ -31,6 +37,11 @@ type Split struct {
 	C, H, W int
 	Pixels  []uint8
 	Labels  []int32
+	// Full, when not nil, holds the images before evaluation's centre crop, resized but not
+	// cropped, for random-resized crops (an image folder resized to a network's input, see
+	// [Fit]); Pixels are then their centre crops. Both may be memory-mapped: never write to
+	// them.
+	Full *Ragged
 }
 
 // Len returns the number of images in s.
@@ -45,7 +56,8 @@ func (s *Split) Image(i int) []uint8 {
 	return s.Pixels[i*sz : (i+1)*sz : (i+1)*sz]
 }
 
-// Subset returns a new split holding copies of the images at the given indices, in that order.
+// Subset returns a new split holding copies of the images at the given indices, in that order
+// (without Full).
 func (s *Split) Subset(indices []int) Split {
 	sz := s.ImageSize()
 	out := Split{C: s.C, H: s.H, W: s.W, Pixels: make([]uint8, len(indices)*sz), Labels: make([]int32, len(indices))}
@@ -56,8 +68,10 @@ func (s *Split) Subset(indices []int) Split {
 	return out
 }
 
-// Dataset is a labelled image dataset with a training and a test split. Both splits have the same
-// image shape; the test split may be empty (an image folder without a test folder).
+// Dataset is a labelled image dataset with a training and a test split, and sometimes a
+// validation split. The splits have the same image shape; the test split may be empty (an image
+// folder without a test folder), and the validation split is empty unless the data has one (an
+// image folder with val/ beside test/).
 type Dataset struct {
 	// Ref is the KIND:PATH reference the dataset was opened from.
 	Ref string
@@ -65,30 +79,33 @@ type Dataset struct {
 	Classes []string
 	Train   Split
 	Test    Split
+	Val     Split
 	// Fingerprint identifies the content, see [Fingerprint].
 	Fingerprint string
+	// Preprocessing says how the images were changed to fit a network's input
+	// (OpenOptions.Fit), which images were skipped and which files ignored; nil for a
+	// dataset opened without a Fit that is not an image folder.
+	Preprocessing *Preprocessing
 }
 
 // NumClasses returns len(d.Classes).
 func (d *Dataset) NumClasses() int { return len(d.Classes) }
 
-// Fingerprint returns "sha256:" followed by the hex SHA-256 of the decoded content of a dataset: a
-// version line, the class names as a JSON array, then for the training and then the test split a
-// line "split C H W N", the pixels, and the labels as little-endian int32. It depends only on the
-// decoded images, labels and class names, not on the file format they were read from, so a
-// CIFAR-10 binary batch and an identical PNG folder have the same fingerprint. Input adaptation
-// ([Dataset.Adapt]) is not part of it: a run records the adaptation separately.
-func Fingerprint(classes []string, train, test *Split) string {
+// Fingerprint returns "sha256:" followed by the hex SHA-256 of the decoded content of a dataset
+// whose images share one size: a version line, the class names as a JSON array, then for the
+// training, the test and (when the data has one) the validation split a line "split C H W N",
+// the pixels, and the labels as little-endian int32. It depends only on the decoded images,
+// labels and class names, not on the file format they were read from, so a CIFAR-10 binary
+// batch and an identical PNG folder have the same fingerprint. An image folder is fingerprinted
+// so at full resolution as RGB, whatever the network's input: fitting the images to it
+// ([Fit]) is not part of the fingerprint, a run records it separately. An image folder whose
+// images differ in size, or from which images were skipped, has a "v2" fingerprint that
+// hashes each image's pixels separately (see the package's build.go).
+func Fingerprint(classes []string, splits ...*Split) string {
 	h := sha256.New()
-	io.WriteString(h, "msdx-data-fingerprint-v1\n")
-	names, err := json.Marshal(classes)
-	if err != nil {
-		panic(err) // unreachable: []string always marshals
-	}
-	h.Write(names)
-	io.WriteString(h, "\n")
+	io.WriteString(h, fingerprintV1Head(classes))
 	var buf [4096]byte
-	for _, s := range []*Split{train, test} {
+	for _, s := range splits {
 		fmt.Fprintf(h, "split %d %d %d %d\n", s.C, s.H, s.W, s.Len())
 		h.Write(s.Pixels)
 		for i := 0; i < len(s.Labels); {
@@ -103,6 +120,14 @@ func Fingerprint(classes []string, train, test *Split) string {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
+func fingerprintV1Head(classes []string) string {
+	names, err := json.Marshal(classes)
+	if err != nil {
+		panic(err) // unreachable: []string always marshals
+	}
+	return "msdx-data-fingerprint-v1\n" + string(names) + "\n"
+}
+
 // check panics if the split's slices disagree with its shape; datasets are built by this package
 // so a mismatch is a bug.
 func (s *Split) check() {
@@ -111,13 +136,15 @@ func (s *Split) check() {
 	}
 }
 
-// Adapt returns a copy of d whose images have c channels and size h×w, as a network's input asks.
-// A one-channel (grey) image is expanded to c channels by replicating it; other channel changes
-// are an error. Each spatial dimension that is smaller than asked is zero-padded equally on both
-// sides (the extra pixel, if the difference is odd, goes after), and each that is larger is
-// centre-cropped the same way: 28×28 MNIST becomes 32×32 with 2 zero pixels on every side. The
-// fingerprint is kept: it names the source data.
-func (d *Dataset) Adapt(c, h, w int) (*Dataset, error) {
+// adapt returns a copy of d whose images have c channels and size h×w, as a network's input
+// asks, without resampling: this is how the binary datasets (CIFAR, MNIST), whose images share
+// one size, are fitted. A one-channel (grey) image is expanded to c channels by replicating
+// it; other channel changes are an error. Each spatial dimension that is smaller than asked is
+// zero-padded equally on both sides (the extra pixel, if the difference is odd, goes after), and
+// each that is larger is centre-cropped the same way: 28×28 MNIST becomes 32×32 with 2 zero
+// pixels on every side. The fingerprint is kept: it names the source data. Splits that need no
+// change share their pixels with d.
+func (d *Dataset) adapt(c, h, w int) (*Dataset, error) {
 	if c <= 0 || h <= 0 || w <= 0 {
 		return nil, fmt.Errorf("data: adapt %s to %dx%dx%d: non-positive size", d.Ref, c, h, w)
 	}
@@ -127,12 +154,25 @@ func (d *Dataset) Adapt(c, h, w int) (*Dataset, error) {
 	out := *d
 	out.Train = adaptSplit(&d.Train, c, h, w)
 	out.Test = adaptSplit(&d.Test, c, h, w)
+	out.Val = adaptSplit(&d.Val, c, h, w)
+	sh, sw := d.Train.H, d.Train.W
+	method := "none"
+	switch {
+	case sh == h && sw == w:
+	case sh <= h && sw <= w:
+		method = "pad"
+	case sh >= h && sw >= w:
+		method = "crop"
+	default:
+		method = "pad and crop"
+	}
+	out.Preprocessing = &Preprocessing{Source: [3]int{d.Train.C, sh, sw}, SourceSizes: fmt.Sprintf("%dx%d", sw, sh), SourceChannels: d.Train.C, Input: [3]int{c, h, w}, Method: method}
 	return &out, nil
 }
 
 func adaptSplit(s *Split, c, h, w int) Split {
 	if s.C == c && s.H == h && s.W == w {
-		return Split{C: c, H: h, W: w, Pixels: append([]uint8(nil), s.Pixels...), Labels: append([]int32(nil), s.Labels...)}
+		return *s
 	}
 	out := Split{C: c, H: h, W: w, Pixels: make([]uint8, s.Len()*c*h*w), Labels: append([]int32(nil), s.Labels...)}
 	// Offsets of the source inside the destination; negative means the source is cropped.

@@ -31,7 +31,7 @@ func TestAdapt(t *testing.T) {
 		{"crop and pad", 1, 4, 1, []uint8{0, 2, 5, 0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := grey.Adapt(tc.c, tc.h, tc.w)
+			got, err := grey.adapt(tc.c, tc.h, tc.w)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -45,7 +45,7 @@ func TestAdapt(t *testing.T) {
 		})
 	}
 	rgb := &Dataset{Train: Split{C: 3, H: 1, W: 1, Pixels: []uint8{1, 2, 3}, Labels: []int32{0}}}
-	if _, err := rgb.Adapt(1, 1, 1); err == nil {
+	if _, err := rgb.adapt(1, 1, 1); err == nil {
 		t.Errorf("adapting RGB to one channel did not fail")
 	}
 }

@@ -3,17 +3,10 @@ package data
 import (
 	"archive/tar"
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"image"
-	"image/color"
-	_ "image/jpeg" // registers the JPEG decoder for image folders
-	_ "image/png"  // registers the PNG decoder for image folders
+	"errors"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -21,43 +14,43 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 )
 
-// imageFile is one image of an image folder, read but not yet decoded.
+// The splits of an image folder, in the order their images are sorted.
+const (
+	splitTrain = iota
+	splitTest
+	splitVal
+)
+
+// imageFile is one image of an image folder.
 type imageFile struct {
 	rel     string // slash-separated path relative to the folder (or archive) root
 	display string // the name errors use
-	data    []byte
-	split   int // 0 train, 1 test
+	split   int
 	class   string
 	label   int32
+	size    int64
+	sum     [sha256.Size]byte // of the file's bytes
+	h, w    int               // from the image's header
+	bad     error             // why the image cannot be used (with OpenOptions.SkipBadImages)
 }
 
-// folderTree is what was found in an image folder or archive: the image files and every class
-// directory, including empty ones.
+// folderTree is what was found in an image folder or archive: the image files, every
+// directory (class folders included, empty ones too) and what is ignored.
 type folderTree struct {
 	root    string
 	archive bool
+	prefix  string // an archive's single top folder, "" or ending in "/"
 	files   []imageFile
 	dirs    map[string]bool // slash-separated directory paths
+	ignored []string        // slash-separated paths outside class folders
+	hasVal  bool            // train/, val/ and test/: val/ is the validation split
+	index   map[string]int  // rel → file index, built on first use
 }
 
-func isImageName(name string) bool {
-	switch strings.ToLower(path.Ext(name)) {
-	case ".jpg", ".jpeg", ".png":
-		return true
-	}
-	return false
-}
-
-func hiddenPath(rel string) bool {
-	for _, part := range strings.Split(rel, "/") {
-		if strings.HasPrefix(part, ".") {
-			return true
-		}
-	}
-	return false
-}
+func hiddenName(name string) bool { return strings.HasPrefix(name, ".") }
 
 func isArchiveName(name string) bool {
 	n := strings.ToLower(name)
@@ -76,9 +69,9 @@ func openImageFolder(root string, opts OpenOptions) (*Dataset, error) {
 	var tree *folderTree
 	switch {
 	case fi.IsDir():
-		tree, err = readFolder(root, workers)
+		tree, err = walkFolder(root)
 	case isArchiveName(root):
-		tree, err = readArchive(root)
+		tree, err = listArchive(root)
 	default:
 		return nil, formatErr(root, -1, nil, "an image folder must be a directory or a .tar.gz, .tgz or .tar archive")
 	}
@@ -89,107 +82,173 @@ func openImageFolder(root string, opts OpenOptions) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := tree.cacheKey(classes)
-	cachePath := ""
-	if !opts.NoCache {
-		dir := opts.CacheDir
-		if dir == "" {
-			if ucd, err := os.UserCacheDir(); err == nil {
-				dir = filepath.Join(ucd, "msdx", "data")
-			}
-		}
-		if dir != "" {
-			cachePath = filepath.Join(dir, "imagefolder-"+key[:40]+".bin")
-			if d, err := readCache(cachePath, key); err == nil {
-				return d, nil
-			}
-		}
+	if err := tree.scan(workers); err != nil {
+		return nil, err
 	}
-	d, err := tree.decode(classes, workers)
+	plan, err := tree.plan(classes, opts)
 	if err != nil {
 		return nil, err
 	}
-	d.Fingerprint = Fingerprint(d.Classes, &d.Train, &d.Test)
-	if cachePath != "" {
-		// The cache only saves time: a read-only or full cache directory must not fail the run.
-		_ = writeCache(cachePath, key, d)
+	cacheDir := ""
+	if !opts.NoCache {
+		cacheDir = opts.CacheDir
+		if cacheDir == "" {
+			if ucd, err := os.UserCacheDir(); err == nil {
+				cacheDir = filepath.Join(ucd, "msdx", "data")
+			}
+		}
 	}
-	return d, nil
+	if cacheDir != "" {
+		name := filepath.Join(cacheDir, "imagefolder-"+plan.key[:40]+".bin")
+		if d, err := openCache(name, plan.key, true); err == nil {
+			return plan.finish(d, opts)
+		}
+		if err := os.MkdirAll(cacheDir, 0o755); err == nil {
+			if err := tree.build(plan, name, workers); err != nil {
+				var fe *FormatError
+				if errors.As(err, &fe) {
+					return nil, err
+				}
+				// The cache only saves time: an unwritable cache folder must not fail
+				// the run, which then decodes into a temporary file.
+			} else if d, err := openCache(name, plan.key, false); err == nil {
+				return plan.finish(d, opts)
+			}
+		}
+	}
+	// No cache: decode into a temporary file, mapped and removed at once, so that memory
+	// stays bounded all the same.
+	tmp, err := os.MkdirTemp("", "msdx-imagefolder-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	name := filepath.Join(tmp, "images.bin")
+	if err := tree.build(plan, name, workers); err != nil {
+		return nil, err
+	}
+	d, err := openCache(name, plan.key, false)
+	if err != nil {
+		return nil, err
+	}
+	return plan.finish(d, opts)
 }
 
-// readFolder lists the image files and directories under root and reads the files, hashing
-// nothing yet, with the given number of goroutines.
-func readFolder(root string, workers int) (*folderTree, error) {
+// walkFolder lists the files and directories under root, following symbolic links as
+// torchvision does and reporting a link that leads back to one of its own parents.
+func walkFolder(root string) (*folderTree, error) {
 	tree := &folderTree{root: root, dirs: map[string]bool{}}
-	err := filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
+	rootInfo, err := os.Stat(root)
+	if err != nil {
+		return nil, &FormatError{Path: root, Record: -1, Msg: "cannot open", Err: err}
+	}
+	type dirRef struct {
+		path string
+		info os.FileInfo
+	}
+	var visit func(dir, rel string, parents []dirRef) error
+	visit = func(dir, rel string, parents []dirRef) error {
+		entries, err := os.ReadDir(dir)
 		if err != nil {
-			return &FormatError{Path: p, Record: -1, Msg: "cannot read", Err: err}
+			return &FormatError{Path: dir, Record: -1, Msg: "cannot read folder", Err: err}
 		}
-		rel, rerr := filepath.Rel(root, p)
-		if rerr != nil || rel == "." {
-			return nil
-		}
-		rel = filepath.ToSlash(rel)
-		if hiddenPath(rel) {
-			if de.IsDir() {
-				return filepath.SkipDir
+		for _, e := range entries {
+			p, r := filepath.Join(dir, e.Name()), path.Join(rel, e.Name())
+			if hiddenName(e.Name()) {
+				tree.ignored = append(tree.ignored, r)
+				continue
 			}
-			return nil
-		}
-		if de.IsDir() {
-			tree.dirs[rel] = true
-			return nil
-		}
-		if isImageName(rel) {
-			tree.files = append(tree.files, imageFile{rel: rel, display: p})
+			fi, err := os.Stat(p) // follows symbolic links
+			if err != nil {
+				if errors.Is(err, syscall.ELOOP) {
+					return formatErr(p, -1, nil, "symbolic link loop")
+				}
+				return &FormatError{Path: p, Record: -1, Msg: "unreadable", Err: errors.Unwrap(err)}
+			}
+			switch {
+			case fi.IsDir():
+				for _, a := range parents {
+					if os.SameFile(a.info, fi) {
+						return formatErr(p, -1, nil, "symbolic link loop: leads back to %s", a.path)
+					}
+				}
+				tree.dirs[r] = true
+				if err := visit(p, r, append(parents, dirRef{p, fi})); err != nil {
+					return err
+				}
+			case fi.Mode().IsRegular():
+				tree.files = append(tree.files, imageFile{rel: r, display: p, size: fi.Size()})
+			default:
+				return formatErr(p, -1, nil, "not a regular file or folder")
+			}
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	errs := make([]error, len(tree.files))
-	parallelFor(len(tree.files), workers, func(i int) {
-		f := &tree.files[i]
-		f.data, errs[i] = os.ReadFile(f.display)
-		if errs[i] != nil {
-			errs[i] = &FormatError{Path: f.display, Record: -1, Msg: "unreadable image", Err: errs[i]}
-		}
-	})
-	if err := firstError(errs); err != nil {
+	if err := visit(root, "", []dirRef{{root, rootInfo}}); err != nil {
 		return nil, err
 	}
 	return tree, nil
 }
 
-func firstError(errs []error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
-}
-
-// readArchive streams a tar archive, gzipped or not, keeping its image files in memory.
-func readArchive(name string) (*folderTree, error) {
+// archiveReader opens a tar archive, gzipped or not.
+func archiveReader(name string) (*tar.Reader, func(), error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, &FormatError{Path: name, Record: -1, Msg: "cannot open", Err: err}
+		return nil, nil, &FormatError{Path: name, Record: -1, Msg: "cannot open", Err: err}
 	}
-	defer f.Close()
 	br := bufio.NewReaderSize(f, 1<<20)
 	var r io.Reader = br
+	closeAll := func() { f.Close() }
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, &FormatError{Path: name, Record: -1, Msg: "bad gzip stream", Err: err}
+			f.Close()
+			return nil, nil, &FormatError{Path: name, Record: -1, Msg: "bad gzip stream", Err: err}
 		}
-		defer zr.Close()
 		r = zr
+		closeAll = func() { zr.Close(); f.Close() }
 	}
+	return tar.NewReader(r), closeAll, nil
+}
+
+// archiveMembers calls fn with each regular file of an archive that is not hidden, in
+// archive order; read reads the member's content.
+func archiveMembers(name string, fn func(rel string, size int64, read func() ([]byte, error)) error) error {
+	tr, closeAll, err := archiveReader(name)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return &FormatError{Path: name, Record: -1, Msg: "bad tar archive", Err: err}
+		}
+		rel := strings.Trim(path.Clean("/"+filepath.ToSlash(h.Name)), "/")
+		if rel == "" {
+			continue
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		if err := fn(rel, h.Size, func() ([]byte, error) { return io.ReadAll(tr) }); err != nil {
+			return err
+		}
+	}
+}
+
+// listArchive lists an archive's directories and files; their content is read later.
+func listArchive(name string) (*folderTree, error) {
 	tree := &folderTree{root: name, archive: true, dirs: map[string]bool{}}
-	tr := tar.NewReader(r)
+	seen := map[string]bool{}
+	tr, closeAll, err := archiveReader(name)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll()
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -199,35 +258,48 @@ func readArchive(name string) (*folderTree, error) {
 			return nil, &FormatError{Path: name, Record: -1, Msg: "bad tar archive", Err: err}
 		}
 		rel := strings.Trim(path.Clean("/"+filepath.ToSlash(h.Name)), "/")
-		if rel == "" || hiddenPath(rel) {
+		if rel == "" {
+			continue
+		}
+		if hidden(rel) {
+			tree.ignored = append(tree.ignored, rel)
 			continue
 		}
 		switch h.Typeflag {
 		case tar.TypeDir:
 			tree.dirs[rel] = true
 		case tar.TypeReg:
-			if !isImageName(rel) {
-				continue
-			}
 			for dir := path.Dir(rel); dir != "."; dir = path.Dir(dir) {
 				tree.dirs[dir] = true
 			}
-			data, err := io.ReadAll(tr)
-			display := name + ":" + rel
-			if err != nil {
-				return nil, &FormatError{Path: display, Record: -1, Msg: "unreadable image", Err: err}
+			if seen[rel] {
+				return nil, formatErr(name+":"+rel, -1, nil, "appears twice in the archive")
 			}
-			tree.files = append(tree.files, imageFile{rel: rel, display: display, data: data})
+			seen[rel] = true
+			tree.files = append(tree.files, imageFile{rel: rel, display: name + ":" + rel, size: h.Size})
+		default:
+			tree.ignored = append(tree.ignored, rel)
 		}
 	}
 	return tree, nil
 }
 
-// assignClasses works out the layout (ROOT/train/CLASS/... and ROOT/test/CLASS/..., or
-// ROOT/CLASS/... as a training set; an archive may wrap either in one top folder), sets each file's
-// split and label, sorts the files, and returns the class names sorted by name.
+func hidden(rel string) bool {
+	for _, part := range strings.Split(rel, "/") {
+		if hiddenName(part) {
+			return true
+		}
+	}
+	return false
+}
+
+// assignClasses works out the layout, sets each file's split and label, sorts the files and
+// returns the class names sorted by name, as torchvision's ImageFolder sorts them. The
+// layouts are ROOT/train/CLASS/... with ROOT/val/CLASS/... or ROOT/test/CLASS/... (the test
+// split), or both (val/ is then the validation split), or ROOT/CLASS/... alone (a training
+// set); an archive may wrap any of them in one top folder. A class folder's images may lie
+// in subfolders.
 func (t *folderTree) assignClasses() ([]string, error) {
-	prefix := ""
 	if t.archive && !t.dirs["train"] {
 		// An archive of a folder: strip a single top folder that holds train/.
 		var tops []string
@@ -237,66 +309,84 @@ func (t *folderTree) assignClasses() ([]string, error) {
 			}
 		}
 		if len(tops) == 1 && t.dirs[tops[0]+"/train"] {
-			prefix = tops[0] + "/"
+			t.prefix = tops[0] + "/"
 		}
 	}
-	splitLayout := t.dirs[prefix+"train"]
-	splitRoots := []string{prefix}
-	if splitLayout {
-		splitRoots = []string{prefix + "train/", prefix + "test/"}
+	type root struct {
+		dir   string // "" or ending in "/"
+		split int
 	}
-	classSets := make([]map[string]bool, len(splitRoots))
-	for s, sr := range splitRoots {
+	roots := []root{{t.prefix, splitTrain}}
+	if t.dirs[t.prefix+"train"] {
+		roots = []root{{t.prefix + "train/", splitTrain}}
+		switch test, val := t.dirs[t.prefix+"test"], t.dirs[t.prefix+"val"]; {
+		case test && val:
+			t.hasVal = true
+			roots = append(roots, root{t.prefix + "test/", splitTest}, root{t.prefix + "val/", splitVal})
+		case test:
+			roots = append(roots, root{t.prefix + "test/", splitTest})
+		case val:
+			roots = append(roots, root{t.prefix + "val/", splitTest})
+		}
+	}
+	classSets := make([]map[string]bool, len(roots))
+	for s, r := range roots {
 		classSets[s] = map[string]bool{}
 		for d := range t.dirs {
-			if c, ok := strings.CutPrefix(d, sr); ok && c != "" && !strings.Contains(c, "/") {
-				if !splitLayout || sr != "" || (c != "train" && c != "test") {
-					classSets[s][c] = true
-				}
+			if c, ok := strings.CutPrefix(d, r.dir); ok && c != "" && !strings.Contains(c, "/") {
+				classSets[s][c] = true
 			}
 		}
 	}
 	classes := slices.Sorted(mapKeys(classSets[0]))
 	if len(classes) == 0 {
-		return nil, formatErr(t.display(splitRoots[0]), -1, nil, "no class folders")
+		return nil, formatErr(t.display(roots[0].dir), -1, nil, "no class folders")
 	}
 	labels := map[string]int32{}
 	for i, c := range classes {
 		labels[c] = int32(i)
 	}
-	if len(splitRoots) > 1 {
-		for c := range classSets[1] {
+	for s, r := range roots[1:] {
+		for _, c := range slices.Sorted(mapKeys(classSets[s+1])) {
 			if _, ok := labels[c]; !ok {
-				return nil, formatErr(t.display(splitRoots[1]+c), -1, nil, "test class %q has no training folder", c)
+				return nil, formatErr(t.display(r.dir+c), -1, nil, "%s class %q has no training folder", strings.TrimSuffix(strings.TrimPrefix(r.dir, t.prefix), "/"), c)
 			}
 		}
 	}
-	counts := make([]map[string]int, len(splitRoots))
+	counts := make([]map[string]int, len(roots))
+	for s := range counts {
+		counts[s] = map[string]int{}
+	}
 	kept := t.files[:0]
 	for _, f := range t.files {
-		for s, sr := range splitRoots {
-			rest, ok := strings.CutPrefix(f.rel, sr)
+		placed := false
+		for s, r := range roots {
+			rest, ok := strings.CutPrefix(f.rel, r.dir)
 			if !ok {
 				continue
 			}
 			class, _, ok := strings.Cut(rest, "/")
 			if !ok || !classSets[s][class] {
-				continue // a file outside any class folder, as torchvision ignores it
+				break // a file beside the class folders
 			}
-			f.split, f.class, f.label = s, class, labels[class]
-			if counts[s] == nil {
-				counts[s] = map[string]int{}
+			if !isImageName(f.rel) {
+				return nil, formatErr(f.display, -1, nil, "not an image file: a class folder may hold only images (%s)", strings.Join(ImageExtensions, ", "))
 			}
+			f.split, f.class, f.label = r.split, class, labels[class]
 			counts[s][class]++
 			kept = append(kept, f)
+			placed = true
 			break
+		}
+		if !placed {
+			t.ignored = append(t.ignored, f.rel)
 		}
 	}
 	t.files = kept
 	for s, set := range classSets {
 		for _, c := range slices.Sorted(mapKeys(set)) {
 			if counts[s][c] == 0 {
-				return nil, formatErr(t.display(splitRoots[s]+c), -1, nil, "empty class folder: no .jpg, .jpeg or .png images")
+				return nil, formatErr(t.display(roots[s].dir+c), -1, nil, "empty class folder: no images (%s)", strings.Join(ImageExtensions, ", "))
 			}
 		}
 	}
@@ -306,6 +396,7 @@ func (t *folderTree) assignClasses() ([]string, error) {
 		}
 		return strings.Compare(a.rel, b.rel)
 	})
+	slices.Sort(t.ignored)
 	return classes, nil
 }
 
@@ -327,114 +418,87 @@ func (t *folderTree) display(rel string) string {
 	return filepath.Join(t.root, filepath.FromSlash(rel))
 }
 
-// cacheKey hashes the decoder version, the class names and every file's split, class, relative
-// path, size and SHA-256: the decoded cache is reused exactly when the same image files are
-// found, whether in a folder or an archive.
-func (t *folderTree) cacheKey(classes []string) string {
-	sums := make([][sha256.Size]byte, len(t.files))
-	parallelFor(len(t.files), runtime.GOMAXPROCS(0), func(i int) { sums[i] = sha256.Sum256(t.files[i].data) })
-	h := sha256.New()
-	fmt.Fprintf(h, "msdx-imagefolder-cache-v1\nclasses %q\n", classes)
+// feed hands each file's content to fn on workers goroutines: a folder's files are read by
+// the workers themselves, an archive's in archive order by one reader (which then holds
+// only a few files ahead of the workers). fn may be called in any order.
+func (t *folderTree) feed(workers int, fn func(i int, data []byte, err error)) error {
+	if !t.archive {
+		parallelFor(len(t.files), workers, func(i int) {
+			data, err := os.ReadFile(t.files[i].display)
+			fn(i, data, err)
+		})
+		return nil
+	}
+	index := make(map[string]int, len(t.files))
 	for i, f := range t.files {
-		fmt.Fprintf(h, "%d %q %q %d %x\n", f.split, f.class, f.rel, len(f.data), sums[i])
+		index[f.rel] = i
 	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-// decode decodes every image in parallel into RGB pixels. All images must have the size of the
-// first.
-func (t *folderTree) decode(classes []string, workers int) (*Dataset, error) {
-	first, err := decodeImage(&t.files[0])
-	if err != nil {
-		return nil, err
+	type item struct {
+		i    int
+		data []byte
 	}
-	b := first.Bounds()
-	h, w := b.Dy(), b.Dx()
-	var n [2]int
-	for _, f := range t.files {
-		n[f.split]++
+	work := make(chan item, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for it := range work {
+				fn(it.i, it.data, nil)
+			}
+		})
 	}
-	d := &Dataset{Classes: classes}
-	d.Train = Split{C: 3, H: h, W: w, Pixels: make([]uint8, n[0]*3*h*w), Labels: make([]int32, n[0])}
-	d.Test = Split{C: 3, H: h, W: w, Pixels: make([]uint8, n[1]*3*h*w), Labels: make([]int32, n[1])}
-	errs := make([]error, len(t.files))
-	parallelFor(len(t.files), workers, func(i int) {
-		f := &t.files[i]
-		img, err := decodeImage(f)
+	err := archiveMembers(t.root, func(rel string, _ int64, read func() ([]byte, error)) error {
+		i, ok := index[rel]
+		if !ok {
+			return nil
+		}
+		data, err := read()
 		if err != nil {
-			errs[i] = err
-			return
+			return &FormatError{Path: t.files[i].display, Record: -1, Msg: "unreadable image", Err: err}
 		}
-		if ib := img.Bounds(); ib.Dx() != w || ib.Dy() != h {
-			errs[i] = formatErr(f.display, -1, nil, "image is %dx%d but %s is %dx%d", ib.Dx(), ib.Dy(), t.files[0].display, w, h)
-			return
-		}
-		s, j := &d.Train, i
-		if f.split == 1 {
-			s, j = &d.Test, i-n[0]
-		}
-		s.Labels[j] = f.label
-		toRGB(img, s.Image(j), h, w)
-		f.data = nil // free the encoded bytes as we go
+		work <- item{i, data}
+		return nil
 	})
-	if err := firstError(errs); err != nil {
-		return nil, err
-	}
-	return d, nil
+	close(work)
+	wg.Wait()
+	return err
 }
 
-func decodeImage(f *imageFile) (image.Image, error) {
-	img, _, err := image.Decode(bytes.NewReader(f.data))
+// scan reads every image once to hash it and read its size from its header, holding one
+// file per worker in memory.
+func (t *folderTree) scan(workers int) error {
+	errs := make([]error, len(t.files))
+	err := t.feed(workers, func(i int, data []byte, err error) {
+		f := &t.files[i]
+		if err != nil {
+			errs[i] = &FormatError{Path: f.display, Record: -1, Msg: "unreadable image", Err: errors.Unwrap(err)}
+			return
+		}
+		f.size = int64(len(data))
+		f.sum = sha256.Sum256(data)
+		w, h, err := imageSize(data)
+		if err != nil {
+			f.bad = &FormatError{Path: f.display, Record: -1, Msg: "undecodable image", Err: err}
+			return
+		}
+		if w <= 0 || h <= 0 {
+			f.bad = formatErr(f.display, -1, nil, "undecodable image: size %dx%d", w, h)
+			return
+		}
+		f.w, f.h = w, h
+	})
 	if err != nil {
-		return nil, &FormatError{Path: f.display, Record: -1, Msg: "undecodable image", Err: err}
+		return err
 	}
-	return img, nil
+	return firstError(errs)
 }
 
-// toRGB writes img as planar RGB into dst (3×h×w). Alpha is dropped without compositing and grey
-// is replicated, as PIL's convert("RGB") that torchvision's loader uses.
-func toRGB(img image.Image, dst []uint8, h, w int) {
-	b := img.Bounds()
-	plane := h * w
-	switch m := img.(type) {
-	case *image.YCbCr:
-		for y := range h {
-			for x := range w {
-				yi := m.YOffset(b.Min.X+x, b.Min.Y+y)
-				ci := m.COffset(b.Min.X+x, b.Min.Y+y)
-				r, g, bl := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
-				dst[y*w+x], dst[plane+y*w+x], dst[2*plane+y*w+x] = r, g, bl
-			}
-		}
-	case *image.Gray:
-		for y := range h {
-			row := m.Pix[y*m.Stride : y*m.Stride+w]
-			copy(dst[y*w:], row)
-			copy(dst[plane+y*w:], row)
-			copy(dst[2*plane+y*w:], row)
-		}
-	case *image.NRGBA:
-		for y := range h {
-			row := m.Pix[y*m.Stride : y*m.Stride+4*w]
-			for x := range w {
-				dst[y*w+x], dst[plane+y*w+x], dst[2*plane+y*w+x] = row[4*x], row[4*x+1], row[4*x+2]
-			}
-		}
-	case *image.RGBA:
-		for y := range h {
-			row := m.Pix[y*m.Stride : y*m.Stride+4*w]
-			for x := range w {
-				dst[y*w+x], dst[plane+y*w+x], dst[2*plane+y*w+x] = row[4*x], row[4*x+1], row[4*x+2]
-			}
-		}
-	default:
-		for y := range h {
-			for x := range w {
-				c := color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
-				dst[y*w+x], dst[plane+y*w+x], dst[2*plane+y*w+x] = c.R, c.G, c.B
-			}
+func firstError(errs []error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
 		}
 	}
+	return nil
 }
 
 // parallelFor calls fn(i) for i in [0, n) on up to workers goroutines.

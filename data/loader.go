@@ -51,6 +51,8 @@ type Batch struct {
 	Partners []int
 
 	scratch []float32
+	crop    []uint8 // a random-resized crop
+	rs      resizer
 }
 
 // Loader turns a split into batches. Batch b of epoch e, including every random choice in it, is
@@ -175,18 +177,32 @@ func (l *Loader) Fill(dst *Batch, epoch, b int) {
 		Indices: append(dst.Indices[:0], idx...),
 		Lambda:  1,
 		scratch: dst.scratch,
+		crop:    dst.crop,
+		rs:      dst.rs,
 	}
 	r := newRand(l.cfg.Seed, tagAugment, uint64(epoch), uint64(b))
 	aug := l.cfg.Augment
 	pad := aug.CropPadding
 	for j, i := range idx {
+		img := s.Image(i)
+		if rc := aug.ResizedCrop; rc != nil {
+			src, sh, sw := img, H, W
+			if s.Full != nil {
+				src, sh, sw = s.Full.Image(i)
+			}
+			y0, x0, ch, cw := rc.window(r, sh, sw)
+			if cap(dst.crop) < C*H*W {
+				dst.crop = make([]uint8, C*H*W)
+			}
+			img = dst.crop[:C*H*W]
+			dst.rs.resize(img, H, W, src, C, sh, sw, y0, x0, ch, cw)
+		}
 		dy, dx := pad, pad // offset of the crop window in the padded image
 		if pad > 0 {
 			dy, dx = r.IntN(2*pad+1), r.IntN(2*pad+1)
 		}
 		flip := aug.Flip && r.IntN(2) == 1
 		dst.Labels[j] = s.Labels[i]
-		img := s.Image(i)
 		for c := range C {
 			lut := &l.lut[c]
 			zero := lut[0]

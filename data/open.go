@@ -49,6 +49,14 @@ type OpenOptions struct {
 	NoCache bool
 	// Workers bounds the goroutines that decode images; 0 means GOMAXPROCS.
 	Workers int
+	// Fit, when not nil, brings the images to a network's input: image folders are resized
+	// as [Fit] says (unless every image already has the input's size), the binary formats
+	// are zero-padded or centre-cropped, and grey images are expanded to RGB. Without it,
+	// an image folder's images must share one size and are read as RGB.
+	Fit *Fit
+	// SkipBadImages skips the images of an image folder that do not decode, listing them
+	// in Dataset.Preprocessing.Skipped, instead of failing.
+	SkipBadImages bool
 }
 
 // Kinds lists the dataset kinds [Open] accepts.
@@ -56,12 +64,18 @@ var Kinds = []string{"cifar10", "cifar100", "imagefolder", "mnist", "fashion-mni
 
 // Open reads the dataset named by ref, which has the form KIND:PATH:
 //
-//	cifar10:DIR        CIFAR-10 binary: data_batch_1.bin..data_batch_5.bin and test_batch.bin,
-//	                   records of 1 label byte and 3072 pixel bytes (DIR or DIR/cifar-10-batches-bin)
-//	cifar100:DIR       CIFAR-100 binary: train.bin and test.bin, records of a coarse and a fine label
-//	                   byte and 3072 pixel bytes; the 100 fine labels are used
-//	imagefolder:DIR    torchvision ImageFolder: DIR/train/CLASS/*.jpg|png and DIR/test/CLASS/..., or
-//	                   DIR/CLASS/... as a training set without test images; classes sorted by name
+//	cifar10:DIR        CIFAR-10 as torchvision downloads it (Python pickles data_batch_1..5 and
+//	                   test_batch, in DIR or DIR/cifar-10-batches-py) or in the binary version
+//	                   (data_batch_1.bin..data_batch_5.bin and test_batch.bin, records of 1 label
+//	                   byte and 3072 pixel bytes, in DIR or DIR/cifar-10-batches-bin)
+//	cifar100:DIR       CIFAR-100 as torchvision downloads it (pickles train and test, in DIR or
+//	                   DIR/cifar-100-python) or binary (train.bin and test.bin, records of a
+//	                   coarse and a fine label byte and 3072 pixel bytes, in DIR or
+//	                   DIR/cifar-100-binary); the 100 fine labels are used
+//	imagefolder:DIR    torchvision ImageFolder: DIR/train/CLASS/*.jpg and DIR/val/CLASS/... or
+//	                   DIR/test/CLASS/... (the test split), or all three (val/ is then the
+//	                   validation split), or DIR/CLASS/... alone (a training set); classes sorted
+//	                   by name; images of any size (see [Fit]), in the formats of [ImageExtensions]
 //	imagefolder:FILE   the same layout inside a .tar.gz, .tgz or .tar archive, read as a stream
 //	mnist:DIR          IDX files train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
 //	fashion-mnist:DIR  t10k-labels-idx1-ubyte, each optionally gzipped (.gz)
@@ -82,6 +96,9 @@ func Open(ref string, opts OpenOptions) (*Dataset, error) {
 		}
 		d = Synthetic(cfg)
 		d.Ref = ref
+		if opts.Fit != nil {
+			return d.adapt(opts.Fit.C, opts.Fit.H, opts.Fit.W)
+		}
 		return d, nil
 	case "cifar10", "cifar100", "imagefolder", "mnist", "fashion-mnist":
 		if path == "" {
@@ -99,6 +116,12 @@ func Open(ref string, opts OpenOptions) (*Dataset, error) {
 	case "cifar100":
 		d, err = openCIFAR100(path)
 	case "imagefolder":
+		if opts.Fit != nil && opts.Fit.PadOrCrop {
+			plain := opts
+			plain.Fit = nil
+			d, err = openImageFolder(path, plain)
+			break
+		}
 		d, err = openImageFolder(path, opts)
 	case "mnist":
 		d, err = openIDX(path, MNISTClasses)
@@ -111,6 +134,16 @@ func Open(ref string, opts OpenOptions) (*Dataset, error) {
 	d.Ref = ref
 	if d.Fingerprint == "" {
 		d.Fingerprint = Fingerprint(d.Classes, &d.Train, &d.Test)
+	}
+	if opts.Fit != nil && (kind != "imagefolder" || opts.Fit.PadOrCrop) {
+		pre := d.Preprocessing
+		if d, err = d.adapt(opts.Fit.C, opts.Fit.H, opts.Fit.W); err != nil {
+			return nil, err
+		}
+		if pre != nil { // an image folder's colour models, skipped and ignored files
+			d.Preprocessing.Colour, d.Preprocessing.Skipped, d.Preprocessing.Ignored = pre.Colour, pre.Skipped, pre.Ignored
+			d.Preprocessing.SourceChannels = 0
+		}
 	}
 	return d, nil
 }

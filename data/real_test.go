@@ -98,7 +98,7 @@ func TestRealFashionMNIST(t *testing.T) {
 	if math.Abs(st.Mean[0]-0.2860) > 0.001 || math.Abs(st.Std[0]-0.3530) > 0.001 {
 		t.Errorf("mean %.4f std %.4f, want 0.2860 and 0.3530", st.Mean[0], st.Std[0])
 	}
-	a, err := d.Adapt(3, 32, 32)
+	a, err := d.adapt(3, 32, 32)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,11 @@
 //   - CostCone: the nodes that exits 1..k depend on, the union of their dependency cones:
 //     exactly what nn.EarlyExit executes for a sample that leaves at exit k (it evaluates
 //     every exit up to k, each time computing only what is not computed yet).
+//
+// Package evaluate owns a run's evaluation directory (Dir: RUN/eval/ and
+// RUN/eval/WEIGHTS-SPLIT/): EvaluateRun evaluates a run directory and writes it with Save,
+// and Load is its only reader, used by "msdx predict", the ablation, the search and the
+// report. Like every JSON reader of msdx, Load rejects unknown fields.
 package evaluate
 
 import (

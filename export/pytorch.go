@@ -64,6 +64,46 @@ writes one, so a network designed and costed in msdx can be trained here and bac
 	p("PARAMS = %d", g.Params())
 	p("EXITS = %d", len(g.Exits))
 	p("INPUT = (%d, %d, %d)", g.Input.C, g.Input.H, g.Input.W)
+	used := map[graph.Kind]bool{}
+	for _, n := range g.Nodes {
+		used[n.Op.Kind] = true
+	}
+	if used[graph.MHSA] {
+		p("")
+		p("")
+		p(`class MHSA(nn.Module):
+    """Multi-head self-attention over the H*W positions (FastViT's Attention)."""
+
+    def __init__(self, dim, head_dim):
+        super().__init__()
+        self.head_dim = head_dim
+        self.num_heads = dim // head_dim
+        self.scale = head_dim ** -0.5
+        self.qkv = nn.Linear(dim, dim * 3, bias=False)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        x = x.flatten(2).transpose(-2, -1)
+        qkv = self.qkv(x).reshape(b, h * w, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        attn = ((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1)
+        x = (attn @ v).transpose(1, 2).reshape(b, h * w, c)
+        return self.proj(x).transpose(-2, -1).reshape(b, c, h, w)`)
+	}
+	if used[graph.LayerScale] {
+		p("")
+		p("")
+		p(`class LayerScale(nn.Module):
+    """x * weight, one learnt factor per channel (FastViT's LayerScale2d)."""
+
+    def __init__(self, dim, init_value=1e-5):
+        super().__init__()
+        self.weight = nn.Parameter(init_value * torch.ones(dim, 1, 1))
+
+    def forward(self, x):
+        return x * self.weight`)
+	}
 	p("")
 	p("")
 	p("class Net(nn.Module):")
@@ -104,6 +144,16 @@ writes one, so a network designed and costed in msdx can be trained here and bac
 			expr = fmt.Sprintf("F.interpolate(%s, size=(%d, %d), mode='bilinear', align_corners=%s)", args[0], n.Op.H, n.Op.W, align)
 		case graph.Linear:
 			expr = fmt.Sprintf("self.%s(%s.flatten(1))", attr(n), args[0])
+		case graph.ReLU, graph.GELU:
+			if n.Op.Functional {
+				expr = fmt.Sprintf("F.%s(%s)", n.Op.Kind, args[0])
+			} else {
+				expr = fmt.Sprintf("self.%s(%s)", attr(n), args[0])
+			}
+		case graph.Sigmoid:
+			expr = fmt.Sprintf("torch.sigmoid(%s)", args[0])
+		case graph.ChannelScale:
+			expr = args[0] + " * " + args[1]
 		default:
 			expr = fmt.Sprintf("self.%s(%s)", attr(n), args[0])
 		}
@@ -173,9 +223,13 @@ func module(n *graph.Node) string {
 			n.In[0].C, op.Out, op.Kernel, op.Stride, op.Pad, op.Groups, pyBool(op.Bias))
 	case graph.BatchNorm:
 		return fmt.Sprintf("nn.BatchNorm2d(%d)", n.In[0].C)
-	case graph.ReLU:
-		return "nn.ReLU()"
-	case graph.GELU:
+	case graph.ReLU, graph.GELU:
+		if op.Functional {
+			return "" // F.relu or F.gelu, which module hooks (the reference op counters) do not see
+		}
+		if op.Kind == graph.ReLU {
+			return "nn.ReLU()"
+		}
 		return "nn.GELU()"
 	case graph.MaxPool:
 		return fmt.Sprintf("nn.MaxPool2d(%d, stride=%d, padding=%d)", op.Kernel, op.Stride, op.Pad)
@@ -185,7 +239,11 @@ func module(n *graph.Node) string {
 		return "nn.AdaptiveAvgPool2d(1)"
 	case graph.Linear:
 		return fmt.Sprintf("nn.Linear(%d, %d, bias=%s)", n.In[0].Numel(), op.Out, pyBool(op.Bias))
-	case graph.Concat, graph.Add, graph.Resize:
+	case graph.MHSA:
+		return fmt.Sprintf("MHSA(%d, %d)", n.In[0].C, op.HeadDim)
+	case graph.LayerScale:
+		return fmt.Sprintf("LayerScale(%d)", n.In[0].C)
+	case graph.Concat, graph.Add, graph.Resize, graph.Sigmoid, graph.ChannelScale:
 		return ""
 	}
 	panic(fmt.Sprintf("export: op kind %q has no PyTorch form", op.Kind))

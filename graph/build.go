@@ -9,6 +9,7 @@ type Builder struct {
 	g     *Graph
 	block int
 	layer string
+	part  Part
 	role  Role
 	exit  int
 	head  []int
@@ -25,6 +26,9 @@ func NewBuilder(name string, input Shape) *Builder {
 func (b *Builder) At(block int, layer string) {
 	b.block, b.layer = block, layer
 }
+
+// SetPart sets the part of the backbone nodes added next (heads are always PartHead).
+func (b *Builder) SetPart(p Part) { b.part = p }
 
 // Err returns the first error met so far.
 func (b *Builder) Err() error { return b.err }
@@ -63,7 +67,10 @@ func (b *Builder) Add(name string, op Op, inputs ...int) int {
 		in[i] = b.Shape(id)
 	}
 	nd := &Node{ID: len(b.g.Nodes), Name: name, Op: op, Inputs: inputs, In: in,
-		Block: b.block, Layer: b.layer, Role: b.role, Exit: b.exit}
+		Block: b.block, Layer: b.layer, Part: b.part, Role: b.role, Exit: b.exit}
+	if b.role == RoleHead {
+		nd.Part = PartHead
+	}
 	if b.err == nil {
 		out, err := def.Infer(op, in)
 		if err != nil {

@@ -36,6 +36,18 @@ const (
 	RoleHead                 // the classifier of one exit
 )
 
+// Part says which part of the network a node belongs to, as the builder knows it (rather
+// than as a node's name suggests): cost breakdowns group by it.
+type Part string
+
+// Node parts.
+const (
+	PartStem       Part = "stem"       // the stem and the rest of the first layer
+	PartLayer      Part = "layer"      // the units and concatenations of the layers
+	PartTransition Part = "transition" // the transitions between layers
+	PartHead       Part = "head"       // the classifier of one exit
+)
+
 // Node is one op application.
 type Node struct {
 	// ID is the node's index in Graph.Nodes, which is also its execution order.
@@ -60,6 +72,8 @@ type Node struct {
 	// Layer labels the layer the node belongs to inside its block, e.g. "layer 3" or
 	// "transition"; used for cost breakdowns.
 	Layer string
+	// Part says whether the node belongs to the stem, a layer, a transition or a head.
+	Part Part
 	// Role says whether the node is backbone or head.
 	Role Role
 	// Exit is the 1-based exit whose head contains the node (0 for backbone nodes).

@@ -22,6 +22,10 @@ const (
 	Concat          Kind = "concat"           // channel concatenation of equal-size maps
 	Add             Kind = "add"              // element-wise sum of two equal shapes
 	Resize          Kind = "resize_bilinear"  // bilinear resize, align_corners as Op.AlignCorners says
+	Sigmoid         Kind = "sigmoid"          // 1/(1+exp(-x))
+	ChannelScale    Kind = "channel_scale"    // x·s with s one value per channel (C×1×1), as SE blocks rescale
+	MHSA            Kind = "mhsa"             // multi-head self-attention over the H·W positions (FastViT's)
+	LayerScale      Kind = "layer_scale"      // x·γ with one learnt γ per channel
 )
 
 // Op is an op kind with its attributes. Attributes a kind does not use are zero.
@@ -40,6 +44,12 @@ type Op struct {
 	// H and W are the output size of a Resize.
 	H int `json:"h,omitempty"`
 	W int `json:"w,omitempty"`
+	// Functional marks an activation applied as a function call (F.gelu, torch.sigmoid)
+	// rather than a module: the reference op counters hook modules only, so its MACs are
+	// zero (architectures.md §1: the SE block's GELU and sigmoid are not counted).
+	Functional bool `json:"functional,omitempty"`
+	// HeadDim is the features per head of an MHSA.
+	HeadDim int `json:"head_dim,omitempty"`
 	// AlignCorners selects PyTorch's align_corners=True for a Resize (RANet's
 	// interpolation), where the corner pixels of input and output align; false is
 	// align_corners=False. It changes no cost.
@@ -83,6 +93,11 @@ type KindDef struct {
 	Params func(op Op, in []Shape) int64
 	// Cost returns the cost for a batch of one; Acts is filled in by the graph.
 	Cost func(op Op, in []Shape, out Shape) Cost
+	// Sample is one valid application of the kind (attributes and input shapes): the
+	// tests of the executor (package nn) and of the PyTorch export run every registered
+	// kind on it, which proves that each kind has its forward, backward and export rules
+	// beside the shape, parameter and cost rules here.
+	Sample func() (Op, []Shape)
 }
 
 var kinds = map[Kind]KindDef{}
@@ -90,8 +105,8 @@ var kinds = map[Kind]KindDef{}
 // Register adds an op kind. It panics if the kind is registered twice or a rule is missing:
 // a kind that cannot be costed must not exist.
 func Register(k Kind, d KindDef) {
-	if d.Infer == nil || d.Params == nil || d.Cost == nil {
-		panic(fmt.Sprintf("graph: op kind %q registered without all of Infer, Params and Cost", k))
+	if d.Infer == nil || d.Params == nil || d.Cost == nil || d.Sample == nil {
+		panic(fmt.Sprintf("graph: op kind %q registered without all of Infer, Params, Cost and Sample", k))
 	}
 	if _, dup := kinds[k]; dup {
 		panic(fmt.Sprintf("graph: op kind %q registered twice", k))
@@ -141,6 +156,9 @@ func noParams(Op, []Shape) int64 { return 0 }
 
 func init() {
 	Register(Conv, KindDef{
+		Sample: func() (Op, []Shape) {
+			return Op{Kind: Conv, Out: 6, Kernel: 3, Stride: 2, Pad: 1, Groups: 2, Bias: true}, []Shape{{4, 7, 7}}
+		},
 		Infer: func(op Op, in []Shape) (Shape, error) {
 			x, err := one(in, Conv)
 			if err != nil {
@@ -176,6 +194,7 @@ func init() {
 		},
 	})
 	Register(BatchNorm, KindDef{
+		Sample: func() (Op, []Shape) { return Op{Kind: BatchNorm}, []Shape{{3, 5, 5}} },
 		Infer:  func(op Op, in []Shape) (Shape, error) { return one(in, BatchNorm) },
 		Params: func(op Op, in []Shape) int64 { return 2 * int64(in[0].C) },
 		Cost: func(op Op, in []Shape, out Shape) Cost {
@@ -187,14 +206,81 @@ func init() {
 			Infer:  func(op Op, in []Shape) (Shape, error) { return one(in, k) },
 			Params: noParams,
 			Cost: func(op Op, in []Shape, out Shape) Cost {
+				if op.Functional {
+					return Cost{FLOPs: out.Numel()}
+				}
 				return Cost{MACs: out.Numel(), FLOPs: out.Numel()}
 			},
+			Sample: func() (Op, []Shape) { return Op{Kind: k}, []Shape{{3, 4, 4}} },
 		}
 	}
 	Register(ReLU, activation(ReLU))
 	Register(GELU, activation(GELU))
+	// The sigmoid only appears as a function call (torch.sigmoid), which the reference
+	// counters never see: it has no MACs whether or not it is marked Functional.
+	Register(Sigmoid, KindDef{
+		Infer:  func(op Op, in []Shape) (Shape, error) { return one(in, Sigmoid) },
+		Params: noParams,
+		Cost: func(op Op, in []Shape, out Shape) Cost {
+			return Cost{FLOPs: 4 * out.Numel()} // negate, exp, add, divide
+		},
+		Sample: func() (Op, []Shape) { return Op{Kind: Sigmoid, Functional: true}, []Shape{{3, 4, 4}} },
+	})
+	// Self-attention over T = H·W positions of C features: queries, keys and values by a
+	// bias-free C→3C linear map, scores and their weighted sum (T²·C multiply-adds each),
+	// and a C→C projection with bias. The reference hook counters cannot count it (their
+	// linear rule needs a bias and takes every linear layer for an exit, architectures.md
+	// §1), so MACs follow fvcore: every multiply-add of the linear maps and the two matrix
+	// products, none for the softmax or the bias.
+	Register(MHSA, KindDef{
+		Infer: func(op Op, in []Shape) (Shape, error) {
+			x, err := one(in, MHSA)
+			if err != nil {
+				return Shape{}, err
+			}
+			if op.HeadDim < 1 || x.C%op.HeadDim != 0 {
+				return Shape{}, fmt.Errorf("mhsa: %d channels do not split into heads of %d", x.C, op.HeadDim)
+			}
+			return x, nil
+		},
+		Params: func(op Op, in []Shape) int64 {
+			c := int64(in[0].C)
+			return 3*c*c + c*c + c
+		},
+		Cost: func(op Op, in []Shape, out Shape) Cost {
+			c, t := int64(in[0].C), int64(in[0].H*in[0].W)
+			macs := 4*t*c*c + 2*t*t*c
+			heads := c / int64(op.HeadDim)
+			return Cost{MACs: macs, FVCore: macs, FLOPs: 2*macs + t*c + 3*heads*t*t}
+		},
+		Sample: func() (Op, []Shape) { return Op{Kind: MHSA, HeadDim: 2}, []Shape{{4, 3, 3}} },
+	})
+	// A per-channel product: a module in FastViT's code, but an elementwise multiply, which
+	// the reference counters' rules do not cover; it counts as FLOPs only.
+	Register(LayerScale, KindDef{
+		Infer:  func(op Op, in []Shape) (Shape, error) { return one(in, LayerScale) },
+		Params: func(op Op, in []Shape) int64 { return int64(in[0].C) },
+		Cost:   func(op Op, in []Shape, out Shape) Cost { return Cost{FLOPs: out.Numel()} },
+		Sample: func() (Op, []Shape) { return Op{Kind: LayerScale}, []Shape{{3, 4, 4}} },
+	})
+	Register(ChannelScale, KindDef{
+		Infer: func(op Op, in []Shape) (Shape, error) {
+			if len(in) != 2 {
+				return Shape{}, fmt.Errorf("channel_scale takes 2 inputs (a map and its per-channel scales), got %d", len(in))
+			}
+			if in[1] != (Shape{in[0].C, 1, 1}) {
+				return Shape{}, fmt.Errorf("channel_scale of a %s map by %s scales; want %dx1x1", in[0], in[1], in[0].C)
+			}
+			return in[0], nil
+		},
+		Params: noParams,
+		// A product, which the reference counters do not see (a function call).
+		Cost:   func(op Op, in []Shape, out Shape) Cost { return Cost{FLOPs: out.Numel()} },
+		Sample: func() (Op, []Shape) { return Op{Kind: ChannelScale}, []Shape{{3, 4, 4}, {3, 1, 1}} },
+	})
 	pool := func(k Kind) KindDef {
 		return KindDef{
+			Sample: func() (Op, []Shape) { return Op{Kind: k, Kernel: 3, Stride: 2, Pad: 1}, []Shape{{2, 7, 7}} },
 			Infer: func(op Op, in []Shape) (Shape, error) {
 				x, err := one(in, k)
 				if err != nil {
@@ -224,6 +310,7 @@ func init() {
 	Register(MaxPool, pool(MaxPool))
 	Register(AvgPool, pool(AvgPool))
 	Register(AdaptiveAvgPool, KindDef{
+		Sample: func() (Op, []Shape) { return Op{Kind: AdaptiveAvgPool}, []Shape{{3, 5, 5}} },
 		Infer: func(op Op, in []Shape) (Shape, error) {
 			x, err := one(in, AdaptiveAvgPool)
 			if err != nil {
@@ -238,6 +325,7 @@ func init() {
 		},
 	})
 	Register(Linear, KindDef{
+		Sample: func() (Op, []Shape) { return Op{Kind: Linear, Out: 4, Bias: true}, []Shape{{3, 2, 2}} },
 		Infer: func(op Op, in []Shape) (Shape, error) {
 			if _, err := one(in, Linear); err != nil {
 				return Shape{}, err
@@ -266,6 +354,7 @@ func init() {
 		},
 	})
 	Register(Concat, KindDef{
+		Sample: func() (Op, []Shape) { return Op{Kind: Concat}, []Shape{{2, 4, 4}, {3, 4, 4}} },
 		Infer: func(op Op, in []Shape) (Shape, error) {
 			if len(in) < 2 {
 				return Shape{}, fmt.Errorf("concat takes at least 2 inputs, got %d", len(in))
@@ -283,6 +372,7 @@ func init() {
 		Cost:   func(op Op, in []Shape, out Shape) Cost { return Cost{} },
 	})
 	Register(Add, KindDef{
+		Sample: func() (Op, []Shape) { return Op{Kind: Add}, []Shape{{3, 4, 4}, {3, 4, 4}} },
 		Infer: func(op Op, in []Shape) (Shape, error) {
 			if len(in) != 2 {
 				return Shape{}, fmt.Errorf("add takes 2 inputs, got %d", len(in))
@@ -296,6 +386,7 @@ func init() {
 		Cost:   func(op Op, in []Shape, out Shape) Cost { return Cost{FLOPs: out.Numel()} },
 	})
 	Register(Resize, KindDef{
+		Sample: func() (Op, []Shape) { return Op{Kind: Resize, H: 7, W: 7}, []Shape{{2, 4, 4}} },
 		Infer: func(op Op, in []Shape) (Shape, error) {
 			x, err := one(in, Resize)
 			if err != nil {

@@ -59,6 +59,19 @@ func TestTextbookCosts(t *testing.T) {
 			cost: Cost{MACs: 18, FLOPs: 18, Acts: 18},
 		},
 		{
+			// F.gelu inside an SE block: no module, so the reference counters see nothing.
+			name: "functional gelu", op: Op{Kind: GELU, Functional: true}, in: []Shape{{2, 3, 3}}, out: Shape{2, 3, 3},
+			cost: Cost{FLOPs: 18, Acts: 18},
+		},
+		{
+			name: "sigmoid", op: Op{Kind: Sigmoid, Functional: true}, in: []Shape{{4, 1, 1}}, out: Shape{4, 1, 1},
+			cost: Cost{FLOPs: 16, Acts: 4},
+		},
+		{
+			name: "channel scale", op: Op{Kind: ChannelScale}, in: []Shape{{4, 3, 3}, {4, 1, 1}}, out: Shape{4, 3, 3},
+			cost: Cost{FLOPs: 36, Acts: 36},
+		},
+		{
 			// MSDNet's head pool: AvgPool2d(2) on 128x2x2 costs 128·1·4.
 			name: "avgpool 2", op: Op{Kind: AvgPool, Kernel: 2, Stride: 2}, in: []Shape{{128, 2, 2}}, out: Shape{128, 1, 1},
 			cost: Cost{MACs: 512, FLOPs: 512, Acts: 128},

@@ -117,6 +117,9 @@ type step struct {
 	weight *Param
 	bias   *Param
 	bn     *kernels.BatchNorm
+	// An MHSA's queries-keys-values map is weight; its projection is proj and bias.
+	mhsa kernels.MHSA
+	proj *Param
 }
 
 // Network is an executable multi-exit network.
@@ -229,7 +232,24 @@ func New(g *graph.Graph, init Init, seed uint64) (*Network, error) {
 					fillUniform(rng, st.bias.Data, bound)
 				}
 			}
-		case graph.ReLU, graph.GELU, graph.AdaptiveAvgPool, graph.Concat, graph.Add, graph.Resize:
+		case graph.MHSA:
+			c := in.C
+			st.mhsa = kernels.MHSA{C: c, HeadDim: nd.Op.HeadDim}
+			bound := 1 / math.Sqrt(float64(c))
+			st.weight = net.newParam(nd.Name+".qkv.weight", []int{3 * c, c})
+			fillUniform(rng, st.weight.Data, bound)
+			st.proj = net.newParam(nd.Name+".proj.weight", []int{c, c})
+			fillUniform(rng, st.proj.Data, bound)
+			st.bias = net.newParam(nd.Name+".proj.bias", []int{c})
+			fillUniform(rng, st.bias.Data, bound)
+		case graph.LayerScale:
+			// FastViT's LayerScale2d, initialised to 1e-5 as the attention block of the code
+			// of Addad et al. does.
+			st.weight = net.newParam(nd.Name+".weight", []int{in.C, 1, 1})
+			for i := range st.weight.Data {
+				st.weight.Data[i] = 1e-5
+			}
+		case graph.ReLU, graph.GELU, graph.AdaptiveAvgPool, graph.Concat, graph.Add, graph.Resize, graph.Sigmoid, graph.ChannelScale:
 		default:
 			return nil, fmt.Errorf("nn: node %s: op kind %q has no kernel", nd.Name, nd.Op.Kind)
 		}

@@ -117,7 +117,7 @@ func (net *Network) planBackward(upTo int) *plan {
 				ready[in] = max(ready[in], lv)
 			}
 		}
-		if k := st.node.Op.Kind; k == graph.Conv || k == graph.Linear {
+		if k := st.node.Op.Kind; k == graph.Conv || k == graph.Linear || k == graph.MHSA || k == graph.LayerScale {
 			p.weights = append(p.weights, st)
 		}
 		if st.node.Op.Kind == graph.Conv && st.node.Inputs[0] != graph.Input {

@@ -23,6 +23,7 @@ type chunk struct {
 	written  []bool // grad[i] holds a value (first writer overwrites, later ones add)
 	scratch  []float32
 	flatGrad []float32 // gradient of a flattened linear-layer input
+	discard  []float32 // see discardGrads
 	io       stepIO    // the chunk's view of its tensors, made once (see prepare)
 }
 
@@ -250,6 +251,14 @@ func (st *step) forward(y *kernels.Tensor, io stepIO) {
 		default:
 			kernels.ResizeBilinear(y, a)
 		}
+	case graph.MHSA:
+		st.mhsa.Forward(y, a, st.weight.Data, st.proj.Data, st.bias.Data)
+	case graph.LayerScale:
+		kernels.LayerScale(y, a, st.weight.Data)
+	case graph.Sigmoid:
+		kernels.Sigmoid(y.Data, a.Data)
+	case graph.ChannelScale:
+		kernels.ChannelScale(y, a, io.input(nd.Inputs[1]))
 	default:
 		panic(fmt.Sprintf("nn: node %s: op kind %q has no kernel", nd.Name, nd.Op.Kind))
 	}
@@ -464,6 +473,37 @@ func (c *chunk) backwardStep(st *step) {
 				}
 			}
 		}
+	case graph.MHSA, graph.LayerScale:
+		// Only the input gradient here; the weight gradients sum over the batch (weightGrad).
+		// The kernels compute both: the chunk's go to discarded scratch.
+		dx, acc, ok := c.inputGrad(st, 0)
+		if !ok {
+			break
+		}
+		x := c.inputOf(st, 0)
+		if nd.Op.Kind == graph.MHSA {
+			w, p := len(st.weight.Grad), len(st.proj.Grad)
+			d := c.discardGrads(w + p + len(st.bias.Grad))
+			st.mhsa.Backward(dx, dy, x, st.weight.Data, st.proj.Data, d[:w], d[w:w+p], d[w+p:], acc)
+		} else {
+			kernels.LayerScaleBackward(dx, dy, x, st.weight.Data, c.discardGrads(len(st.weight.Grad)), acc)
+		}
+	case graph.Sigmoid:
+		if dx, acc, ok := c.inputGrad(st, 0); ok {
+			t := c.target(&tmp, dx, acc)
+			kernels.SigmoidBackward(t.Data, dy.Data, c.out[nd.ID].Data)
+			deliver(dx, t, acc)
+		}
+	case graph.ChannelScale:
+		dx, accX, okX := c.inputGrad(st, 0)
+		ds, accS, okS := c.inputGrad(st, 1)
+		if !okX {
+			dx = nil
+		}
+		if !okS {
+			ds = nil
+		}
+		kernels.ChannelScaleBackward(dx, ds, accX, accS, dy, c.inputOf(st, 0), c.inputOf(st, 1))
 	case graph.Resize:
 		if dx, acc, ok := c.inputGrad(st, 0); ok {
 			switch {
@@ -499,10 +539,23 @@ func (net *Network) weightGrad(st *step, scratch []float32) {
 			var f kernels.Tensor
 			x = features(&f, x, func(n int) []float32 { return scratch[:n] })
 			kernels.LinearBackward(nil, dy, x, st.weight.Data, st.weight.Grad, paramGrad(st.bias), false)
+		case graph.MHSA:
+			st.mhsa.Backward(nil, dy, x, st.weight.Data, st.proj.Data, st.weight.Grad, st.proj.Grad, st.bias.Grad, false)
+		case graph.LayerScale:
+			kernels.LayerScaleBackward(nil, dy, x, st.weight.Data, st.weight.Grad, false)
 		default:
 			panic(fmt.Sprintf("nn: node %s: op kind %q has no weight gradient", net.g.Nodes[id].Name, st.node.Op.Kind))
 		}
 	}
+}
+
+// discardGrads returns n floats of the chunk's storage for weight gradients a kernel
+// computes beside an input gradient and that weightGrad computes again over the batch.
+func (c *chunk) discardGrads(n int) []float32 {
+	if cap(c.discard) < n {
+		c.discard = make([]float32, n)
+	}
+	return c.discard[:n]
 }
 
 func paramGrad(p *Param) []float32 {

@@ -23,7 +23,8 @@ var threadCases = []struct {
 	{"msdnet-cifar10-small", nil, nn.InitPyTorch},
 	{"ranet-cifar10", []string{"channels=4", "scales.gr_factor=4-2-1", "scales.bn_factor=4-2-1", "scales.resolution=1-2-3", "blocks.step=2", "blocks.block_step=1", "head.channels=16"}, nn.InitHeNormal},
 	{"addad-cifar10-small", nil, nn.InitPyTorch},
-	{"addad-cifar10", []string{"channels=8", "growth=4", "blocks.count=2", "blocks.base=2", "blocks.step=1", "head.channels=16"}, nn.InitPyTorch}, // GELU
+	{"addad-cifar10", []string{"channels=8", "growth=4", "blocks.count=2", "blocks.base=2", "blocks.step=1", "head.channels=16"}, nn.InitPyTorch},                                                                     // GELU
+	{"addad-cifar100", []string{"channels=8", "growth=4", "blocks.count=2", "blocks.base=2", "blocks.step=2", "head.channels=16", "classes=12", "blocks.attention=true", "blocks.attention_width=3"}, nn.InitPyTorch}, // attention block
 }
 
 // trainBits trains a fresh network a few SGD steps on threads goroutines, on batches of 20

@@ -10,7 +10,8 @@ import (
 
 // Canonical returns the recipe as TOML in a fixed form: every field in declaration order,
 // top-level keys first, then one table per section; schedule fields that the schedule kind
-// does not use and an empty description or exit_weights are left out. Loading the result
+// does not use and an empty description, exit_weights or resized_crop_* are left out (so
+// recipes written before those keys existed keep their bytes). Loading the result
 // gives back an equal Recipe, and equal recipes give identical bytes, so it can be stored in
 // a run directory and compared.
 func (r *Recipe) Canonical() []byte {
@@ -41,7 +42,7 @@ func (r *Recipe) Canonical() []byte {
 // omitted reports whether Canonical leaves out the field at path.
 func omitted(r *Recipe, path string, v reflect.Value) bool {
 	switch path {
-	case "description", "loss.exit_weights":
+	case "description", "loss.exit_weights", "augmentation.resized_crop_scale", "augmentation.resized_crop_ratio":
 		return v.Len() == 0
 	case "schedule.milestones", "schedule.gamma":
 		return r.Schedule.Kind != MultiStep && v.IsZero()

@@ -1,9 +1,9 @@
 // Package recipe describes how a multi-exit model is trained: optimizer, learning-rate
 // schedule, epochs, batch size, loss, data augmentation and validation split.
 //
-// Recipes are TOML files. Three presets are built in (see PresetNames): "msdnet", the
-// MSDNet/RANet CIFAR recipe; "addad", the recipe of Addad et al. (ICCVW 2023); and "quick",
-// a short schedule tuned for speed on a small CPU. A recipe file may start from a preset with
+// Recipes are TOML files. Four presets are built in (see PresetNames): "msdnet", the
+// MSDNet/RANet CIFAR recipe; "imagenet", their ImageNet recipe; "addad", the recipe of Addad
+// et al. (ICCVW 2023); and "quick", a short schedule tuned for speed on a small CPU. A recipe file may start from a preset with
 // a top-level key extends = "name" and override some of its keys.
 //
 // Loading is strict: unknown keys, wrong types, missing required keys and out-of-range values
@@ -33,6 +33,9 @@
 //	exit_weights             weight of each exit's loss; empty means 1 for every exit
 //	label_smoothing          in [0, 1)
 //	[augmentation]
+//	resized_crop_scale       random-resized crop (ImageNet training): [min, max] fraction of the
+//	                         image's area, as torchvision's RandomResizedCrop scale (empty: none)
+//	resized_crop_ratio       its [min, max] aspect ratio (empty: torchvision's [3/4, 4/3])
 //	crop_padding             random crop after zero padding by this many pixels (0: none)
 //	hflip                    random horizontal flip with probability 1/2
 //	mixup_alpha              Mixup Beta(α, α) parameter (0: off)
@@ -135,6 +138,12 @@ func (l Loss) Weights(exits int) ([]float64, error) {
 
 // Augmentation configures training-time data augmentation.
 type Augmentation struct {
+	// ResizedCropScale, when not empty, turns on the random-resized crop of the ImageNet
+	// training pipelines: a window of a random fraction of the image's area in
+	// [ResizedCropScale[0], ResizedCropScale[1]] and a random aspect ratio in ResizedCropRatio
+	// (empty: [3/4, 4/3]), resized to the network's input.
+	ResizedCropScale []float64 `toml:"resized_crop_scale"`
+	ResizedCropRatio []float64 `toml:"resized_crop_ratio"`
 	// CropPadding is the zero padding, in pixels per side, before a random crop back to the
 	// input size; 0 disables cropping.
 	CropPadding int `toml:"crop_padding"`
@@ -149,6 +158,24 @@ type Augmentation struct {
 	CutMixProb float64 `toml:"cutmix_prob"`
 	// Normalize standardises each channel with the dataset's mean and standard deviation.
 	Normalize bool `toml:"normalize"`
+}
+
+// DefaultResizedCropRatio is the aspect-ratio range of a random-resized crop whose recipe
+// gives none, torchvision's.
+var DefaultResizedCropRatio = [2]float64{3.0 / 4, 4.0 / 3}
+
+// ResizedCrop returns the random-resized crop's scale and ratio ranges, and whether the
+// recipe asks for one.
+func (a Augmentation) ResizedCrop() (scale, ratio [2]float64, ok bool) {
+	if len(a.ResizedCropScale) != 2 {
+		return scale, ratio, false
+	}
+	scale = [2]float64{a.ResizedCropScale[0], a.ResizedCropScale[1]}
+	ratio = DefaultResizedCropRatio
+	if len(a.ResizedCropRatio) == 2 {
+		ratio = [2]float64{a.ResizedCropRatio[0], a.ResizedCropRatio[1]}
+	}
+	return scale, ratio, true
 }
 
 // Validation configures the held-out split used for model selection.

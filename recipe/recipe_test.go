@@ -2,17 +2,16 @@ package recipe
 
 import (
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/msdx/msdx/internal/golden"
 	"github.com/msdx/msdx/optim"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // valid is a complete recipe; malformed cases edit it.
 const valid = `description = "test"
@@ -137,7 +136,7 @@ func TestLoadMalformed(t *testing.T) {
 
 func TestPresets(t *testing.T) {
 	names := PresetNames()
-	if diff := cmp.Diff([]string{"addad", "msdnet", "quick"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"addad", "imagenet", "msdnet", "quick"}, names); diff != "" {
 		t.Errorf("PresetNames (-want +got):\n%s", diff)
 	}
 	for _, name := range names {
@@ -147,19 +146,7 @@ func TestPresets(t *testing.T) {
 				t.Fatal(err)
 			}
 			canon := r.Canonical()
-			golden := filepath.Join("testdata", name+".canonical.toml")
-			if *update {
-				if err := os.WriteFile(golden, canon, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(string(want), string(canon)); diff != "" {
-				t.Errorf("Canonical (-golden +got):\n%s", diff)
-			}
+			golden.Check(t, filepath.Join("testdata", name+".canonical.toml"), canon)
 			back, err := Load("canonical", canon)
 			if err != nil {
 				t.Fatalf("canonical form does not load: %v", err)

@@ -1,6 +1,9 @@
 package recipe
 
-import "slices"
+import (
+	"math"
+	"slices"
+)
 
 // Validate checks the values of a recipe built in code; Load and Resolve apply the same
 // checks to files. It returns an ErrorList whose entries have no file or line.
@@ -96,6 +99,12 @@ func (l *loader) validate(r *Recipe) {
 	check(ls.LabelSmoothing >= 0 && ls.LabelSmoothing < 1, "loss.label_smoothing", "must be in [0, 1), not %v", ls.LabelSmoothing)
 
 	a := r.Augmentation
+	sc, rt := a.ResizedCropScale, a.ResizedCropRatio
+	check(len(sc) == 0 || len(sc) == 2 && sc[0] > 0 && sc[0] <= sc[1] && sc[1] <= 1, "augmentation.resized_crop_scale",
+		"must be empty or [min, max] with 0 < min <= max <= 1, not %v", sc)
+	check(len(rt) == 0 || len(rt) == 2 && rt[0] > 0 && rt[0] <= rt[1] && !math.IsInf(rt[1], 0), "augmentation.resized_crop_ratio",
+		"must be empty or [min, max] with 0 < min <= max, not %v", rt)
+	check(len(rt) == 0 || len(sc) == 2, "augmentation.resized_crop_ratio", "needs resized_crop_scale")
 	check(a.CropPadding >= 0, "augmentation.crop_padding", "must not be negative, not %d", a.CropPadding)
 	check(a.MixupAlpha >= 0, "augmentation.mixup_alpha", "must not be negative, not %v", a.MixupAlpha)
 	check(a.CutMixAlpha >= 0, "augmentation.cutmix_alpha", "must not be negative, not %v", a.CutMixAlpha)

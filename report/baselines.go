@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/msdx/msdx/curve"
 )
 
 // baselinesTOML holds the published accuracies of architectures.md §7 with their sources.
@@ -74,7 +76,7 @@ func (h *Header) baselines(choice string) ([]Series, []string, error) {
 			case ProtocolAnytime:
 				s.Anytime = append(s.Anytime, Point{MACs: p[0] * 1e6, Top1: p[1]})
 			case ProtocolBudgeted:
-				s.Budgeted = append(s.Budgeted, CurvePoint{MACs: p[0] * 1e6, Top1: p[1]})
+				s.Budgeted = append(s.Budgeted, curve.Point{MACs: p[0] * 1e6, Top1: p[1]})
 			default:
 				return nil, nil, fmt.Errorf("baselines.toml: series %s: unknown protocol %q", b.ID, b.Protocol)
 			}

@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/msdx/msdx/ablation"
 	"github.com/msdx/msdx/builder"
+	"github.com/msdx/msdx/curve"
 	"github.com/msdx/msdx/flops"
 	"github.com/msdx/msdx/graph"
 	"github.com/msdx/msdx/spec"
@@ -91,7 +91,7 @@ func Build(dirs []string, opts Options) (*Report, error) {
 	r.Notes = append(r.Notes, notes...)
 	r.Pareto = paretoOf(r.Series)
 	for i := range r.Series {
-		r.Series[i].Hypervolume = hypervolume(r.Series[i].Anytime, r.Pareto.Reference)
+		r.Series[i].Hypervolume = curve.Hypervolume(curveOf(r.Series[i].Anytime), r.Pareto.Reference)
 	}
 	r.Series = append(r.Series, base...)
 	r.Breakdowns, err = breakdowns(cands)
@@ -183,59 +183,26 @@ func appendNew[T comparable](s []T, v T) []T {
 // paretoOf computes the front over every exit of the series.
 func paretoOf(series []Series) Pareto {
 	var p Pareto
+	var all []Point
 	for _, s := range series {
 		for _, pt := range s.Anytime {
 			p.Points = append(p.Points, ParetoPoint{Series: s.ID, Label: s.Label, Colour: s.Colour, Point: pt})
 			p.Reference.MACs = max(p.Reference.MACs, pt.MACs)
+			all = append(all, pt)
 		}
 	}
 	p.Reference.MACs *= 1.1
 	p.Reference.Top1 = 0
-	var front []Point
-	for i := range p.Points {
-		a := &p.Points[i]
-		a.Front = true
-		for _, b := range p.Points {
-			if dominates(b.Point, a.Point) {
-				a.Front = false
-				break
-			}
-		}
-		if a.Front {
-			front = append(front, a.Point)
-		}
+	var front []curve.Point
+	for _, i := range curve.Front(curveOf(all)) {
+		p.Points[i].Front = true
+		front = append(front, all[i].Curve())
 	}
-	p.Hypervolume = hypervolume(front, p.Reference)
+	p.Hypervolume = curve.Hypervolume(front, p.Reference)
 	if box := p.Reference.MACs * (100 - p.Reference.Top1); box > 0 {
 		p.Normalised = p.Hypervolume / box
 	}
 	return p
-}
-
-// dominates reports whether a is at most as costly and at least as accurate as b, and
-// strictly better in one.
-func dominates(a, b Point) bool {
-	return a.MACs <= b.MACs && a.Top1 >= b.Top1 && (a.MACs < b.MACs || a.Top1 > b.Top1)
-}
-
-// hypervolume returns the area of the (MACs, top-1) region dominated by pts and bounded
-// by ref: the union of the boxes [m, ref.MACs] × [ref.Top1, a] over the points.
-func hypervolume(pts []Point, ref CurvePoint) float64 {
-	s := slices.Clone(pts)
-	sort.Slice(s, func(i, j int) bool {
-		if s[i].MACs != s[j].MACs {
-			return s[i].MACs < s[j].MACs
-		}
-		return s[i].Top1 > s[j].Top1
-	})
-	hv, best := 0.0, ref.Top1
-	for _, p := range s {
-		if p.Top1 > best && p.MACs < ref.MACs {
-			hv += (ref.MACs - p.MACs) * (p.Top1 - best)
-			best = p.Top1
-		}
-	}
-	return hv
 }
 
 // ResponseOrder lists the ablation responses in table order.
@@ -324,16 +291,16 @@ func breakdowns(cands []candidate) ([]Breakdown, error) {
 	return out, nil
 }
 
-// PartOf classifies a graph node into one of the Parts: the heads by role, the stem and
-// the first layer's strided convs by name ("stem/...", "first/..."), the transitions by
-// name (".../transition..."), the rest as blocks.
+// PartOf classifies a graph node into one of the Parts by the part the builder recorded
+// for it (graph.Node.Part): the stem (with the rest of the first layer), the transitions,
+// the heads, and the layers as blocks.
 func PartOf(n *graph.Node) string {
-	switch {
-	case n.Role == graph.RoleHead:
+	switch n.Part {
+	case graph.PartHead:
 		return PartHeads
-	case strings.HasPrefix(n.Name, "stem/") || strings.HasPrefix(n.Name, "first/") || n.Name == "stem":
+	case graph.PartStem:
 		return PartStem
-	case strings.Contains(n.Name, "transition"):
+	case graph.PartTransition:
 		return PartTransitions
 	}
 	return PartBlocks

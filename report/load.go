@@ -1,33 +1,19 @@
 package report
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/msdx/msdx/ablation"
-	"github.com/msdx/msdx/dyneval"
+	"github.com/msdx/msdx/curve"
 	"github.com/msdx/msdx/evaluate"
 	"github.com/msdx/msdx/spec"
 	"github.com/msdx/msdx/study"
 	"github.com/msdx/msdx/train"
 )
-
-// evalFile is where "msdx eval" writes its results for the final weights on the test
-// split, relative to a run directory.
-const evalFile = "eval/report.json"
-
-// evalDoc is the part of RUN/eval/report.json (cli.EvalReport) the report reads.
-type evalDoc struct {
-	Spec     string                  `json:"spec"`
-	Split    string                  `json:"split"`
-	Anytime  *dyneval.AnytimeResult  `json:"anytime"`
-	Budgeted *dyneval.BudgetedResult `json:"budgeted"`
-}
 
 // candidate is a series read from a directory, before colours and labels are settled.
 type candidate struct {
@@ -77,69 +63,41 @@ func exists(name string) bool {
 	return err == nil
 }
 
-func readJSON(name string, v any) error {
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
-}
-
-// readRun reads an evaluated run directory; id names its series.
+// readRun reads an evaluated run directory (train.OpenRun, and the evaluation of its
+// final weights on the test split, evaluate.Load); id names its series.
 func readRun(dir, id string) (*candidate, error) {
-	var info train.RunInfo
-	if err := readJSON(filepath.Join(dir, train.RunFile), &info); err != nil {
-		return nil, err
-	}
-	var doc evalDoc
-	if err := readJSON(filepath.Join(dir, evalFile), &doc); err != nil {
+	evalDir := evaluate.Dir(dir, "final", "test")
+	rep, err := evaluate.Load(evalDir)
+	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("run %s has no evaluation results (%s): run `msdx eval %s` first", dir, filepath.Join(dir, evalFile), dir)
+			return nil, fmt.Errorf("run %s has no evaluation results (%s): run `msdx eval %s` first", dir, filepath.Join(evalDir, evaluate.ReportFile), dir)
 		}
 		return nil, err
 	}
-	if doc.Anytime == nil || len(doc.Anytime.Exits) == 0 {
-		return nil, fmt.Errorf("%s: no anytime results", filepath.Join(dir, evalFile))
+	if rep.Anytime == nil || len(rep.Anytime.Exits) == 0 {
+		return nil, fmt.Errorf("%s: no anytime results", filepath.Join(evalDir, evaluate.ReportFile))
 	}
-	s, err := spec.Load(filepath.Join(dir, train.SpecFile), nil)
+	r, err := train.OpenRun(dir)
 	if err != nil {
 		return nil, err
 	}
-	var di train.DataInfo
-	if err := readJSON(filepath.Join(dir, train.DataFile), &di); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	classes := len(di.Classes)
-	if classes == 0 {
-		classes = s.Classes
-	}
 	ser := Series{
-		ID: KindRun + ":" + id, Label: s.Name, Kind: KindRun, Spec: s.Name, SpecHash: s.Hash(),
+		ID: KindRun + ":" + id, Label: r.Spec.Name, Kind: KindRun, Spec: r.Spec.Name, SpecHash: r.Spec.Hash(),
 		Source: dir, Seeds: 1,
 	}
-	for _, e := range doc.Anytime.Exits {
+	for _, e := range rep.Anytime.Exits {
 		macs, ok := e.Cost[evaluate.CostReference]
 		if !ok {
-			return nil, fmt.Errorf("%s: exit %d has no %q cost", filepath.Join(dir, evalFile), e.Exit, evaluate.CostReference)
+			return nil, fmt.Errorf("%s: exit %d has no %q cost", filepath.Join(evalDir, evaluate.ReportFile), e.Exit, evaluate.CostReference)
 		}
 		ser.Anytime = append(ser.Anytime, Point{Exit: e.Exit, MACs: macs, Top1: e.Top1})
 	}
-	if doc.Budgeted != nil {
-		for _, b := range doc.Budgeted.Settings {
-			ser.Budgeted = append(ser.Budgeted, CurvePoint{MACs: b.Test.ExpectedCost[evaluate.CostReference], Top1: b.Test.Top1})
-		}
-		sort.SliceStable(ser.Budgeted, func(i, j int) bool { return ser.Budgeted[i].MACs < ser.Budgeted[j].MACs })
-	}
-	data := info.Data
-	if data == "" {
-		data = di.Ref
+	if ser.Budgeted, err = rep.BudgetedCurve(evaluate.CostReference); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(evalDir, evaluate.ReportFile), err)
 	}
 	return &candidate{
-		series: ser, spec: s, data: data, classes: classes, recipe: info.Recipe,
-		epochs: info.Epochs, seeds: []int64{info.Seed}, version: info.Version,
+		series: ser, spec: r.Spec, data: r.Info.Data, classes: len(r.DataInfo.Classes), recipe: r.Info.Recipe,
+		epochs: r.Info.Epochs, seeds: []int64{r.Info.Seed}, version: r.Info.Version,
 	}, nil
 }
 
@@ -152,12 +110,11 @@ func readStudy(dir string) (*input, error) {
 		return nil, err
 	}
 	in := &input{source: Source{Dir: dir, Kind: "study", StudyKind: cfg.Kind}}
-	var res ablation.Result
-	err = readJSON(d.Path(study.AblationJSON), &res)
+	res, err := ablation.Load(d)
 	switch {
 	case err == nil:
-		in.ablation = &res
-		if err := studyVariants(d, cfg, &res, in); err != nil {
+		in.ablation = res
+		if err := studyVariants(d, cfg, res, in); err != nil {
 			return nil, err
 		}
 		return in, nil
@@ -178,7 +135,7 @@ func readStudy(dir string) (*input, error) {
 			return nil, err
 		}
 		runDir := d.TrialPath(i, study.RunDir)
-		if !exists(filepath.Join(runDir, evalFile)) {
+		if !exists(filepath.Join(evaluate.Dir(runDir, "final", "test"), evaluate.ReportFile)) {
 			skipped = append(skipped, study.TrialID(i))
 			continue
 		}
@@ -196,7 +153,7 @@ func readStudy(dir string) (*input, error) {
 		in.notes = append(in.notes, fmt.Sprintf("Study %s: trials %s have no evaluation results and are left out.", dir, strings.Join(skipped, ", ")))
 	}
 	if len(in.candidates) == 0 {
-		return nil, fmt.Errorf("study %s has no %s and no evaluated trial (trials/NNNN/run/%s)", dir, study.AblationJSON, evalFile)
+		return nil, fmt.Errorf("study %s has no %s and no evaluated trial (trials/NNNN/run/eval/%s)", dir, study.AblationJSON, evaluate.ReportFile)
 	}
 	return in, nil
 }
@@ -246,7 +203,7 @@ func studyVariants(d study.Dir, cfg *study.Config, res *ablation.Result, in *inp
 			ser.Anytime = append(ser.Anytime, Point{Exit: e.Exit, MACs: float64(e.MACs), Top1: e.Top1.Mean, SD: e.Top1.SD})
 		}
 		for _, b := range v.Budgeted {
-			ser.Budgeted = append(ser.Budgeted, CurvePoint{MACs: b.MACs, Top1: b.Top1})
+			ser.Budgeted = append(ser.Budgeted, curve.Point{MACs: b.MACs, Top1: b.Top1})
 		}
 		in.candidates = append(in.candidates, candidate{
 			series: ser, spec: s, data: cfg.Data, classes: s.Classes, recipe: cfg.Recipe,

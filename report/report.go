@@ -10,7 +10,11 @@
 // cumulative count of the MSDNet/RANet op counters, earlier heads included).
 package report
 
-import "time"
+import (
+	"time"
+
+	"github.com/msdx/msdx/curve"
+)
 
 // Series kinds recorded in Series.Kind.
 const (
@@ -117,7 +121,7 @@ type Series struct {
 	// Anytime are the exits: cumulative MACs and top-1.
 	Anytime []Point `json:"anytime,omitempty"`
 	// Budgeted is the budgeted-batch curve, in order of cost.
-	Budgeted []CurvePoint `json:"budgeted,omitempty"`
+	Budgeted []curve.Point `json:"budgeted,omitempty"`
 	// Dataset and Protocol describe a baseline; Note qualifies its numbers.
 	Dataset  string `json:"dataset,omitempty"`
 	Protocol string `json:"protocol,omitempty"`
@@ -139,11 +143,16 @@ type Point struct {
 	SD   float64 `json:"sd,omitempty"`
 }
 
-// CurvePoint is one point of a budgeted-batch curve: expected MACs per image and test
-// top-1 in percent.
-type CurvePoint struct {
-	MACs float64 `json:"macs"`
-	Top1 float64 `json:"top1_percent"`
+// Curve returns the exit's cost and accuracy.
+func (p Point) Curve() curve.Point { return curve.Point{MACs: p.MACs, Top1: p.Top1} }
+
+// curveOf returns the exits' costs and accuracies.
+func curveOf(exits []Point) []curve.Point {
+	out := make([]curve.Point, len(exits))
+	for i, p := range exits {
+		out[i] = p.Curve()
+	}
+	return out
 }
 
 // Pareto is the front over every exit of every msdx-trained series, minimising MACs and
@@ -151,7 +160,7 @@ type CurvePoint struct {
 type Pareto struct {
 	// Reference is the hypervolume's reference point, RefMACs = 1.1 × the largest MACs
 	// of any candidate and RefTop1 = 0 %.
-	Reference CurvePoint `json:"reference"`
+	Reference curve.Point `json:"reference"`
 	// Hypervolume is the area dominated by the front and bounded by Reference, in
 	// MACs × percentage points; Normalised divides it by RefMACs × (100 − RefTop1).
 	Hypervolume float64 `json:"hypervolume"`

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -16,13 +15,14 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/msdx/msdx/internal/golden"
+
 	"github.com/msdx/msdx/ablation"
 	"github.com/msdx/msdx/builder"
+	"github.com/msdx/msdx/curve"
 	"github.com/msdx/msdx/flops"
 	"github.com/msdx/msdx/spec"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const (
 	runFixture   = "testdata/run-msdnet-small"
@@ -66,21 +66,7 @@ func TestGoldenJSON(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := string(b) + "\n"
-			path := filepath.Join("testdata", "model-"+tt.name+".golden.json")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (go test ./report -update creates it)", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("%s (-want +got):\n%s", path, diff)
-			}
+			golden.Check(t, filepath.Join("testdata", "model-"+tt.name+".golden.json"), append(b, '\n'))
 		})
 	}
 }
@@ -125,7 +111,7 @@ func TestPareto(t *testing.T) {
 		name      string
 		series    []Series
 		wantFront []bool
-		wantRef   CurvePoint
+		wantRef   curve.Point
 		wantHV    float64
 	}{
 		{
@@ -134,7 +120,7 @@ func TestPareto(t *testing.T) {
 				{Exit: 1, MACs: 10, Top1: 50}, {Exit: 2, MACs: 20, Top1: 70}, {Exit: 3, MACs: 30, Top1: 65}, {Exit: 4, MACs: 40, Top1: 80},
 			}}},
 			wantFront: []bool{true, true, false, true},
-			wantRef:   CurvePoint{MACs: 44, Top1: 0},
+			wantRef:   curve.Point{MACs: 44, Top1: 0},
 			// (44-10)·50 + (44-20)·20 + (44-40)·10
 			wantHV: 34*50 + 24*20 + 4*10,
 		},
@@ -145,7 +131,7 @@ func TestPareto(t *testing.T) {
 				{ID: "b", Anytime: []Point{{Exit: 1, MACs: 10, Top1: 60}, {Exit: 2, MACs: 15, Top1: 72}}},
 			},
 			wantFront: []bool{true, false, true, true},
-			wantRef:   CurvePoint{MACs: 22, Top1: 0},
+			wantRef:   curve.Point{MACs: 22, Top1: 0},
 			wantHV:    12*60 + 7*12,
 		},
 	}

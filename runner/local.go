@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -31,7 +30,7 @@ func (l *Local) Name() string { return "local" }
 
 // Execute runs the trials, each with its output appended to its worker.log.
 func (l *Local) Execute(ctx context.Context, dir study.Dir, indices []int, update func(Update)) error {
-	if len(l.Worker) == 0 || l.Jobs < 1 || l.Threads < 1 {
+	if l.Worker == nil || l.Jobs < 1 || l.Threads < 1 {
 		panic("runner: Local needs a Worker, Jobs and Threads")
 	}
 	var mu sync.Mutex // serialises update
@@ -79,8 +78,7 @@ func (l *Local) runOne(ctx context.Context, dir study.Dir, i int, started func()
 		return "", err
 	}
 	defer logFile.Close()
-	argv := append(append([]string(nil), l.Worker...),
-		"--study", string(dir), "--index", strconv.Itoa(i), "--threads", strconv.Itoa(l.Threads))
+	argv := l.Worker.Command(string(dir), i, l.Threads)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = append(os.Environ(), l.Env...)

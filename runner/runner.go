@@ -1,7 +1,7 @@
 // Package runner runs the trials of a study (package study) through an executor: local
-// subprocesses or a Slurm job array. Every executor runs the same worker, "msdx trial run
-// --study DIR --index N", which writes only inside its trial's directory; the coordinator
-// (Run) is the only writer of the study's journal.
+// subprocesses or a Slurm job array. Every executor runs the same Worker (for msdx, "msdx
+// trial run --study DIR --index N", package trial), which writes only inside its trial's
+// directory; the coordinator (Run) is the only writer of the study's journal.
 package runner
 
 import (
@@ -40,17 +40,30 @@ type Update struct {
 	Detail string
 }
 
-// Worker is the argv prefix that runs one trial; executors append "--study DIR
-// --index N --threads T" (a Slurm array task takes its index from SLURM_ARRAY_TASK_ID).
-type Worker []string
+// Worker is the program that runs one trial of a study in a process of its own, writing
+// only inside the trial's directory. Executors know nothing else of it.
+type Worker interface {
+	// Command returns the argv that runs trial index of the study in dir with threads
+	// kernel threads; index is ArrayTask where a Slurm array task runs it, which takes its
+	// index from SLURM_ARRAY_TASK_ID.
+	Command(dir string, index, threads int) []string
+}
 
-// DefaultWorker returns the argv prefix of this msdx binary's trial worker.
-func DefaultWorker() (Worker, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("cannot find the msdx binary to run trials: %w", err)
+// ArrayTask is the index Worker.Command is given for a Slurm array task's trial.
+const ArrayTask = -1
+
+// Argv is a Worker that appends the trial to an argv prefix as "--study DIR --index N
+// --threads T" (no --index for ArrayTask): the command line of msdx's trial worker,
+// whatever the program and subcommand that the prefix names.
+type Argv []string
+
+// Command returns the prefix followed by the trial's flags.
+func (a Argv) Command(dir string, index, threads int) []string {
+	argv := append(append([]string(nil), a...), "--study", dir)
+	if index != ArrayTask {
+		argv = append(argv, "--index", strconv.Itoa(index))
 	}
-	return Worker{exe, "trial", "run"}, nil
+	return append(argv, "--threads", strconv.Itoa(threads))
 }
 
 // Outcome is how one trial of Run ended.

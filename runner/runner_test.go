@@ -84,7 +84,7 @@ func testWorker(t *testing.T) Worker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Worker{exe}
+	return Argv{exe}
 }
 
 func outcomes(s *Summary) []string {
@@ -235,7 +235,7 @@ func TestIndexList(t *testing.T) {
 }
 
 func TestScriptQuotes(t *testing.T) {
-	got := Script(Worker{"/opt/ms dx/msdx", "trial", "run"}, "/data/it's; rm -rf $HOME", 2)
+	got := Script(Argv{"/opt/ms dx/msdx", "trial", "run"}, "/data/it's; rm -rf $HOME", 2)
 	want := "exec '/opt/ms dx/msdx' 'trial' 'run' '--study' '/data/it'\\''s; rm -rf $HOME' '--threads' '2'\n"
 	if !strings.HasSuffix(got, want) {
 		t.Errorf("script:\n%s\nwant it to end with\n%s", got, want)
@@ -372,5 +372,15 @@ func TestProgressPrefix(t *testing.T) {
 		if got := progressPrefix(tt.ended, tt.total, tt.elapsed); got != tt.want {
 			t.Errorf("progressPrefix(%d, %d, %v) = %q, want %q", tt.ended, tt.total, tt.elapsed, got, tt.want)
 		}
+	}
+}
+
+func TestArgv(t *testing.T) {
+	w := Argv{"/bin/msdx", "trial", "run"}
+	if diff := cmp.Diff([]string{"/bin/msdx", "trial", "run", "--study", "s", "--index", "3", "--threads", "2"}, w.Command("s", 3, 2)); diff != "" {
+		t.Errorf("Command of trial 3 (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"/bin/msdx", "trial", "run", "--study", "s", "--threads", "1"}, w.Command("s", ArrayTask, 1)); diff != "" {
+		t.Errorf("Command of an array task (-want +got):\n%s", diff)
 	}
 }

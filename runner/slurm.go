@@ -56,7 +56,7 @@ func Script(worker Worker, dir string, threads int) string {
 	var b strings.Builder
 	b.WriteString("#!/bin/sh\n# Written by msdx: one task of a study's job array; the task's index is the trial's.\n")
 	b.WriteString("exec")
-	for _, w := range append(append([]string(nil), worker...), "--study", dir, "--threads", strconv.Itoa(threads)) {
+	for _, w := range worker.Command(dir, ArrayTask, threads) {
 		b.WriteString(" " + shellQuote(w))
 	}
 	b.WriteString("\n")
@@ -71,7 +71,7 @@ func shellQuote(s string) string {
 // Execute submits the trials as one job array and follows it until every task has left
 // the queue; cancelling ctx cancels the job (SIGTERM first, so that trials checkpoint).
 func (s *Slurm) Execute(ctx context.Context, dir study.Dir, indices []int, update func(Update)) error {
-	if len(s.Worker) == 0 || s.Jobs < 1 || s.Threads < 1 {
+	if s.Worker == nil || s.Jobs < 1 || s.Threads < 1 {
 		panic("runner: Slurm needs a Worker, Jobs and Threads")
 	}
 	abs, err := filepath.Abs(string(dir))

@@ -5,16 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/msdx/msdx/curve"
 	"github.com/msdx/msdx/evaluate"
 	"github.com/msdx/msdx/internal/atomicfile"
+	"github.com/msdx/msdx/pareto"
 	"github.com/msdx/msdx/recipe"
-	"github.com/msdx/msdx/search/pareto"
 	"github.com/msdx/msdx/study"
 )
 
@@ -286,7 +286,7 @@ func (d *Driver) load(p *plannedTrial, t *study.Trial) error {
 func (d *Driver) measures(index int, s *study.Status) (Measures, error) {
 	m := Measures{}
 	for _, e := range s.Exits {
-		m.Exits = append(m.Exits, Point{MACs: float64(e.MACs), Top1: e.Top1})
+		m.Exits = append(m.Exits, curve.Point{MACs: float64(e.MACs), Top1: e.Top1})
 		m.Params = e.Params
 	}
 	need := false
@@ -296,17 +296,12 @@ func (d *Driver) measures(index int, s *study.Status) (Measures, error) {
 	if !need {
 		return m, nil
 	}
-	name := d.Dir.TrialPath(index, study.RunDir, "eval", "report.json")
-	var rep evaluate.Report
-	if err := readJSONFile(name, &rep); err != nil || rep.Budgeted == nil {
-		return m, fmt.Errorf("trial %s finished, but budget_auc needs its budgeted curve: %s: %v", study.TrialID(index), name, err)
+	rep, err := evaluate.Load(evaluate.Dir(d.Dir.TrialPath(index, study.RunDir), "final", "test"))
+	if err != nil {
+		return m, fmt.Errorf("trial %s finished, but budget_auc needs its budgeted curve: %v", study.TrialID(index), err)
 	}
-	for _, set := range rep.Budgeted.Settings {
-		cost, ok := set.Test.ExpectedCost[evaluate.CostReference]
-		if !ok {
-			return m, fmt.Errorf("%s: budgeted results have no %q cost", name, evaluate.CostReference)
-		}
-		m.Budget = append(m.Budget, Point{MACs: cost, Top1: set.Test.Top1})
+	if m.Budget, err = rep.BudgetedCurve(evaluate.CostReference); err != nil {
+		return m, fmt.Errorf("trial %s: %w", study.TrialID(index), err)
 	}
 	return m, nil
 }
@@ -562,12 +557,4 @@ func Reference(points [][]float64) []float64 {
 		ref[i] += 0.01 * span
 	}
 	return ref
-}
-
-func readJSONFile(name string, v any) error {
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
 }

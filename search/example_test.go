@@ -3,8 +3,8 @@ package search_test
 import (
 	"fmt"
 
+	"github.com/msdx/msdx/pareto"
 	"github.com/msdx/msdx/search"
-	"github.com/msdx/msdx/search/pareto"
 )
 
 // Example costs every candidate of a small space and prints the front of last-exit MACs

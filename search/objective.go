@@ -3,20 +3,13 @@ package search
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strings"
+
+	"github.com/msdx/msdx/curve"
 )
 
-// Point is one point of an accuracy-versus-cost curve: an exit's cumulative MACs and its
-// top-1 accuracy in percent (for the budgeted curve, a budget's mean MACs per image and
-// the accuracy reached within it).
-type Point struct {
-	MACs float64 `json:"macs"`
-	Top1 float64 `json:"top1_percent"`
-}
-
 // LastTop1 is the accuracy of the last exit; NaN for no exits.
-func LastTop1(exits []Point) float64 {
+func LastTop1(exits []curve.Point) float64 {
 	if len(exits) == 0 {
 		return math.NaN()
 	}
@@ -25,7 +18,7 @@ func LastTop1(exits []Point) float64 {
 
 // MeanTop1 is the mean accuracy over the exits (anytime prediction with each exit equally
 // likely); NaN for no exits.
-func MeanTop1(exits []Point) float64 {
+func MeanTop1(exits []curve.Point) float64 {
 	if len(exits) == 0 {
 		return math.NaN()
 	}
@@ -36,30 +29,8 @@ func MeanTop1(exits []Point) float64 {
 	return s / float64(len(exits))
 }
 
-// CurveArea is the normalised area under a piecewise-linear accuracy-versus-MACs curve:
-// the trapezoidal area between its cheapest and its most expensive point divided by that
-// MAC range, which is the curve's mean accuracy over the range, in percent. A curve of
-// one point (or of equal MACs) has the area of its mean accuracy. The points need not be
-// sorted; NaN for no points.
-func CurveArea(curve []Point) float64 {
-	if len(curve) == 0 {
-		return math.NaN()
-	}
-	ps := append([]Point(nil), curve...)
-	sort.SliceStable(ps, func(i, j int) bool { return ps[i].MACs < ps[j].MACs })
-	lo, hi := ps[0].MACs, ps[len(ps)-1].MACs
-	if hi == lo {
-		return MeanTop1(ps)
-	}
-	area := 0.0
-	for i := 1; i < len(ps); i++ {
-		area += (ps[i].MACs - ps[i-1].MACs) * (ps[i].Top1 + ps[i-1].Top1) / 2
-	}
-	return area / (hi - lo)
-}
-
 // LastMACs is the cumulative MACs of the last exit; NaN for no exits.
-func LastMACs(exits []Point) float64 {
+func LastMACs(exits []curve.Point) float64 {
 	if len(exits) == 0 {
 		return math.NaN()
 	}
@@ -67,7 +38,7 @@ func LastMACs(exits []Point) float64 {
 }
 
 // MeanMACs is the mean of the exits' cumulative MACs; NaN for no exits.
-func MeanMACs(exits []Point) float64 {
+func MeanMACs(exits []curve.Point) float64 {
 	if len(exits) == 0 {
 		return math.NaN()
 	}
@@ -81,9 +52,9 @@ func MeanMACs(exits []Point) float64 {
 // Measures are what objectives are computed from: a candidate's per-exit points (accuracy
 // zero before training), its parameter count and, when known, its budgeted curve.
 type Measures struct {
-	Exits  []Point
+	Exits  []curve.Point
 	Params int64
-	Budget []Point
+	Budget []curve.Point
 }
 
 // Objective is one thing a search optimises.
@@ -112,8 +83,8 @@ func (o Objective) Minimised(m Measures) float64 {
 var Objectives = []Objective{
 	{Name: "last_top1", Maximize: true, Doc: "top-1 accuracy of the last exit (%)", Value: func(m Measures) float64 { return LastTop1(m.Exits) }},
 	{Name: "mean_top1", Maximize: true, Doc: "mean top-1 accuracy over the exits (%)", Value: func(m Measures) float64 { return MeanTop1(m.Exits) }},
-	{Name: "anytime_auc", Maximize: true, Doc: "normalised area under top-1 vs cumulative MACs of the exits (%)", Value: func(m Measures) float64 { return CurveArea(m.Exits) }},
-	{Name: "budget_auc", Maximize: true, Doc: "normalised area under the budgeted curve (%)", Value: func(m Measures) float64 { return CurveArea(m.Budget) }},
+	{Name: "anytime_auc", Maximize: true, Doc: "normalised area under top-1 vs cumulative MACs of the exits (%)", Value: func(m Measures) float64 { return curve.Area(m.Exits) }},
+	{Name: "budget_auc", Maximize: true, Doc: "normalised area under the budgeted curve (%)", Value: func(m Measures) float64 { return curve.Area(m.Budget) }},
 	{Name: "last_macs", CostOnly: true, Doc: "MACs of the last exit", Value: func(m Measures) float64 { return LastMACs(m.Exits) }},
 	{Name: "mean_macs", CostOnly: true, Doc: "mean cumulative MACs over the exits", Value: func(m Measures) float64 { return MeanMACs(m.Exits) }},
 	{Name: "first_macs", CostOnly: true, Doc: "MACs of the first exit", Value: func(m Measures) float64 {
@@ -181,7 +152,7 @@ func ParseObjectives(text string) ([]Objective, error) {
 func (c *Cost) Measures() Measures {
 	m := Measures{}
 	for _, e := range c.Exits {
-		m.Exits = append(m.Exits, Point{MACs: float64(e.MACs)})
+		m.Exits = append(m.Exits, curve.Point{MACs: float64(e.MACs)})
 	}
 	if len(c.Exits) > 0 {
 		m.Params = c.Exits[len(c.Exits)-1].Params

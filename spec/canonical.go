@@ -69,6 +69,12 @@ func isZero(v any) bool {
 		return len(*p) == 0
 	case *[3]int:
 		return *p == [3]int{}
+	case *Expr:
+		return *p == ""
+	case *[]Layer:
+		return len(*p) == 0
+	case *[]Unit:
+		return len(*p) == 0
 	}
 	panic(fmt.Sprintf("spec: unexpected field type %T", v))
 }
@@ -88,6 +94,15 @@ func tomlValue(v any) string {
 		return intList(*p)
 	case *[3]int:
 		return intList(p[:])
+	case *Expr:
+		if isIntLiteral(string(*p)) {
+			return string(*p)
+		}
+		return tomlString(string(*p))
+	case *[]Layer:
+		return layersTOML(*p)
+	case *[]Unit:
+		return unitsTOML(*p)
 	}
 	panic(fmt.Sprintf("spec: unexpected field type %T", v))
 }

@@ -135,29 +135,38 @@ func TestHashChanges(t *testing.T) {
 	changes := map[string]struct {
 		preset string
 		set    string
+		base   []string // overrides of the preset before the change
 	}{
-		"input":                  {"msdnet-cifar10-anytime", "input=3x64x64"},
-		"classes":                {"msdnet-cifar10-anytime", "classes=11"},
-		"activation":             {"msdnet-cifar10-anytime", "activation=gelu"},
-		"channels":               {"msdnet-cifar10-anytime", "channels=17"},
-		"growth":                 {"msdnet-cifar10-anytime", "growth=8"},
-		"reduction":              {"msdnet-cifar10-anytime", "reduction=0.25"},
-		"bottleneck":             {"msdnet-cifar10-anytime", "bottleneck=false"},
-		"scales.gr_factor":       {"msdnet-cifar10-anytime", "scales.gr_factor=1-2-2"},
-		"scales.bn_factor":       {"msdnet-cifar10-anytime", "scales.bn_factor=1-2-2"},
-		"scales.resolution":      {"ranet-cifar10", "scales.resolution=1-2-2-3"},
-		"blocks.count":           {"msdnet-cifar10-anytime", "blocks.count=9"},
-		"blocks.base":            {"msdnet-cifar10-anytime", "blocks.base=3"},
-		"blocks.step":            {"msdnet-cifar10-anytime", "blocks.step=3"},
-		"blocks.step_mode":       {"msdnet-cifar10-anytime", "blocks.step_mode=lin_grow"},
-		"blocks.block_step":      {"ranet-cifar10", "blocks.block_step=1"},
-		"fusion.rule":            {"msdnet-cifar10-anytime", "fusion.rule=dense"},
-		"fusion.prune":           {"msdnet-cifar10-anytime", "fusion.prune=min"},
-		"fusion.compress_factor": {"ranet-cifar10", "fusion.compress_factor=0.5"},
-		"stem.kind":              {"msdnet-cifar10-anytime", "stem.kind=msdnet-imagenet"},
-		"stem.stride":            {"addad-cifar10", "stem.stride=2"},
-		"head.kind":              {"msdnet-cifar10-anytime", "head.kind=addad"},
-		"head.channels":          {"msdnet-cifar10-anytime", "head.channels=64"},
+		"input":                  {"msdnet-cifar10-anytime", "input=3x64x64", nil},
+		"classes":                {"msdnet-cifar10-anytime", "classes=11", nil},
+		"activation":             {"msdnet-cifar10-anytime", "activation=gelu", nil},
+		"channels":               {"msdnet-cifar10-anytime", "channels=17", nil},
+		"growth":                 {"msdnet-cifar10-anytime", "growth=8", nil},
+		"reduction":              {"msdnet-cifar10-anytime", "reduction=0.25", nil},
+		"bottleneck":             {"msdnet-cifar10-anytime", "bottleneck=false", nil},
+		"scales.gr_factor":       {"msdnet-cifar10-anytime", "scales.gr_factor=1-2-2", nil},
+		"scales.bn_factor":       {"msdnet-cifar10-anytime", "scales.bn_factor=1-2-2", nil},
+		"scales.resolution":      {"ranet-cifar10", "scales.resolution=1-2-2-3", nil},
+		"blocks.count":           {"msdnet-cifar10-anytime", "blocks.count=9", nil},
+		"blocks.base":            {"msdnet-cifar10-anytime", "blocks.base=3", nil},
+		"blocks.step":            {"msdnet-cifar10-anytime", "blocks.step=3", nil},
+		"blocks.step_mode":       {"msdnet-cifar10-anytime", "blocks.step_mode=lin_grow", nil},
+		"blocks.block_step":      {"ranet-cifar10", "blocks.block_step=1", nil},
+		"fusion.rule":            {"msdnet-cifar10-anytime", "fusion.rule=dense", nil},
+		"fusion.prune":           {"msdnet-cifar10-anytime", "fusion.prune=min", nil},
+		"fusion.compress_factor": {"ranet-cifar10", "fusion.compress_factor=0.5", nil},
+		"stem.kind":              {"msdnet-cifar10-anytime", "stem.kind=msdnet-imagenet", nil},
+		"stem.stride":            {"addad-cifar10", "stem.stride=2", nil},
+		"head.kind":              {"msdnet-cifar10-anytime", "head.kind=addad", nil},
+		"head.channels":          {"msdnet-cifar10-anytime", "head.channels=64", nil},
+		"stem.layers":            {"msdnet-cifar10-anytime", "stem.kind=testdata/parts/stem.toml", nil},
+		"head.layers":            {"msdnet-imagenet", "head.kind=testdata/parts/head.toml", nil},
+		"fusion.units":           {"msdnet-cifar10-anytime", "fusion.rule=testdata/parts/msdnet-nodrop.toml", nil},
+		"fusion.drop_finer":      {"msdnet-cifar10-anytime", "fusion.rule=testdata/parts/msdnet-nodrop.toml", nil},
+		"fusion.se":              {"addad-cifar10", "fusion.se=true", nil},
+		"blocks.attention":       {"addad-cifar10", "blocks.attention=true", nil},
+		"blocks.attention_width": {"addad-cifar10", "blocks.attention_width=48", []string{"blocks.attention=true"}},
+		"fusion.se_hidden":       {"addad-cifar10", "fusion.se_hidden=new", []string{"fusion.se=true"}},
 	}
 	var missing []string
 	for _, f := range fields {
@@ -170,11 +179,11 @@ func TestHashChanges(t *testing.T) {
 	}
 	for path, c := range changes {
 		t.Run(path, func(t *testing.T) {
-			base, err := Preset(c.preset)
+			base, err := Resolve(c.preset, c.base)
 			if err != nil {
 				t.Fatal(err)
 			}
-			changed, err := Resolve(c.preset, []string{c.set})
+			changed, err := Resolve(c.preset, append(c.base, c.set))
 			if err != nil {
 				t.Fatal(err)
 			}

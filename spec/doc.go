@@ -55,9 +55,12 @@
 // blocks.step_mode "even", fusion.compress_factor 0.25; no blocks.base and no fusion.prune.
 //
 // Further defaults depend on other fields: name, in a spec that extends a preset, is the
-// file's base name without extension (a preset's name for a preset); stem.stride is 1 for the addad stems (use 2 on ImageNet);
-// head.channels is 128 for the "msdnet-cifar" and "addad" heads and absent for the ImageNet
-// heads, which work at their input width.
+// file's base name without extension (a preset's name for a preset); stem.stride is 1 for
+// the stems whose layers use it (the addad stems; use 2 on ImageNet); head.channels is 128
+// for the heads whose layers use it ("msdnet-cifar" and "addad") and absent for the others
+// (the ImageNet heads work at their input width). A stem.stride or head.channels that a
+// lower source (a preset) wrote for a part that a higher source replaced, and that the new
+// part does not use, is dropped.
 //
 // # Validation
 //
@@ -84,10 +87,91 @@
 // 8x8 coarsest map, are left to the builder, which reports them with Spec.Errorf so that they
 // too name the file, line and field.
 //
+// # Declared parts: stems, heads and fusion wirings
+//
+// A stem, a head and an MSDNet-family fusion wiring are data, not Go code. stem.kind,
+// head.kind and fusion.rule name a shipped part (the files in spec/parts/: the stems
+// "msdnet-cifar", "msdnet-imagenet", "addad-code", "addad-separable"; the heads
+// "msdnet-cifar", "msdnet-imagenet", "addad", "addad-imagenet"; the wirings "msdnet" and
+// "dense"), or, written as a path (with a "/" or ending in ".toml"), a part file relative
+// to the spec file's directory (the working directory for --set). A spec may also declare
+// the part itself: [[stem.layers]], [[head.layers]] or [[fusion.units]] tables (with
+// fusion.drop_finer), instead of the kind or rule. fusion.rule = "ranet" stays RANet's rule,
+// registered in Go: its flows of different depths, pairing layer k of a block with layer k
+// of the lower flow's block, would distort the per-scale, per-layer language of wirings.
+//
+// A part file is a TOML document with part = "stem", "head" or "fusion", an optional
+// description, and the part's layers or units:
+//
+//	part = "stem"
+//	description = "3x3 conv, then a depthwise-separable 3x3 with a residual"
+//
+//	[[layers]]
+//	name = "conv1"
+//	op = "conv"
+//	out = "width"
+//	kernel = 3
+//
+//	[[layers]]
+//	name = "dw"
+//	op = "conv"
+//	depthwise = true
+//	kernel = 3
+//
+//	[[layers]]
+//	name = "pw"
+//	op = "conv"
+//	out = "width"
+//	kernel = 1
+//
+//	[[layers]]
+//	name = "residual"
+//	op = "add"
+//	from = "conv1"
+//
+// Layers come from the layer registry (LayerOps): conv (out, kernel, stride 1, padding
+// kernel//2, groups 1 or depthwise = true, bias false, norm "bn" or "none", act), bn (batch
+// norm and activation), maxpool and avgpool (kernel, stride = kernel, padding 0),
+// adaptive_avgpool, linear (out = classes, bias true, in: the features it is built for,
+// checked), add (from: an earlier layer's name, added to the previous layer's output) and se
+// (squeeze-excitation with a hidden width). act is the spec's activation unless "relu",
+// "gelu" or "none". A layer's nodes are named PART/NAME/... (stem/conv1/conv, exit3/linear),
+// which are also its parameter names. Widths and sizes are integers or expressions (Expr)
+// of "width" (the finest scale's channels for a stem, which it must end with; the input
+// channels for a head), "in" (the layer's input channels), "channels", "growth",
+// "classes", "stem.stride" and "head.channels", with + - * / // and parentheses; each is
+// checked to be whole and at least 1 (padding at least 0). A head ends with the linear
+// layer that gives the exit's logits. stem.stride and head.channels apply to the parts whose
+// layers read them (default 1 and 128).
+//
+// A wiring (fusion part) lists the units that make each kept scale's g·gr[s] new channels,
+// concatenated in order: from "self", "finer" (s-1, stride 2), "finer2" (s-2, stride 4) or
+// "coarser" (s+1, run at its resolution and bilinearly upsampled); state "input" (as the
+// source entered the layer) or "output" (as this layer updated it); weight (its share of the
+// new channels among the units that can run on the scale, which must split them into whole
+// shares); window (read only the last N layers' features of the source); bottleneck
+// ("source" or "target" scale's bn_factor, or "none"); kernel; name. drop_finer says
+// whether the first kept scale of a scale-drop layer reads the dropped scale (MSDNet) or not
+// (the fusion of Addad et al.). Transitions follow fusion.prune and reduction as before.
+// fusion.se = true puts the SE block of the code of Addad et al. on every unit's input
+// (hidden width fusion.se_hidden, default "new//2"; Wiring, Unit). blocks.attention = true
+// replaces the last block by that code's attention block (Blocks.Attention), with
+// blocks.attention_width (default 96) as its running channel count.
+//
+// Problems with a declaration (an unknown op or argument, a reference to a layer that does
+// not exist or comes later, a width that is not whole or below 1, a kernel larger than its
+// input, unequal shapes at an add, shares that are not whole) are reported with the file,
+// line and field that caused them, the part file's when the part comes from one: the spec's
+// own checks at load time, the ones that need shapes when the builder builds it, before
+// anything trains.
+//
 // # Canonical form and hash
 //
 // Canonical writes a resolved spec as TOML with a fixed key order, every value explicit and no
-// extends. Hash is the SHA-256 of the canonical form without name and description, so it
+// extends. Shipped parts stay named (so the canonical form and hash of every spec that only
+// names shipped parts are what they were before parts became data); parts from part files
+// or declared in the spec are written inline (stem.layers, head.layers, fusion.units), so
+// the hash follows their content, not their file names. Hash is the SHA-256 of the canonical form without name and description, so it
 // identifies the architecture: reformatting a file, reordering its keys, writing a default
 // explicitly, using extends or renaming the spec leave it unchanged; changing any
 // architectural field changes it.

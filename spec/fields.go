@@ -20,6 +20,11 @@ const (
 	kindBool
 	kindInts  // a list of integers: [1, 2, 4] or "1-2-4"
 	kindShape // an input shape: [3, 32, 32] or "3x32x32"
+	kindExpr  // an Expr: an integer or an expression such as "new//2"
+	// Declarations, written in files only (not with --set): a list of layers, a list of
+	// wiring units.
+	kindLayers
+	kindUnits
 )
 
 // field is one leaf of the schema. The table drives decoding, --set overrides and the
@@ -55,13 +60,21 @@ var fields = []field{
 	{path: "blocks.step", kind: kindInt, ptr: func(s *Spec) any { return &s.Blocks.Step }},
 	{path: "blocks.step_mode", kind: kindString, ptr: func(s *Spec) any { return &s.Blocks.StepMode }},
 	{path: "blocks.block_step", kind: kindInt, ptr: func(s *Spec) any { return &s.Blocks.BlockStep }, optional: true},
-	{path: "fusion.rule", kind: kindString, ptr: func(s *Spec) any { return &s.Fusion.Rule }},
+	{path: "blocks.attention", kind: kindBool, ptr: func(s *Spec) any { return &s.Blocks.Attention }, optional: true},
+	{path: "blocks.attention_width", kind: kindInt, ptr: func(s *Spec) any { return &s.Blocks.AttentionWidth }, optional: true},
+	{path: "fusion.rule", kind: kindString, ptr: func(s *Spec) any { return &s.Fusion.Rule }, optional: true},
 	{path: "fusion.prune", kind: kindString, ptr: func(s *Spec) any { return &s.Fusion.Prune }, optional: true},
 	{path: "fusion.compress_factor", kind: kindFloat, ptr: func(s *Spec) any { return &s.Fusion.CompressFactor }, optional: true},
-	{path: "stem.kind", kind: kindString, ptr: func(s *Spec) any { return &s.Stem.Kind }},
+	{path: "fusion.se", kind: kindBool, ptr: func(s *Spec) any { return &s.Fusion.SE }, optional: true},
+	{path: "fusion.se_hidden", kind: kindExpr, ptr: func(s *Spec) any { return &s.Fusion.SEHidden }, optional: true},
+	{path: "fusion.drop_finer", kind: kindBool, ptr: func(s *Spec) any { return &s.Fusion.DropFiner }, optional: true},
+	{path: "fusion.units", kind: kindUnits, ptr: func(s *Spec) any { return &s.Fusion.Units }, optional: true},
+	{path: "stem.kind", kind: kindString, ptr: func(s *Spec) any { return &s.Stem.Kind }, optional: true},
 	{path: "stem.stride", kind: kindInt, ptr: func(s *Spec) any { return &s.Stem.Stride }, optional: true},
-	{path: "head.kind", kind: kindString, ptr: func(s *Spec) any { return &s.Head.Kind }},
+	{path: "stem.layers", kind: kindLayers, ptr: func(s *Spec) any { return &s.Stem.Layers }, optional: true},
+	{path: "head.kind", kind: kindString, ptr: func(s *Spec) any { return &s.Head.Kind }, optional: true},
 	{path: "head.channels", kind: kindInt, ptr: func(s *Spec) any { return &s.Head.Channels }, optional: true},
+	{path: "head.layers", kind: kindLayers, ptr: func(s *Spec) any { return &s.Head.Layers }, optional: true},
 }
 
 // tables are the schema's sub-tables, in canonical order.
@@ -102,6 +115,12 @@ func (f field) set(s *Spec, v any) {
 		*p = append([]int(nil), v.([]int)...)
 	case *[3]int:
 		*p = v.([3]int)
+	case *Expr:
+		*p = v.(Expr)
+	case *[]Layer:
+		*p = cloneLayers(v.([]Layer))
+	case *[]Unit:
+		*p = append([]Unit(nil), v.([]Unit)...)
 	default:
 		panic(fmt.Sprintf("spec: field %s has pointer type %T", f.path, p))
 	}
@@ -121,6 +140,11 @@ func (f field) fromTOML(v any) (any, error) {
 		return nil, fmt.Errorf("want a string, got %s", fielderr.Describe(v))
 	case kindInt:
 		return tomlInt(v)
+	case kindExpr:
+		text, err := argText(argDef{typ: argExpr}, v)
+		return Expr(text), err
+	case kindLayers, kindUnits:
+		panic("spec: declarations are decoded with their lines (decodeLayer)")
 	case kindFloat:
 		switch x := v.(type) {
 		case float64:
@@ -182,6 +206,13 @@ func (f field) fromText(text string) (any, error) {
 		return text, nil
 	case kindInt:
 		return parseInt(text)
+	case kindExpr:
+		if _, err := Expr(text).Vars(); err != nil {
+			return nil, err
+		}
+		return Expr(text), nil
+	case kindLayers, kindUnits:
+		return nil, fmt.Errorf("a declaration is written in a file; with --set, name a part file (e.g. stem.kind=parts/my-stem.toml)")
 	case kindFloat:
 		x, err := strconv.ParseFloat(text, 64)
 		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
@@ -290,4 +321,15 @@ func shapeOf(list []int) ([3]int, error) {
 		return [3]int{}, fmt.Errorf("want 3 numbers (channels, height, width), got %d", len(list))
 	}
 	return [3]int{list[0], list[1], list[2]}, nil
+}
+
+func cloneLayers(layers []Layer) []Layer {
+	out := make([]Layer, len(layers))
+	for i, l := range layers {
+		out[i] = Layer{Op: l.Op, Name: l.Name, Args: make(map[string]string, len(l.Args))}
+		for k, v := range l.Args {
+			out[i].Args[k] = v
+		}
+	}
+	return out
 }

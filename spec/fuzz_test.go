@@ -21,6 +21,9 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("extends = \"ranet-cifar10\"\n"), "blocks.count=3\nextends=")
 	f.Add([]byte("a = '''\nx\n'''\n[b]\nc = { d = [1, {e = 2}] }\n"), "")
+	f.Add([]byte("name = \"d\"\n[[stem.layers]]\nname = \"a\"\nop = \"conv\"\nout = \"2*width\"\nkernel = 3\n[[stem.layers]]\nop = \"se\"\nhidden = \"in//4\"\n[head]\nlayers = [{op = \"adaptive_avgpool\"}, {op = \"linear\", in = \"width\"}]\n[fusion]\ndrop_finer = true\nse = true\nunits = [{from = \"coarser\", window = 2}, {from = \"self\", weight = 3}]\n"),
+		"stem.layers[1].kernel=5\nfusion.units[2].state=input\nhead.layers[2].bias=false")
+	f.Add([]byte("extends = \"addad-cifar10\"\n"), "fusion.units[1].state=input\nfusion.drop_finer=true\nstem.layers[4].from=conv2")
 	f.Fuzz(func(t *testing.T, doc []byte, sets string) {
 		var setList []string
 		if sets != "" {

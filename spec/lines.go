@@ -1,6 +1,9 @@
 package spec
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // keyLines finds the line of every key and table header in a TOML document: the TOML
 // decoder does not expose key positions. It maps dotted paths ("blocks", "blocks.count") to
@@ -16,6 +19,7 @@ func keyLines(data []byte) map[string]int {
 type scanContext struct {
 	bracket byte   // '[' for an array, '{' for an inline table
 	prefix  string // the key path the array or inline table is the value of
+	tables  int    // inline tables met so far in an array
 }
 
 type lineScanner struct {
@@ -24,11 +28,41 @@ type lineScanner struct {
 	lines     map[string]int
 	table     string // current [table] header path
 	stack     []scanContext
-	expectKey bool   // the next token is a key
-	valueKey  string // the key whose value is being read
+	expectKey bool           // the next token is a key
+	valueKey  string         // the key whose value is being read
+	arrays    map[string]int // [[path]] headers met so far, per path
 }
 
+// record notes the line of path and of its prefixes. The tables of an array of tables are
+// numbered from 1 ("layers[2].kernel"); the path is recorded without the numbers too.
 func (sc *lineScanner) record(path string) {
+	if plain := stripIndices(path); plain != path {
+		sc.recordOne(plain)
+	}
+	sc.recordOne(path)
+}
+
+// stripIndices removes the "[N]" array indices from a path.
+func stripIndices(path string) string {
+	if !strings.Contains(path, "[") {
+		return path
+	}
+	var b strings.Builder
+	depth := 0
+	for i := 0; i < len(path); i++ {
+		switch c := path[i]; {
+		case c == '[':
+			depth++
+		case c == ']' && depth > 0:
+			depth--
+		case depth == 0:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func (sc *lineScanner) recordOne(path string) {
 	// Record every prefix too, so that a dotted key "a.b = 1" locates table "a".
 	for i := 0; i <= len(path); i++ {
 		if i == len(path) || path[i] == '.' {
@@ -67,7 +101,13 @@ func (sc *lineScanner) run() {
 		case c == '[' || c == '{':
 			prefix := sc.valueKey
 			if n := len(sc.stack); n > 0 && sc.stack[n-1].bracket == '[' {
-				prefix = sc.stack[n-1].prefix
+				top := &sc.stack[n-1]
+				prefix = top.prefix
+				if c == '{' {
+					top.tables++
+					prefix = fmt.Sprintf("%s[%d]", prefix, top.tables)
+					sc.record(prefix)
+				}
 			}
 			sc.stack = append(sc.stack, scanContext{bracket: c, prefix: prefix})
 			sc.expectKey = c == '{'
@@ -91,13 +131,22 @@ func (sc *lineScanner) run() {
 // header reads "[a.b]" or "[[a.b]]".
 func (sc *lineScanner) header() {
 	sc.pos++
-	if sc.pos < len(sc.src) && sc.src[sc.pos] == '[' {
+	array := sc.pos < len(sc.src) && sc.src[sc.pos] == '['
+	if array {
 		sc.pos++
 	}
 	path, parts := sc.keyPath()
 	sc.table = path
 	if parts > 0 {
 		sc.record(path)
+		if array {
+			if sc.arrays == nil {
+				sc.arrays = map[string]int{}
+			}
+			sc.arrays[path]++
+			sc.table = fmt.Sprintf("%s[%d]", path, sc.arrays[path])
+			sc.record(sc.table)
+		}
 	}
 	for sc.pos < len(sc.src) && sc.src[sc.pos] != '\n' && sc.src[sc.pos] != '#' {
 		sc.pos++

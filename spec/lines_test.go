@@ -39,16 +39,22 @@ seed = 1
 		"dotted.key":       10,
 		"arr":              11,
 		"arr.in":           14,
+		"arr[1]":           14,
+		"arr[1].in":        14,
 		"inline":           16,
 		"inline.a":         16,
 		"inline.b":         16,
 		"inline.b.c":       16,
 		"inline.d":         16,
 		"inline.d.e":       16,
+		"inline.d[1]":      16,
+		"inline.d[1].e":    16,
 		"scales":           18,
 		"scales.gr_factor": 19,
 		"runs":             21,
 		"runs.seed":        22,
+		"runs[1]":          21,
+		"runs[1].seed":     22,
 	}
 	if diff := cmp.Diff(want, keyLines([]byte(doc))); diff != "" {
 		t.Errorf("key lines (-want +got):\n%s", diff)

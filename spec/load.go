@@ -67,10 +67,14 @@ type assignment struct {
 type layer struct {
 	values map[string]assignment
 	tables map[string]Pos
+	// decl locates the keys inside declarations ("stem.layers[2].kernel").
+	decl map[string]Pos
+	// declSets are --set overrides of one argument of a declaration.
+	declSets []declSet
 }
 
 func newLayer() *layer {
-	return &layer{values: map[string]assignment{}, tables: map[string]Pos{}}
+	return &layer{values: map[string]assignment{}, tables: map[string]Pos{}, decl: map[string]Pos{}}
 }
 
 // maxExtendsDepth bounds chains of presets extending presets.
@@ -106,7 +110,14 @@ func resolve(name string, data []byte, sets []string) (*Spec, error) {
 	for _, e := range errs {
 		failed[e.Field] = true
 	}
-	s := build(name, layers)
+	s, partErrs, failedRefs := build(name, layers)
+	errs = append(errs, partErrs...)
+	for _, e := range partErrs {
+		failed[e.Field] = true
+	}
+	for _, f := range failedRefs {
+		failed[f] = true
+	}
 	if e := checkName(name, s, layers); e != nil && !failed["name"] {
 		errs = append(errs, e)
 	}
@@ -193,6 +204,9 @@ func presetLayer(name string, at Pos, seen []string) (*layer, ErrorList) {
 	for k, v := range own.tables {
 		base.tables[k] = v
 	}
+	for k, v := range own.decl {
+		base.decl[k] = v
+	}
 	return base, errs
 }
 
@@ -200,20 +214,10 @@ func presetLayer(name string, at Pos, seen []string) (*layer, ErrorList) {
 // not be parsed at all (a syntax error); otherwise errs lists the keys that were unknown or
 // of the wrong type, and those keys are left out of the layer.
 func decodeLayer(name string, data []byte) (l *layer, errs ErrorList, ok bool) {
-	var raw map[string]any
-	if _, err := toml.Decode(string(data), &raw); err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			line := pe.Position.Line
-			if line < 1 {
-				// The decoder leaves the line unset for some errors at the end of input.
-				line = 1 + bytes.Count(data[:min(max(pe.Position.Start, 0), len(data))], []byte("\n"))
-			}
-			return nil, ErrorList{{File: name, Line: line, Field: keyPathOf(pe.LastKey), Msg: pe.Message}}, false
-		}
-		return nil, ErrorList{{File: name, Msg: err.Error()}}, false
+	raw, lines, errs := decodeTOML(name, data)
+	if errs != nil {
+		return nil, errs, false
 	}
-	lines := keyLines(data)
 	pos := func(path string) Pos {
 		return Pos{File: name, Line: lookupLine(lines, path)}
 	}
@@ -249,6 +253,24 @@ func decodeLayer(name string, data []byte) (l *layer, errs ErrorList, ok bool) {
 				bad(path, "unknown key%s", suggest(path))
 				continue
 			}
+			switch f.kind {
+			case kindLayers:
+				layers, lerrs := decodeLayers(name, path, v, lines)
+				errs = append(errs, lerrs...)
+				if len(lerrs) == 0 {
+					l.values[path] = assignment{value: layers, pos: pos(path)}
+					l.declPos(path, name, lines)
+				}
+				continue
+			case kindUnits:
+				units, uerrs := decodeUnits(name, path, v, lines)
+				errs = append(errs, uerrs...)
+				if len(uerrs) == 0 {
+					l.values[path] = assignment{value: units, pos: pos(path)}
+					l.declPos(path, name, lines)
+				}
+				continue
+			}
 			x, err := f.fromTOML(v)
 			if err != nil {
 				bad(path, "%v", err)
@@ -259,6 +281,35 @@ func decodeLayer(name string, data []byte) (l *layer, errs ErrorList, ok bool) {
 	}
 	walk("", raw)
 	return l, errs, true
+}
+
+// decodeTOML parses a TOML document and finds the line of every key. A syntax error is
+// returned alone, as the only error.
+func decodeTOML(name string, data []byte) (map[string]any, map[string]int, ErrorList) {
+	var raw map[string]any
+	if _, err := toml.Decode(string(data), &raw); err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			line := pe.Position.Line
+			if line < 1 {
+				// The decoder leaves the line unset for some errors at the end of input.
+				line = 1 + bytes.Count(data[:min(max(pe.Position.Start, 0), len(data))], []byte("\n"))
+			}
+			return nil, nil, ErrorList{{File: name, Line: line, Field: keyPathOf(pe.LastKey), Msg: pe.Message}}
+		}
+		return nil, nil, ErrorList{{File: name, Msg: err.Error()}}
+	}
+	return raw, keyLines(data), nil
+}
+
+// declPos records where every key of a declaration (path "stem.layers" and the paths below
+// it, "stem.layers[2].kernel") was written, so that later errors name their line.
+func (l *layer) declPos(path, file string, lines map[string]int) {
+	for k, n := range lines {
+		if strings.HasPrefix(k, path+"[") {
+			l.decl[k] = Pos{File: file, Line: n}
+		}
+	}
 }
 
 // displayPath shows a key path in an error; an empty key would otherwise vanish.
@@ -302,6 +353,15 @@ func overrideLayer(sets []string) (*layer, ErrorList) {
 		path = strings.TrimSpace(path)
 		if !found {
 			bad(path, "want path=value")
+			continue
+		}
+		if ds, ok := parseDeclSet(path); ok {
+			ds.value, ds.pos = strings.TrimSpace(value), p
+			if err := ds.check(); err != nil {
+				bad(path, "%v", err)
+				continue
+			}
+			l.declSets = append(l.declSets, ds)
 			continue
 		}
 		f, known := fieldByPath(path)
@@ -357,20 +417,51 @@ func suggest(path string) string {
 	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
-// build applies the defaults for the final fusion rule and then the layers, bottom first.
-func build(name string, layers []*layer) *Spec {
+// exclusive are pairs of ways to give one part: a source that writes one of a pair drops
+// what lower sources wrote for the other (a spec extending a preset with a shipped stem may
+// declare its own layers), and a source that writes both is an error.
+var exclusive = []struct{ ref, decl []string }{
+	{[]string{"stem.kind"}, []string{"stem.layers"}},
+	{[]string{"head.kind"}, []string{"head.layers"}},
+	{[]string{"fusion.rule"}, []string{"fusion.units"}},
+}
+
+// build applies the defaults for the final fusion rule and then the layers, bottom first,
+// and reads the part files that stem.kind, head.kind and fusion.rule name. It returns the
+// problems of the part files and of parts given twice.
+func build(name string, layers []*layer) (*Spec, ErrorList, []string) {
+	var errs ErrorList
 	merged := map[string]assignment{}
 	tablePos := map[string]Pos{}
-	for _, l := range layers {
+	declPos := map[string]Pos{}
+	source := map[string]int{} // the index of the source that wrote each merged path
+	for li, l := range layers {
+		for _, ex := range exclusive {
+			ref, decl := writesAny(l, ex.ref), writesAny(l, ex.decl)
+			switch {
+			case ref != "" && decl != "":
+				a := l.values[decl]
+				errs = append(errs, &Error{File: a.pos.File, Line: a.pos.Line, Field: decl,
+					Msg: fmt.Sprintf("%s names the part and %s declares it; write one of them", ref, decl)})
+			case ref != "":
+				deleteAll(merged, ex.decl)
+			case decl != "":
+				deleteAll(merged, ex.ref)
+			}
+		}
 		for k, a := range l.values {
 			if _, isUnset := a.value.(unset); isUnset {
 				delete(merged, k)
 				continue
 			}
 			merged[k] = a
+			source[k] = li
 		}
 		for k, p := range l.tables {
 			tablePos[k] = p
+		}
+		for k, p := range l.decl {
+			declPos[k] = p
 		}
 	}
 	rule := RuleMSDNet
@@ -378,8 +469,20 @@ func build(name string, layers []*layer) *Spec {
 		rule = a.value.(string)
 	}
 	s := defaults(rule)
+	if _, ok := merged["fusion.units"]; ok {
+		s.Fusion.Rule = ""
+	}
+	if _, ok := merged["stem.layers"]; ok {
+		s.Stem.Kind = ""
+	}
+	if _, ok := merged["head.layers"]; ok {
+		s.Head.Kind, s.Head.Channels = "", 0
+	}
 	s.Origin = &Origin{File: name, Fields: map[string]Pos{}}
 	for k, p := range tablePos {
+		s.Origin.Fields[k] = p
+	}
+	for k, p := range declPos {
 		s.Origin.Fields[k] = p
 	}
 	for _, f := range fields {
@@ -388,18 +491,192 @@ func build(name string, layers []*layer) *Spec {
 			s.Origin.Fields[f.path] = a.pos
 		}
 	}
+	partErrs, failedRefs := s.readPartFiles(merged)
+	errs = append(errs, partErrs...)
+	// A drop_finer written over a named wiring, and overrides of single arguments of a
+	// declaration, turn the named part into its declaration, which they then change.
+	if _, ok := merged["fusion.drop_finer"]; ok && len(s.Fusion.Units) == 0 {
+		if w := s.Wiring(); w != nil {
+			s.Fusion.Rule, s.Fusion.Units = "", append([]Unit(nil), w.Units...)
+		}
+	}
+	for _, l := range layers {
+		for _, ds := range l.declSets {
+			if err := s.applyDeclSet(ds); err != nil {
+				errs = append(errs, err)
+				failedRefs = append(failedRefs, ds.path)
+			}
+		}
+	}
+	// A stem.stride or head.channels written under (before) the source that chose the
+	// part, and that the part does not use, belonged to the part it replaced: drop it.
+	for _, dep := range []struct {
+		field   string
+		choices []string
+		used    bool
+	}{
+		{"stem.stride", []string{"stem.kind", "stem.layers"}, layersUse(s.StemLayers(), "stem.stride")},
+		{"head.channels", []string{"head.kind", "head.layers"}, layersUse(s.HeadLayers(), "head.channels")},
+	} {
+		if _, ok := merged[dep.field]; !ok || dep.used {
+			continue
+		}
+		for _, c := range dep.choices {
+			if src, ok := source[c]; ok && source[dep.field] < src {
+				delete(merged, dep.field)
+				delete(s.Origin.Fields, dep.field)
+				if dep.field == "stem.stride" {
+					s.Stem.Stride = 0
+				} else {
+					s.Head.Channels = 0
+				}
+				break
+			}
+		}
+	}
 	// Defaults that depend on other fields.
 	if _, ok := merged["name"]; !ok {
 		s.Name = defaultName(name)
 	}
-	if _, ok := merged["stem.stride"]; !ok && isAddadStem(s.Stem.Kind) {
+	if _, ok := merged["stem.stride"]; !ok && layersUse(s.StemLayers(), "stem.stride") {
 		s.Stem.Stride = 1
 	}
-	if _, ok := merged["head.channels"]; !ok && !headHasChannels(s.Head.Kind) {
+	if _, ok := merged["head.channels"]; !ok {
 		s.Head.Channels = 0
+		if layersUse(s.HeadLayers(), "head.channels") {
+			s.Head.Channels = 128
+		}
+	}
+	if _, ok := merged["blocks.attention_width"]; !ok && s.Blocks.Attention {
+		s.Blocks.AttentionWidth = 96
+	}
+	if _, ok := merged["fusion.se_hidden"]; !ok && s.Fusion.SE {
+		s.Fusion.SEHidden = DefaultSEHidden
 	}
 	s.Extends = ""
-	return s
+	return s, errs, failedRefs
+}
+
+// DefaultSEHidden is the hidden width of the SE blocks in the code of Addad et al.:
+// (g·gr[s])//2 on scale s.
+const DefaultSEHidden Expr = "new//2"
+
+func writesAny(l *layer, paths []string) string {
+	for _, p := range paths {
+		if a, ok := l.values[p]; ok {
+			if _, isUnset := a.value.(unset); !isUnset {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+func deleteAll(m map[string]assignment, keys []string) {
+	for _, k := range keys {
+		delete(m, k)
+	}
+}
+
+// IsPartFile reports whether a stem.kind, head.kind or fusion.rule value names a part
+// file rather than a shipped part: it contains a path separator or ends in ".toml".
+func IsPartFile(ref string) bool { return looksLikePath(ref) }
+
+// readPartFiles replaces references to part files (stem.kind, head.kind, fusion.rule) by
+// the parts they declare. A path is relative to the directory of the spec file that
+// wrote it (to the working directory for --set); presets name shipped parts only. It
+// returns the problems and the reference fields whose part file could not be read.
+func (s *Spec) readPartFiles(merged map[string]assignment) (ErrorList, []string) {
+	var errs ErrorList
+	var failed []string
+	for _, ref := range []struct{ field, kind string }{{"stem.kind", PartStem}, {"head.kind", PartHead}, {"fusion.rule", PartFusion}} {
+		a, ok := merged[ref.field]
+		if !ok {
+			continue
+		}
+		file, _ := a.value.(string)
+		if !IsPartFile(file) {
+			continue
+		}
+		fail := func(format string, args ...any) {
+			errs = append(errs, &Error{File: a.pos.File, Line: a.pos.Line, Field: ref.field, Msg: fmt.Sprintf(format, args...)})
+		}
+		failed = append(failed, ref.field)
+		if strings.HasPrefix(a.pos.File, "<preset ") {
+			fail("a preset names shipped parts only")
+			continue
+		}
+		path := file
+		if a.pos.File != setFile && !filepath.IsAbs(file) {
+			path = filepath.Join(filepath.Dir(a.pos.File), file)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			fail("part file %s: %s", path, readErrorMsg(err))
+			continue
+		}
+		p, perrs := decodePart(path, data, ref.kind)
+		if len(perrs) > 0 {
+			errs = append(errs, perrs...)
+			continue
+		}
+		failed = failed[:len(failed)-1]
+		prefix := strings.TrimSuffix(ref.field, ".kind")
+		prefix = strings.TrimSuffix(prefix, ".rule")
+		for k, pos := range p.origin {
+			s.Origin.Fields[prefix+"."+k] = pos
+		}
+		switch ref.kind {
+		case PartStem:
+			s.Stem.Kind, s.Stem.Layers = "", p.Layers
+			if p.Family != "" && s.Fusion.Rule == RuleRANet {
+				fail("the stem of %s is defined for the msdnet-family wirings only (family = %q); ranet uses a stem that keeps the input's resolution", path, p.Family)
+			}
+		case PartHead:
+			s.Head.Kind, s.Head.Layers = "", p.Layers
+		case PartFusion:
+			if s.Fusion.Rule == RuleRANet {
+				break
+			}
+			s.Fusion.Rule, s.Fusion.DropFiner, s.Fusion.Units = "", p.Wiring.DropFiner, p.Wiring.Units
+		}
+	}
+	return errs, failed
+}
+
+// StemLayers returns the layers of the spec's stem: those declared in the spec, else the
+// shipped part's that Stem.Kind names (nil for an unknown one).
+func (s *Spec) StemLayers() []Layer {
+	if len(s.Stem.Layers) > 0 {
+		return s.Stem.Layers
+	}
+	if p := ShippedPart(PartStem, s.Stem.Kind); p != nil {
+		return p.Layers
+	}
+	return nil
+}
+
+// HeadLayers returns the layers of the spec's head, as StemLayers does for the stem.
+func (s *Spec) HeadLayers() []Layer {
+	if len(s.Head.Layers) > 0 {
+		return s.Head.Layers
+	}
+	if p := ShippedPart(PartHead, s.Head.Kind); p != nil {
+		return p.Layers
+	}
+	return nil
+}
+
+// Wiring returns the spec's declared fusion wiring: the one written in the spec, else the
+// shipped wiring that Fusion.Rule names; nil for RANet's rule or an unknown name.
+func (s *Spec) Wiring() *Wiring {
+	if len(s.Fusion.Units) > 0 {
+		return &Wiring{DropFiner: s.Fusion.DropFiner, Units: s.Fusion.Units}
+	}
+	if p := ShippedPart(PartFusion, s.Fusion.Rule); p != nil {
+		return p.Wiring
+	}
+	return nil
 }
 
 // defaultName is the file's base name without its extension; for a preset, its name.
@@ -409,16 +686,6 @@ func defaultName(file string) string {
 	}
 	base := filepath.Base(file)
 	return strings.TrimSuffix(base, filepath.Ext(base))
-}
-
-func isAddadStem(kind string) bool {
-	return kind == StemAddadCode || kind == StemAddadSeparable
-}
-
-// headHasChannels reports whether a head kind has its own hidden width (head.channels);
-// the ImageNet kinds work at their input width.
-func headHasChannels(kind string) bool {
-	return kind == HeadMSDNetCIFAR || kind == HeadAddad
 }
 
 // defaults returns the reference repos' argparse defaults for a fusion rule (see the

@@ -167,20 +167,20 @@ var malformed = []struct {
 		name: "unknown stem and zero head width",
 		doc:  "[stem]\nkind = \"resnet\"\n\n[head]\nkind = \"addad\"\nchannels = 0\n",
 		want: []string{
-			`t.toml:2: stem.kind: "resnet" is not one of "msdnet-cifar", "msdnet-imagenet", "addad-code", "addad-separable"`,
+			`t.toml:2: stem.kind: "resnet" is not one of "addad-code", "addad-separable", "msdnet-cifar", "msdnet-imagenet"`,
 			"t.toml:6: head.channels: 0 is out of range [1, 1024]",
 		},
 	},
 	{
 		name: "stride on an msdnet stem",
 		doc:  "[stem]\nkind = \"msdnet-cifar\"\nstride = 2\n",
-		want: []string{`t.toml:3: stem.stride: not used by stem "msdnet-cifar" (only by the addad stems)`},
+		want: []string{`t.toml:3: stem.stride: not used by stem "msdnet-cifar" (only by stems whose layers use stem.stride, such as the addad stems)`},
 	},
 	{
 		name: "addad stem: bad stride, and under ranet, via dotted key and inline table",
 		doc:  "fusion.rule = \"ranet\"\nstem = { kind = \"addad-code\", stride = 3 }\n",
 		want: []string{
-			"t.toml:2: stem.kind: the addad-code stem is defined for the msdnet and dense rules only; ranet uses \"msdnet-cifar\" or \"msdnet-imagenet\"",
+			"t.toml:2: stem.kind: the addad-code stem is defined for the msdnet-family wirings only; ranet uses \"msdnet-cifar\" or \"msdnet-imagenet\"",
 			"t.toml:2: stem.stride: 3 is neither 1 (CIFAR) nor 2 (ImageNet)",
 		},
 	},
@@ -207,6 +207,27 @@ var malformed = []struct {
 			"<preset msdnet-cifar10-anytime>:20: blocks.base: not used by fusion rule ranet (every RANet block has blocks.step layers, or step*j with lg) (value from the preset named by extends)",
 			"<preset msdnet-cifar10-anytime>:26: fusion.prune: not used by fusion rule ranet (value from the preset named by extends)",
 		},
+	},
+	{
+		name: "attention block: heads that do not divide, a width without the block",
+		doc:  "[blocks]\nattention = true\nattention_width = 7\n",
+		sets: []string{"blocks.attention=false"},
+		want: []string{"t.toml:3: blocks.attention_width: not used without blocks.attention = true"},
+	},
+	{
+		name: "attention block: width not split into heads of 6",
+		doc:  "[blocks]\ncount = 2\nattention = true\nattention_width = 7\n",
+		want: []string{"t.toml:4: blocks.attention_width: attention_width 7 x gr_factor[3] 4 = 28 channels do not split into attention heads of 6"},
+	},
+	{
+		name: "attention block replacing the only block",
+		doc:  "[blocks]\nattention = true\n",
+		want: []string{"t.toml:2: blocks.attention: the attention block replaces the last block, so a network with it needs at least 2 blocks, not 1"},
+	},
+	{
+		name: "attention block under ranet",
+		doc:  "extends = \"ranet-cifar10\"\n[blocks]\nattention = true\n",
+		want: []string{"t.toml:3: blocks.attention: the attention last block belongs to the msdnet-family wirings, not to ranet"},
 	},
 	{
 		name: "too many layers",

@@ -75,45 +75,93 @@ type Blocks struct {
 	StepMode string `toml:"step_mode" json:"step_mode"`
 	// BlockStep is RANet's block_step: extra blocks in each further flow.
 	BlockStep int `toml:"block_step,omitempty" json:"block_step,omitempty"`
+	// Attention replaces the last block by the attention block of the code of Addad et al.
+	// (architectures.md §2.3): on the first scale that remains, a 3×3 conv with batch norm
+	// and activation to AttentionWidth·gr of the coarsest scale, a 7×7 depthwise positional
+	// conv with bias added to it, then blocks.step FastViT attention blocks (batch norm,
+	// multi-head self-attention with AttentionHeadDim features per head, layer scale 1e-5,
+	// residual; a 7×7 depthwise conv with batch norm, a 1×1 conv to twice the width with
+	// GELU and a 1×1 conv back, layer scale, residual). The last exit reads it.
+	Attention bool `toml:"attention,omitempty" json:"attention,omitempty"`
+	// AttentionWidth is the running channel count c of the attention block (96 in the
+	// author's code, the default).
+	AttentionWidth int `toml:"attention_width,omitempty" json:"attention_width,omitempty"`
 }
 
-// Fusion selects how features move between scales; see the rule constants.
+// AttentionHeadDim is the features per head of the attention block's self-attention, as
+// in the code of Addad et al.
+const AttentionHeadDim = 6
+
+// Fusion says how features move between scales: a declared wiring (a shipped one by name,
+// a part file, or units written here) or RANet's registered rule.
 type Fusion struct {
-	// Rule is "msdnet", "dense" or "ranet".
-	Rule string `toml:"rule" json:"rule"`
+	// Rule names a shipped wiring ("msdnet", "dense"), RANet's rule ("ranet") or, in a
+	// file or --set, a fusion part file (a path); it is empty when Units are written
+	// here. A part file is read when the spec is resolved: the resolved spec holds its
+	// wiring in DropFiner and Units.
+	Rule string `toml:"rule,omitempty" json:"rule,omitempty"`
 	// Prune is the MSDNet scale-pruning schedule: "max" or "min".
 	Prune string `toml:"prune,omitempty" json:"prune,omitempty"`
 	// CompressFactor is RANet's compress_factor: the share of new channels that comes from
 	// the lower-resolution flow.
 	CompressFactor float64 `toml:"compress_factor,omitempty" json:"compress_factor,omitempty"`
+	// DropFiner and Units are a wiring declared in the spec (see Wiring).
+	DropFiner bool   `toml:"drop_finer,omitempty" json:"drop_finer,omitempty"`
+	Units     []Unit `toml:"units,omitempty" json:"units,omitempty"`
+	// SE puts a squeeze-excitation block on the input of every unit of a declared wiring,
+	// as the code of Addad et al. can (architectures.md §2.3).
+	SE bool `toml:"se,omitempty" json:"se,omitempty"`
+	// SEHidden is the SE blocks' hidden width, an Expr of "new" (the scale's new channels
+	// g·gr[s]), "out" (the unit's channels) and "in" (the unit's input channels); the
+	// author's code uses "new//2", the default.
+	SEHidden Expr `toml:"se_hidden,omitempty" json:"se_hidden,omitempty"`
 }
 
-// Stem is the first layer's treatment of the raw image on the finest scale.
+// Stem is the first layer's treatment of the raw image on the finest scale: a list of
+// layers that turns the image into the finest scale's features.
 type Stem struct {
-	// Kind is "msdnet-cifar", "msdnet-imagenet", "addad-code" or "addad-separable".
-	Kind string `toml:"kind" json:"kind"`
-	// Stride is the stride of the addad stems' first conv (1 on CIFAR, 2 on ImageNet).
+	// Kind names a shipped stem ("msdnet-cifar", "msdnet-imagenet", "addad-code",
+	// "addad-separable"; see ShippedParts) or, in a file or --set, a stem part file (a
+	// path); it is empty when Layers are written here. A part file is read when the spec
+	// is resolved: the resolved spec holds its layers.
+	Kind string `toml:"kind,omitempty" json:"kind,omitempty"`
+	// Stride is the value of "stem.stride" in the stem's layers (the addad stems' first
+	// conv: 1 on CIFAR, 2 on ImageNet); only stems that use it take it.
 	Stride int `toml:"stride,omitempty" json:"stride,omitempty"`
+	// Layers declare the stem here; its widths may use "width" (the finest scale's
+	// channels, which the stem must end with), "in", "channels", "growth", "classes" and
+	// "stem.stride".
+	Layers []Layer `toml:"layers,omitempty" json:"layers,omitempty"`
 }
 
-// Head is the classifier attached at every exit, on the coarsest remaining scale.
+// Head is the classifier attached at every exit, on the coarsest remaining scale: a list of
+// layers ending in the linear layer that gives the exit's logits.
 type Head struct {
-	// Kind is "msdnet-cifar", "msdnet-imagenet", "addad" or "addad-imagenet".
-	Kind string `toml:"kind" json:"kind"`
-	// Channels is the hidden width of the head's convs (128 in the references) for the
-	// kinds that do not use the input width.
+	// Kind names a shipped head ("msdnet-cifar", "msdnet-imagenet", "addad",
+	// "addad-imagenet") or a head part file, as Stem.Kind does.
+	Kind string `toml:"kind,omitempty" json:"kind,omitempty"`
+	// Channels is the value of "head.channels" in the head's layers (128 in the
+	// references); only heads that use it take it.
 	Channels int `toml:"channels,omitempty" json:"channels,omitempty"`
+	// Layers declare the head here; its widths may use "width" (the head's input
+	// channels), "in", "channels", "growth", "classes" and "head.channels".
+	Layers []Layer `toml:"layers,omitempty" json:"layers,omitempty"`
 }
 
 // Fusion rules.
 const (
-	// RuleMSDNet is MSDNet's wiring: a down unit reads the finer scale's input of this layer.
+	// RuleMSDNet is MSDNet's wiring: a down unit reads the finer scale's input of this layer
+	// (the shipped wiring spec/parts/fusion/msdnet.toml).
 	RuleMSDNet = "msdnet"
 	// RuleDense is the fusion of Addad et al.: a down unit reads the finer scale's updated
-	// output of the same layer, and the first kept scale is normal-only even at a drop layer.
+	// output of the same layer, and the first kept scale is normal-only even at a drop layer
+	// (spec/parts/fusion/dense.toml).
 	RuleDense = "dense"
 	// RuleRANet is RANet's resolution-adaptive wiring: flows from low to high resolution,
-	// each fusing the lower-resolution flow's features by bilinear upsampling.
+	// each fusing the lower-resolution flow's features by bilinear upsampling. It stays a
+	// rule registered in Go (package builder): its flows of different depths, pairing
+	// layer k of a block with layer k of the lower flow's block, do not fit the per-scale,
+	// per-layer units of a Wiring.
 	RuleRANet = "ranet"
 )
 

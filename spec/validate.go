@@ -158,8 +158,29 @@ func validate(s *Spec) ErrorList {
 	}
 
 	rule := s.Fusion.Rule
-	ruleOK := v.oneOf("fusion.rule", rule, RuleMSDNet, RuleDense, RuleRANet)
 	ranet := rule == RuleRANet
+	var wiring *Wiring
+	ruleOK := true
+	switch {
+	case len(s.Fusion.Units) > 0 && rule != "":
+		v.errorf("fusion.units", "fusion.rule %q names the wiring and fusion.units declares it; write one of them", rule)
+		ruleOK = false
+	case len(s.Fusion.Units) > 0:
+		wiring = s.Wiring()
+		for _, e := range checkWiring(wiring, v.s.Errorf, "fusion.") {
+			v.errs = append(v.errs, e)
+			ruleOK = false
+		}
+	case rule == "":
+		v.errorf("fusion.rule", "a spec needs a fusion: a rule (%s) or fusion.units", quoteList(append(ShippedParts(PartFusion), RuleRANet)))
+		ruleOK = false
+	case !ranet:
+		ruleOK = v.oneOf("fusion.rule", rule, append(ShippedParts(PartFusion), RuleRANet)...)
+		wiring = s.Wiring()
+	}
+	if ranet || !ruleOK {
+		v.notApplicable("fusion.drop_finer", s.Fusion.DropFiner && len(s.Fusion.Units) == 0, "without fusion.units")
+	}
 
 	// Scales.
 	gr, bn := s.Scales.GrFactor, s.Scales.BnFactor
@@ -180,17 +201,6 @@ func validate(s *Spec) ErrorList {
 			if x < 1 || x > MaxFactor {
 				v.errorf(list.path, "entry %d is %d; want 1 to %d", i+1, x, MaxFactor)
 				factorsOK = false
-			}
-		}
-	}
-	if ruleOK && !ranet && growthOK && factorsOK {
-		// The down and normal units of a scale each make half of its new channels; an odd
-		// count loses a channel and the reference's next layer breaks (architectures.md §2.1).
-		for i := 1; i < len(gr); i++ {
-			if s.Growth*gr[i]%2 != 0 {
-				v.errorf(v.blame("scales.gr_factor", "growth"), "growth %d x gr_factor[%d] %d = %d new channels on scale %d is odd; the down and normal units each make half, so it must be even",
-					s.Growth, i+1, gr[i], s.Growth*gr[i], i+1)
-				break
 			}
 		}
 	}
@@ -242,8 +252,44 @@ func validate(s *Spec) ErrorList {
 		}
 	}
 
+	if wiring != nil && growthOK && factorsOK && countOK && stepOK && modeOK && b.Base >= 1 && b.Base <= MaxBlockLayers && msdnetLayers(b) <= MaxLayers && (s.Fusion.Prune == PruneMax || s.Fusion.Prune == PruneMin) {
+		v.checkSplits(wiring)
+	}
+
+	// The attention last block.
+	switch {
+	case !b.Attention:
+		v.notApplicable("blocks.attention_width", b.AttentionWidth != 0, "without blocks.attention = true")
+	case ranet:
+		v.errorf(v.blame("blocks.attention", "fusion.rule"), "the attention last block belongs to the msdnet-family wirings, not to ranet")
+	case b.Count < 2:
+		v.errorf(v.blame("blocks.attention", "blocks.count"), "the attention block replaces the last block, so a network with it needs at least 2 blocks, not %d", b.Count)
+	case v.intRange("blocks.attention_width", b.AttentionWidth, 1, MaxChannels) && factorsOK:
+		if w := b.AttentionWidth * gr[len(gr)-1]; w%AttentionHeadDim != 0 {
+			v.errorf(v.blame("blocks.attention_width", "scales.gr_factor"), "attention_width %d x gr_factor[%d] %d = %d channels do not split into attention heads of %d", b.AttentionWidth, len(gr), gr[len(gr)-1], w, AttentionHeadDim)
+		}
+	}
+
 	// Fusion.
 	f := s.Fusion
+	if !ranet {
+		v.notApplicable("fusion.se_hidden", f.SEHidden != "" && !f.SE, "without fusion.se = true")
+		if f.SE && f.SEHidden != "" {
+			if used, err := f.SEHidden.Vars(); err != nil {
+				v.errorf("fusion.se_hidden", "%v", err)
+			} else {
+				for _, u := range used {
+					if u != "new" && u != "out" && u != "in" {
+						v.errorf("fusion.se_hidden", "unknown name %q in %q (an SE width may use new, out and in)", u, f.SEHidden)
+						break
+					}
+				}
+			}
+		}
+	} else {
+		v.notApplicable("fusion.se", f.SE, "by fusion rule ranet (SE blocks go on the units of a declared wiring)")
+		v.notApplicable("fusion.se_hidden", f.SEHidden != "", "by fusion rule ranet")
+	}
 	if ranet {
 		v.notApplicable("fusion.prune", f.Prune != "", "by fusion rule ranet")
 		if !(f.CompressFactor > 0 && f.CompressFactor < 1) {
@@ -265,31 +311,82 @@ func validate(s *Spec) ErrorList {
 	}
 
 	// Stem.
-	if v.oneOf("stem.kind", s.Stem.Kind, StemMSDNetCIFAR, StemMSDNetImageNet, StemAddadCode, StemAddadSeparable) {
-		if isAddadStem(s.Stem.Kind) {
+	v.checkPart(PartStem, s.Stem.Kind, s.Stem.Layers, "stem.kind", "stem.layers")
+	stemLayers := s.StemLayers()
+	if stemLayers != nil {
+		if layersUse(stemLayers, "stem.stride") {
 			if s.Stem.Stride != 1 && s.Stem.Stride != 2 {
 				v.errorf("stem.stride", "%d is neither 1 (CIFAR) nor 2 (ImageNet)", s.Stem.Stride)
 			}
-			if ranet {
-				v.errorf(v.blame("stem.kind", "fusion.rule"), "the %s stem is defined for the msdnet and dense rules only; ranet uses %q or %q", s.Stem.Kind, StemMSDNetCIFAR, StemMSDNetImageNet)
-			}
 		} else {
-			v.notApplicable("stem.stride", s.Stem.Stride != 0, "by stem "+quote(s.Stem.Kind)+" (only by the addad stems)")
+			v.notApplicable("stem.stride", s.Stem.Stride != 0, "by stem "+v.partLabel(s.Stem.Kind)+" (only by stems whose layers use stem.stride, such as the addad stems)")
+		}
+		if p := ShippedPart(PartStem, s.Stem.Kind); ranet && p != nil && p.Family != "" {
+			v.errorf(v.blame("stem.kind", "fusion.rule"), "the %s stem is defined for the msdnet-family wirings only; ranet uses %q or %q", s.Stem.Kind, StemMSDNetCIFAR, StemMSDNetImageNet)
 		}
 	}
 
 	// Head.
-	if v.oneOf("head.kind", s.Head.Kind, HeadMSDNetCIFAR, HeadMSDNetImageNet, HeadAddad, HeadAddadImageNet) {
-		if headHasChannels(s.Head.Kind) {
+	v.checkPart(PartHead, s.Head.Kind, s.Head.Layers, "head.kind", "head.layers")
+	if headLayers := s.HeadLayers(); headLayers != nil {
+		if layersUse(headLayers, "head.channels") {
 			v.intRange("head.channels", s.Head.Channels, 1, MaxChannels)
 		} else {
-			v.notApplicable("head.channels", s.Head.Channels != 0, "by head "+quote(s.Head.Kind)+" (it works at its input width)")
+			v.notApplicable("head.channels", s.Head.Channels != 0, "by head "+v.partLabel(s.Head.Kind)+" (it works at its input width)")
 		}
 	}
 	return v.errs
 }
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }
+
+// partLabel names a stem or head in messages: its kind, or "declared here".
+func (v *validator) partLabel(kind string) string {
+	if kind == "" {
+		return "(declared in the spec)"
+	}
+	return quote(kind)
+}
+
+// checkPart checks a stem or head: a shipped part named by kind, or layers declared in
+// the spec (checked against the layer registry).
+func (v *validator) checkPart(part, kind string, layers []Layer, kindField, layersField string) {
+	switch {
+	case kind != "" && len(layers) > 0:
+		v.errorf(layersField, "%s names the part and %s declares it; write one of them", kindField, layersField)
+	case len(layers) > 0:
+		v.errs = append(v.errs, checkLayers(part, layers, v.s.Errorf, layersField)...)
+	case kind == "":
+		v.errorf(kindField, "a spec needs a %s: a shipped one (%s), a part file or %s", part, quoteList(ShippedParts(part)), layersField)
+	default:
+		v.oneOf(kindField, kind, ShippedParts(part)...)
+	}
+}
+
+// checkSplits checks, on every layer of the schedule, that the units of the wiring that
+// run on each kept scale split its new channels into whole shares of at least one.
+func (v *validator) checkSplits(w *Wiring) {
+	s := v.s
+	gr := s.Scales.GrFactor
+	total := msdnetLayers(s.Blocks)
+	for n := 1; n <= total; n++ {
+		in, out := ScaleSpan(s.Fusion.Prune, len(gr), n, total)
+		for sc := len(gr) - out; sc < len(gr); sc++ {
+			units := w.Present(sc, len(gr), in, out)
+			newCh := s.Growth * gr[sc]
+			if _, err := SplitChannels(newCh, units); err != nil {
+				if len(units) == 2 && units[0].Weight == units[1].Weight {
+					v.errorf(v.blame("scales.gr_factor", "growth"), "growth %d x gr_factor[%d] %d = %d new channels on scale %d is odd; the %s and %s units each make half, so it must be even",
+						s.Growth, sc+1, gr[sc], newCh, sc+1, units[0].Name, units[1].Name)
+				} else {
+					v.errorf(v.blame("scales.gr_factor", "growth", "fusion.units"), "growth %d x gr_factor[%d] %d = %d new channels on scale %d (layer %d): %v",
+						s.Growth, sc+1, gr[sc], newCh, sc+1, n, err)
+				}
+				return
+			}
+		}
+	}
+}
 
 func intList(xs []int) string {
 	parts := make([]string, len(xs))

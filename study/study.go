@@ -20,6 +20,13 @@
 //
 // Workers ("msdx trial run") write only inside their own trial directory, so a shared
 // filesystem is all a cluster needs.
+//
+// Package study writes and reads study.toml, base.toml, recipe.toml, journal.jsonl and
+// the trial files; ablation.json is package ablation's, search.json package search's,
+// run/ package train's and run/eval/ package evaluate's. Every reader of msdx's JSON and
+// TOML files follows one rule: unknown fields are an error (a file is read only by an
+// msdx that knows all of it), and files with a format number (study.toml, run.json) also
+// refuse other formats.
 package study
 
 import (
@@ -381,7 +388,9 @@ func (d Dir) AppendJournal(events ...Event) error {
 	return f.Close()
 }
 
-// ReadJournal reads journal.jsonl, skipping a torn last line.
+// ReadJournal reads journal.jsonl. A line that is not JSON is a write torn by a crash and
+// is skipped (later appends may follow it); a JSON line that is not an Event, such as one
+// with an unknown field, is an error.
 func (d Dir) ReadJournal() ([]Event, error) {
 	f, err := os.Open(d.Path(JournalFile))
 	if errors.Is(err, os.ErrNotExist) {
@@ -394,11 +403,15 @@ func (d Dir) ReadJournal() ([]Event, error) {
 	var out []Event
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for sc.Scan() {
-		var e Event
-		if json.Unmarshal(sc.Bytes(), &e) == nil {
-			out = append(out, e)
+	for line := 1; sc.Scan(); line++ {
+		if !json.Valid(sc.Bytes()) {
+			continue
 		}
+		var e Event
+		if err := decodeStrict(sc.Bytes(), &e); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", d.Path(JournalFile), line, err)
+		}
+		out = append(out, e)
 	}
 	return out, sc.Err()
 }
@@ -426,10 +439,17 @@ func readJSON(name string, v any) error {
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err := decodeStrict(b, v); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
+}
+
+// decodeStrict decodes one JSON value from b into v, rejecting unknown fields.
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
 
 func writeJSON(name string, v any) error {

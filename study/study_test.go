@@ -127,3 +127,18 @@ func TestJournalIgnoresATornLine(t *testing.T) {
 		t.Errorf("events %+v", events)
 	}
 }
+
+// TestJournalRejectsUnknownFields checks the one rule of msdx's readers: a journal line
+// that is JSON but not an Event is an error, not skipped as a torn write would be.
+func TestJournalRejectsUnknownFields(t *testing.T) {
+	d := Dir(t.TempDir())
+	if err := d.AppendJournal(Event{Event: "done"}); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.OpenFile(d.Path(JournalFile), os.O_WRONLY|os.O_APPEND, 0)
+	f.WriteString(`{"time":"2026-12-04T00:00:00Z","event":"done","trail":3}` + "\n")
+	f.Close()
+	if _, err := d.ReadJournal(); err == nil || !strings.Contains(err.Error(), JournalFile+":2:") || !strings.Contains(err.Error(), `unknown field "trail"`) {
+		t.Errorf("ReadJournal: %v, want an error naming line 2 and the unknown field", err)
+	}
+}

@@ -61,7 +61,7 @@ func loadCheckpoint(name string, net *nn.Network, opt *optim.SGD) (position, err
 	if err != nil {
 		return pos, err
 	}
-	if err := json.Unmarshal([]byte(f.Metadata[stateKey]), &pos); err != nil {
+	if err := decodeStrict([]byte(f.Metadata[stateKey]), &pos); err != nil {
 		return pos, fmt.Errorf("%s: not a training checkpoint: metadata %q: %v", name, stateKey, err)
 	}
 	if err := net.SetWeights(weightsOnly(f), name); err != nil {

@@ -134,12 +134,19 @@ func Import(opts ImportOptions) (*Run, error) {
 	return r, nil
 }
 
-// openRunData opens the dataset ref for spec s, adapts it to s's input, draws the
-// validation split rc asks for (at most a tenth of the training images; the note to log
-// then says what the split is for, valPurpose) and returns the dataset, its adapted copy
-// and the run's DataInfo, with the training images' normalisation statistics when stats
-// is true and rc normalises.
+// openRunData opens the dataset ref fitted to spec s's input (with the crop ratio of
+// oo.Fit, if any), says once how the data were changed, draws the validation split rc asks
+// for (at most a tenth of the training images; the note to log then says what the split is
+// for, valPurpose), or takes the dataset's own, and returns the dataset (twice: the
+// dataset as opened and as the run sees it, now the same) and the run's DataInfo, with the
+// training images' normalisation statistics when stats is true and rc normalises.
 func openRunData(ref string, oo data.OpenOptions, s *spec.Spec, rc *recipe.Recipe, log func(string), stats bool, valPurpose string) (*data.Dataset, *data.Dataset, DataInfo, error) {
+	in := s.Input
+	fit := data.Fit{C: in[0], H: in[1], W: in[2]}
+	if oo.Fit != nil {
+		fit.CropRatio = oo.Fit.CropRatio
+	}
+	oo.Fit = &fit
 	ds, err := data.Open(ref, oo)
 	if err != nil {
 		return nil, nil, DataInfo{}, err
@@ -148,37 +155,48 @@ func openRunData(ref string, oo data.OpenOptions, s *spec.Spec, rc *recipe.Recip
 		return nil, nil, DataInfo{}, fmt.Errorf("spec %s has %d classes but dataset %s has %d: add --set classes=%d",
 			s.Name, s.Classes, ref, ds.NumClasses(), ds.NumClasses())
 	}
-	in := s.Input
-	ads, err := ds.Adapt(in[0], in[1], in[2])
-	if err != nil {
-		return nil, nil, DataInfo{}, fmt.Errorf("dataset %s does not fit spec %s's input %dx%dx%d: %v", ref, s.Name, in[0], in[1], in[2], err)
+	if note := dataNote(ds.Preprocessing, rc); note != "" {
+		logf(log, "data %s: %s", ref, note)
 	}
 	n := ds.Train.Len()
-	valSize := rc.Validation.Size
-	if limit := n / 10; valSize > limit {
-		// The recipe's size is for CIFAR and ImageNet; on a smaller dataset a tenth is held
-		// out so that most images still train. Say so once, with what to do for another size.
-		logf(log, "validation: holding out %d of the %d training images (a tenth: the recipe's %d is for larger datasets) %s",
-			limit, n, valSize, valPurpose)
-		valSize = limit
+	var trainIdx, valIdx []int
+	valSource := ""
+	if ds.Val.Len() > 0 {
+		// The data's own validation split replaces one held out from the training images.
+		valIdx, valSource = []int{}, ValSplitData
+		logf(log, "validation: the dataset's own validation split (%d images) replaces the recipe's %d held-out training images", ds.Val.Len(), rc.Validation.Size)
+	} else {
+		valSize := rc.Validation.Size
+		if limit := n / 10; valSize > limit {
+			// The recipe's size is for CIFAR and ImageNet; on a smaller dataset a tenth is held
+			// out so that most images still train. Say so once, with what to do for another size.
+			logf(log, "validation: holding out %d of the %d training images (a tenth: the recipe's %d is for larger datasets) %s",
+				limit, n, valSize, valPurpose)
+			valSize = limit
+		}
+		trainIdx, valIdx = data.SplitValidation(n, valSize, uint64(rc.Validation.Seed))
 	}
-	trainIdx, valIdx := data.SplitValidation(n, valSize, uint64(rc.Validation.Seed))
-	if len(trainIdx) == 0 {
+	if n == 0 || len(trainIdx) == 0 && valSource == "" {
 		return nil, nil, DataInfo{}, fmt.Errorf("dataset %s has no training images", ref)
 	}
 	di := DataInfo{
 		Ref: ds.Ref, Fingerprint: ds.Fingerprint, Classes: ds.Classes,
-		SourceShape:    [3]int{ds.Train.C, ds.Train.H, ds.Train.W},
+		SourceShape:    ds.Preprocessing.Source,
 		Input:          in,
-		ValidationSeed: rc.Validation.Seed, ValidationIndices: valIdx,
-		TrainSize: len(trainIdx), ValSize: len(valIdx), TestSize: ds.Test.Len(),
+		Preprocessing:  ds.Preprocessing,
+		ValidationSeed: rc.Validation.Seed, ValidationIndices: valIdx, ValidationSource: valSource,
+		TrainSize: n - len(valIdx), ValSize: len(valIdx), TestSize: ds.Test.Len(),
+	}
+	if valSource != "" {
+		di.ValSize = ds.Val.Len()
 	}
 	if di.ValidationIndices == nil {
 		di.ValidationIndices = []int{}
 	}
 	if stats && rc.Augmentation.Normalize {
-		st := data.ComputeStats(&ads.Train, trainIdx)
+		// With the dataset's own validation split, trainIdx is nil: every training image.
+		st := data.ComputeStats(&ds.Train, trainIdx)
 		di.Stats = &st
 	}
-	return ds, ads, di, nil
+	return ds, ds, di, nil
 }

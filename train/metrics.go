@@ -132,7 +132,7 @@ func readMetrics(name string) ([]EpochMetrics, error) {
 			continue
 		}
 		var m EpochMetrics
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+		if err := decodeStrict(sc.Bytes(), &m); err != nil {
 			return nil, fmt.Errorf("%s:%d: %v", name, line, err)
 		}
 		out = append(out, m)

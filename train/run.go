@@ -32,6 +32,10 @@
 // OpenRun reads a run directory for the commands that use a trained network
 // (evaluation, prediction): Run.Network loads its weights, Run.Dataset reopens its data
 // and Run.EvalLoader gives unaugmented, normalised batches of any split.
+//
+// OpenRun is the one reader of run directories: every other package (evaluation,
+// prediction, studies, the report) reads a run through it. Like every JSON reader of
+// msdx it rejects unknown fields, and it refuses run.json of another format.
 package train
 
 import (
@@ -158,10 +162,12 @@ type DataInfo struct {
 	Fingerprint string `json:"fingerprint"`
 	// Classes are the class names; label k is Classes[k].
 	Classes []string `json:"classes"`
-	// SourceShape is the dataset's image shape (C, H, W); Input is the shape after
-	// adaptation to the spec's input (data.Dataset.Adapt).
-	SourceShape [3]int `json:"source_shape"`
-	Input       [3]int `json:"input"`
+	// SourceShape is the dataset's image shape (C, H, W) as read, with H and W 0 when the
+	// images differ in size; Input is the spec's input, which the images were brought to as
+	// Preprocessing says (data.Fit).
+	SourceShape   [3]int              `json:"source_shape"`
+	Input         [3]int              `json:"input"`
+	Preprocessing *data.Preprocessing `json:"preprocessing,omitempty"`
 	// Stats are the normalisation statistics of the training images (without the
 	// validation images); nil when the recipe does not normalise.
 	Stats *data.Stats `json:"stats,omitempty"`
@@ -169,10 +175,29 @@ type DataInfo struct {
 	// training split's images held out for validation.
 	ValidationSeed    int64 `json:"validation_seed"`
 	ValidationIndices []int `json:"validation_indices"`
+	// ValidationSource is ValSplitData when the validation images are the dataset's own
+	// validation split (an image folder's val/ beside test/), and "" when they are held out
+	// of the training split.
+	ValidationSource string `json:"validation_source,omitempty"`
 	// TrainSize, ValSize and TestSize count the images of each split.
 	TrainSize int `json:"train_size"`
 	ValSize   int `json:"val_size"`
 	TestSize  int `json:"test_size"`
+}
+
+// ValSplitData is DataInfo.ValidationSource for a dataset's own validation split.
+const ValSplitData = "data"
+
+// fit returns how the run's data are fitted to its input.
+func (d *DataInfo) fit() *data.Fit {
+	f := &data.Fit{C: d.Input[0], H: d.Input[1], W: d.Input[2]}
+	if d.Preprocessing != nil {
+		f.CropRatio = d.Preprocessing.CropRatio
+	} else {
+		// A run recorded before msdx resized images: its data were padded or cropped.
+		f.PadOrCrop = true
+	}
+	return f
 }
 
 // trainIndices returns the training split's indices that are not held out, in order.
@@ -323,12 +348,16 @@ func newNetwork(s *spec.Spec, seed int64) (*nn.Network, error) {
 	return nn.New(g, init, uint64(seed))
 }
 
-// Dataset reopens the run's dataset from its recorded reference, checks its content
-// against the recorded fingerprint and adapts it to the spec's input shape. The
+// Dataset reopens the run's dataset from its recorded reference, fitted to the spec's
+// input as data.json records, and checks its content against the recorded fingerprint. The
 // dataset is opened once and shared by later calls.
 func (r *Run) Dataset() (*data.Dataset, error) {
 	r.dataOnce.Do(func() {
-		ds, err := data.Open(r.Info.Data, data.OpenOptions{})
+		opts := data.OpenOptions{Fit: r.DataInfo.fit()}
+		if p := r.DataInfo.Preprocessing; p != nil {
+			opts.SkipBadImages = len(p.Skipped) > 0
+		}
+		ds, err := data.Open(r.Info.Data, opts)
 		if err != nil {
 			r.dataErr = err
 			return
@@ -338,12 +367,17 @@ func (r *Run) Dataset() (*data.Dataset, error) {
 				r.Info.Data, r.Dir, ds.Fingerprint, r.Info.Fingerprint)
 			return
 		}
-		if ds.Train.Len() != r.DataInfo.TrainSize+r.DataInfo.ValSize || ds.Test.Len() != r.DataInfo.TestSize {
+		train, val := ds.Train.Len(), 0
+		if r.DataInfo.ValidationSource == ValSplitData {
+			val = ds.Val.Len()
+		} else {
+			train -= len(r.DataInfo.ValidationIndices)
+		}
+		if train != r.DataInfo.TrainSize || val+len(r.DataInfo.ValidationIndices) != r.DataInfo.ValSize || ds.Test.Len() != r.DataInfo.TestSize {
 			r.dataErr = fmt.Errorf("dataset %s: split sizes differ from %s", r.Info.Data, r.Path(DataFile))
 			return
 		}
-		in := r.Spec.Input
-		r.dataset, r.dataErr = ds.Adapt(in[0], in[1], in[2])
+		r.dataset = ds
 	})
 	return r.dataset, r.dataErr
 }
@@ -372,6 +406,9 @@ func (r *Run) split(ds *data.Dataset, split string) (*data.Split, []int, error) 
 	case "train":
 		return &ds.Train, r.DataInfo.trainIndices(ds.Train.Len()), nil
 	case "val":
+		if r.DataInfo.ValidationSource == ValSplitData {
+			return &ds.Val, nil, nil
+		}
 		if len(r.DataInfo.ValidationIndices) == 0 {
 			return nil, nil, fmt.Errorf("run %s has no validation split", r.Dir)
 		}
@@ -415,10 +452,16 @@ func readJSON(name string, v any) error {
 	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := decodeStrict(b, v); err != nil {
 		return fmt.Errorf("%s: %v", name, err)
 	}
 	return nil
+}
+
+// decodeStrict decodes one JSON value from b into v, rejecting unknown fields: the one
+// rule of every msdx reader of its own files.
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }

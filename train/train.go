@@ -36,9 +36,15 @@ type Options struct {
 	// Spec is a spec file or preset name, with --set overrides SpecSets.
 	Spec     string
 	SpecSets []string
-	// Data is the dataset reference, KIND:PATH (see data.Open); OpenOptions open it.
+	// Data is the dataset reference, KIND:PATH (see data.Open); OpenOptions open it, with
+	// the spec's input as their Fit.
 	Data        string
 	OpenOptions data.OpenOptions
+	// CropRatio is the fraction of a resized image that evaluation keeps (data.Fit); 0 means
+	// data.DefaultCropRatio. SkipBadImages skips the images of an image folder that do not
+	// decode. data.json records both, and evaluation reopens the data with them.
+	CropRatio     float64
+	SkipBadImages bool
 	// Recipe is a recipe file or preset name, with overrides RecipeSets ("path=value",
 	// as recipe.Resolve takes them).
 	Recipe     string
@@ -115,7 +121,10 @@ func Train(ctx context.Context, opts Options) (*Run, error) {
 	if _, err := rc.Loss.Weights(net.NumExits()); err != nil {
 		return nil, fmt.Errorf("recipe %s: loss.exit_weights: %v", opts.Recipe, err)
 	}
-	ds, ads, di, err := openRunData(opts.Data, opts.OpenOptions, s, rc, opts.Log, rc.Augmentation.Normalize,
+	oo := opts.OpenOptions
+	oo.Fit = &data.Fit{CropRatio: opts.CropRatio}
+	oo.SkipBadImages = opts.SkipBadImages
+	ds, _, di, err := openRunData(opts.Data, oo, s, rc, opts.Log, rc.Augmentation.Normalize,
 		"to pick the best checkpoint and fit budgeted thresholds; fewer with --recipe-set validation.size=N")
 	if err != nil {
 		return nil, err
@@ -132,7 +141,7 @@ func Train(ctx context.Context, opts Options) (*Run, error) {
 		Created: now, Updated: now, Status: StatusRunning, Epochs: rc.Epochs,
 		Sessions: []Provenance{newProvenance(opts.Version, threads)},
 	}}
-	r.dataOnce.Do(func() { r.dataset = ads })
+	r.dataOnce.Do(func() { r.dataset = ds })
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return nil, err
 	}
@@ -201,6 +210,24 @@ func Resume(ctx context.Context, dir, version string, sess Session) (*Run, error
 		return r, err
 	}
 	return r, r.train(ctx, sess)
+}
+
+// dataNote says in one line how the data were changed to fit the network and how training
+// augments them, or "" when nothing was changed.
+func dataNote(p *data.Preprocessing, rc *recipe.Recipe) string {
+	note := p.Summary()
+	if _, _, ok := rc.Augmentation.ResizedCrop(); ok {
+		from := "of the images"
+		if p.Method == "resize" {
+			from = "of the resized (uncropped) images"
+		}
+		crop := fmt.Sprintf("training takes random-resized crops %s to %dx%d (recipe's augmentation.resized_crop_*)", from, p.Input[1], p.Input[2])
+		if note == "" {
+			return crop
+		}
+		return note + "; " + crop
+	}
+	return note
 }
 
 // checkKernels refuses to resume r on a kernel path other than that of its last session,
@@ -446,15 +473,18 @@ func (r *Run) newTrainer(sess Session) (*trainer, error) {
 		return nil, fmt.Errorf("%s: %v", r.Path(RecipeFile), err)
 	}
 	a := rc.Augmentation
+	aug := data.Augment{CropPadding: a.CropPadding, Flip: a.HFlip, MixupAlpha: a.MixupAlpha,
+		CutmixAlpha: a.CutMixAlpha, CutmixProb: a.CutMixProb}
+	if scale, ratio, ok := a.ResizedCrop(); ok {
+		aug.ResizedCrop = &data.ResizedCrop{Scale: scale, Ratio: ratio}
+	}
 	t.train, err = data.NewLoader(&ds.Train, r.DataInfo.trainIndices(ds.Train.Len()), t.classes, data.LoaderConfig{
-		BatchSize: rc.BatchSize, Shuffle: true, Seed: uint64(r.Info.Seed), Stats: r.DataInfo.Stats,
-		Augment: data.Augment{CropPadding: a.CropPadding, Flip: a.HFlip, MixupAlpha: a.MixupAlpha,
-			CutmixAlpha: a.CutMixAlpha, CutmixProb: a.CutMixProb},
+		BatchSize: rc.BatchSize, Shuffle: true, Seed: uint64(r.Info.Seed), Stats: r.DataInfo.Stats, Augment: aug,
 	})
 	if err != nil {
 		return nil, err
 	}
-	if len(r.DataInfo.ValidationIndices) > 0 {
+	if r.DataInfo.ValSize > 0 {
 		if t.val, err = r.EvalLoader("val", evalBatch(rc.BatchSize)); err != nil {
 			return nil, err
 		}

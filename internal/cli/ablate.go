@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -19,7 +18,6 @@ import (
 	"github.com/msdx/msdx/data"
 	"github.com/msdx/msdx/dyneval"
 	"github.com/msdx/msdx/flops"
-	"github.com/msdx/msdx/internal/atomicfile"
 	"github.com/msdx/msdx/internal/tableprinter"
 	"github.com/msdx/msdx/recipe"
 	"github.com/msdx/msdx/runner"
@@ -39,7 +37,7 @@ type ExecutorOptions struct {
 	CPUs                    int
 	// Poll is how often the Slurm executor polls squeue; 0 is its default.
 	Poll time.Duration
-	// Worker, when not nil, replaces this binary's "trial run" (for tests), and
+	// Worker, when not nil, replaces this binary's "trial run" (trialWorker; for tests), and
 	// WorkerEnv is added to its environment.
 	Worker    runner.Worker
 	WorkerEnv []string
@@ -136,7 +134,7 @@ func (o *ExecutorOptions) executor() (runner.Executor, error) {
 	w := o.Worker
 	if w == nil {
 		var err error
-		if w, err = runner.DefaultWorker(); err != nil {
+		if w, err = trialWorker(); err != nil {
 			return nil, err
 		}
 	}
@@ -321,7 +319,9 @@ func ablateRun(opts *AblateOptions) error {
 	if err := opts.ExecutorOptions.check(); err != nil {
 		return err
 	}
-	ds, err := data.Open(absDataRef(opts.Data), data.OpenOptions{})
+	// Opened as the trials will open it, for the base spec's input (the fingerprint does
+	// not depend on it, and a resized image folder is then cached for the trials).
+	ds, err := data.Open(absDataRef(opts.Data), data.OpenOptions{Fit: &data.Fit{C: base.Input[0], H: base.Input[1], W: base.Input[2]}})
 	if err != nil {
 		return err
 	}
@@ -338,17 +338,9 @@ func ablateRun(opts *AblateOptions) error {
 	if err != nil {
 		return err
 	}
-	// Plan every trial before running any: a cell that cannot build fails the study now.
-	var bad []string
-	indices := make([]int, len(trials))
-	for i, t := range trials {
-		indices[i] = t.Index
-		if _, err := dir.Plan(cfg, t); err != nil {
-			bad = append(bad, fmt.Sprintf("trial %s (%s): %v", study.TrialID(t.Index), ablation.Cell{Labels: t.Labels}.Name(), err))
-		}
-	}
-	if bad != nil {
-		return fmt.Errorf("%d of %d trials cannot be built; nothing was trained:\n  %s", len(bad), len(trials), strings.Join(bad, "\n  "))
+	d := &ablation.Driver{Dir: dir, Config: cfg, Log: func(s string) { fmt.Fprintln(opts.IO.ErrOut, "msdx:", s) }}
+	if err := d.Plan(); err != nil {
+		return err
 	}
 	exec, err := opts.executor()
 	if err != nil {
@@ -358,18 +350,11 @@ func ablateRun(opts *AblateOptions) error {
 	defer stop()
 	fmt.Fprintf(opts.IO.ErrOut, "msdx: study %s: %d variants × %d seeds = %d trials, %s executor, %d at once × %d threads\n",
 		dir, len(ablation.Grid(axes)), len(seeds), len(trials), exec.Name(), opts.Jobs, opts.Threads)
-	sum, err := runner.Run(ctx, dir, exec, indices, func(s string) { fmt.Fprintln(opts.IO.ErrOut, "msdx:", s) })
+	res, sum, err := d.Run(ctx, exec)
 	if ctx.Err() != nil {
 		return exitCodeError{fmt.Errorf("interrupted; rerun the same command to resume: %w", ctx.Err()), ExitInterrupted}
 	}
 	if err != nil {
-		return err
-	}
-	res, err := ablation.Analyze(dir)
-	if err != nil {
-		return err
-	}
-	if err := writeAblation(dir, res); err != nil {
 		return err
 	}
 	if opts.JSON {
@@ -397,23 +382,6 @@ func absDataRef(ref string) string {
 		return ref
 	}
 	return kind + ":" + abs
-}
-
-// writeAblation writes ablation.json, ablation.csv and effects.csv, each atomically.
-func writeAblation(dir study.Dir, res *ablation.Result) error {
-	for _, f := range []struct {
-		name  string
-		write func(io.Writer) error
-	}{
-		{study.AblationJSON, res.WriteJSON},
-		{study.AblationCSV, res.WriteCSV},
-		{study.EffectsCSV, res.WriteEffectsCSV},
-	} {
-		if err := atomicfile.Write(dir.Path(f.name), 0o644, f.write); err != nil {
-			return fmt.Errorf("writing %s: %w", f.name, err)
-		}
-	}
-	return nil
 }
 
 // printMatch prints how the cells were scaled to equal cost, and says on stderr which

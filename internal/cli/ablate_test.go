@@ -86,7 +86,7 @@ func tinyAblation(t *testing.T, dir string, seeds int, env ...string) *AblateOpt
 		Vary: []string{"fusion,stem"}, Base: "addad-cifar10-small", Data: "synthetic:train=320,test=100",
 		Recipe: "quick", Epochs: 1, Seeds: seeds, Study: dir,
 		ExecutorOptions: ExecutorOptions{Executor: "local", Jobs: 2, Threads: 1, Oversubscribe: true,
-			Worker: runner.Worker{exe, "trial", "run"}, WorkerEnv: append([]string{"MSDX_CLI_AS_MAIN=1"}, env...)},
+			Worker: runner.Argv{exe, "trial", "run"}, WorkerEnv: append([]string{"MSDX_CLI_AS_MAIN=1"}, env...)},
 		Context: context.Background(),
 	}
 }

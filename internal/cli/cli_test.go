@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,9 +10,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/msdx/msdx/internal/golden"
+)
 
 // run executes msdx with args and returns stdout, stderr and the exit code.
 func run(t *testing.T, terminal bool, args ...string) (string, string, int) {
@@ -23,22 +22,10 @@ func run(t *testing.T, terminal bool, args ...string) (string, string, int) {
 	return out.String(), errOut.String(), code
 }
 
-func golden(t *testing.T, name, got string) {
+// checkGolden compares got with testdata/NAME.golden (go test -update rewrites it).
+func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
+	golden.Check(t, filepath.Join("testdata", name+".golden"), []byte(got))
 }
 
 func TestGolden(t *testing.T) {
@@ -56,6 +43,9 @@ func TestGolden(t *testing.T) {
 		{"flops-budget-json", false, []string{"flops", "msdnet-cifar100-budget", "--json"}},
 		{"presets", false, []string{"presets"}},
 		{"spec-show-addad", false, []string{"spec", "show", "addad-cifar100"}},
+		// The PyTorch module msdx writes: a change to it shows here as a diff of Python.
+		{"export-pytorch-addad", false, []string{"export", "pytorch", "addad-cifar10"}},
+		{"export-pytorch-msdnet-small", false, []string{"export", "pytorch", "msdnet-cifar10-small"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,7 +53,7 @@ func TestGolden(t *testing.T) {
 			if code != ExitOK || errOut != "" {
 				t.Fatalf("exit %d, stderr %q", code, errOut)
 			}
-			golden(t, tt.name, out)
+			checkGolden(t, tt.name, out)
 		})
 	}
 }

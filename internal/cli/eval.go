@@ -1,14 +1,10 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -16,10 +12,7 @@ import (
 
 	"github.com/msdx/msdx/dyneval"
 	"github.com/msdx/msdx/evaluate"
-	"github.com/msdx/msdx/internal/atomicfile"
-	"github.com/msdx/msdx/internal/dirlock"
 	"github.com/msdx/msdx/internal/tableprinter"
-	"github.com/msdx/msdx/train"
 )
 
 // EvalOptions are the inputs of "msdx eval".
@@ -118,71 +111,14 @@ func checkEvalFlags(split, weights string, batch int) error {
 	return nil
 }
 
-// EvalReport is the JSON document of "msdx eval --json" and of RUN_DIR/eval/report.json.
-type EvalReport struct {
-	Run     string `json:"run"`
-	Spec    string `json:"spec"`
-	Weights string `json:"weights"`
-	// WeightsSHA256 is the SHA-256, in hex, of the weights file evaluated: "msdx predict
-	// --budget" uses the saved thresholds only for weights with the same hash. Reports of
-	// msdx versions before it have none.
-	WeightsSHA256 string `json:"weights_sha256"`
-	// Split is the evaluated split; the budgeted thresholds are fitted on the "val" split.
-	Split string `json:"split"`
-	evaluate.Report
-}
-
-// evalDir returns where "msdx eval" writes its results for the given weights and split.
-func evalDir(r *train.Run, weights, split string) string {
-	if weights == "final" && split == "test" {
-		return r.Path("eval")
-	}
-	return r.Path(filepath.Join("eval", weights+"-"+split))
-}
-
-// lockEval is the name under which "msdx eval" locks a run directory.
-const lockEval = "msdx eval"
-
 func evalRun(opts *EvalOptions) error {
-	if _, err := train.OpenRun(opts.RunDir); err != nil {
-		return err
-	}
-	// Lock before reading the weights, so that they are not those of a training that is
-	// still writing them, and read the run again now that no one else writes it.
-	lock, err := dirlock.Acquire(opts.RunDir, lockEval)
-	if err != nil {
-		return err
-	}
-	defer lock.Release()
-	r, err := train.OpenRun(opts.RunDir)
-	if err != nil {
-		return err
-	}
-	net, digest, err := r.NetworkDigest(opts.Weights)
-	if err != nil {
-		return err
-	}
-	val, err := r.EvalLoader("val", opts.Batch)
-	if err != nil {
-		return err
-	}
-	if val.Len() == 0 {
-		return fmt.Errorf("run %s has no validation split: budgeted evaluation fits its thresholds on it", r.Dir)
-	}
-	test, err := r.EvalLoader(opts.Split, opts.Batch)
-	if err != nil {
-		return err
-	}
 	status := newStatusLine(opts.IO)
-	rep, err := evaluate.Evaluate(net, val, test, opts.Check, func(step string, done, total int) {
-		status.Update(step, done, total, "images")
+	doc, err := evaluate.EvaluateRun(opts.RunDir, evaluate.RunOptions{
+		Split: opts.Split, Weights: opts.Weights, Batch: opts.Batch, Check: opts.Check,
+		Progress: func(step string, done, total int) { status.Update(step, done, total, "images") },
 	})
 	status.Done()
 	if err != nil {
-		return err
-	}
-	doc := EvalReport{Run: r.Dir, Spec: r.Spec.Name, Weights: opts.Weights, WeightsSHA256: digest, Split: opts.Split, Report: *rep}
-	if err := writeEval(evalDir(r, opts.Weights, opts.Split), &doc); err != nil {
 		return err
 	}
 	if opts.JSON {
@@ -191,44 +127,17 @@ func evalRun(opts *EvalOptions) error {
 		if err := enc.Encode(doc); err != nil {
 			return err
 		}
-	} else if err := printEval(opts.IO, &doc); err != nil {
+	} else if err := printEval(opts.IO, doc); err != nil {
 		return err
 	}
 	var bad []string
-	for _, c := range rep.Checks {
+	for _, c := range doc.Checks {
 		if !c.OK() {
 			bad = append(bad, fmt.Sprintf("p=%d: %d of %d images differ (%s)", c.P, c.Mismatches, c.Real.N, c.FirstMismatch))
 		}
 	}
 	if bad != nil {
 		return fmt.Errorf("real early exit does not reproduce the simulated budgeted result: %s", strings.Join(bad, "; "))
-	}
-	return nil
-}
-
-// writeEval writes the results into dir, each file atomically.
-func writeEval(dir string, doc *EvalReport) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	files := []struct {
-		name  string
-		write func(io.Writer) error
-	}{
-		{"anytime.json", doc.Anytime.WriteJSON},
-		{"anytime.csv", doc.Anytime.WriteCSV},
-		{"budgeted.json", doc.Budgeted.WriteJSON},
-		{"budgeted.csv", doc.Budgeted.WriteCSV},
-		{"report.json", func(w io.Writer) error {
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(doc)
-		}},
-	}
-	for _, f := range files {
-		if err := atomicfile.Write(filepath.Join(dir, f.name), 0o644, f.write); err != nil {
-			return fmt.Errorf("writing %s: %w", f.name, err)
-		}
 	}
 	return nil
 }
@@ -254,7 +163,7 @@ func macsString(terminal bool, c float64) string {
 
 func pctString(p float64) string { return strconv.FormatFloat(p, 'f', 2, 64) }
 
-func printEval(ios *IOStreams, doc *EvalReport) error {
+func printEval(ios *IOStreams, doc *evaluate.RunReport) error {
 	term := ios.IsTerminal
 	out := ios.Out
 	ref, cone := evaluate.CostReference, evaluate.CostCone
@@ -309,25 +218,6 @@ func printEval(ios *IOStreams, doc *EvalReport) error {
 			strconv.FormatFloat(c.EarlyExitSeconds, 'f', 3, 64), strconv.FormatFloat(c.FullSeconds, 'f', 3, 64), cpuSaving)
 	}
 	return tp.Render()
-}
-
-// readSavedEval reads the report "msdx eval" saved in dir (report.json, which holds the
-// budgeted results and the hash of the weights they are for in one atomically written
-// file); it returns an error wrapping os.ErrNotExist when there is none.
-func readSavedEval(dir string) (*EvalReport, error) {
-	name := filepath.Join(dir, "report.json")
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return nil, err
-	}
-	var doc EvalReport
-	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if doc.Budgeted == nil || len(doc.Budgeted.Settings) == 0 {
-		return nil, fmt.Errorf("%s: no budget settings", name)
-	}
-	return &doc, nil
 }
 
 var errNoBudget = errors.New("no budget setting fits")

@@ -4,10 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	_ "image/jpeg" // decoder registration
-	_ "image/png"  // decoder registration
 	"math"
 	"os"
 	"path/filepath"
@@ -66,10 +62,14 @@ The thresholds are either
                   recorded, or eval recorded none), predict refuses; rerun eval, or
                   pass --refit.
 
-IMAGE files are PNG or JPEG. Colour images are used as RGB (alpha ignored) and grey images
-are replicated to the network's channels; for a network trained on grey images, colour is
-converted to grey (ITU-R 601 luma). An image larger or smaller than the network's input is
-centre-cropped or zero-padded to it, as the training data was, and normalised with the
+IMAGE files are JPEG, PNG, GIF, BMP, TIFF or WebP, of any size. Each is prepared as the
+run's evaluation images were, by the same code: an image of the network's input size is used
+as it is; any other is resized (bilinear, antialiased) to cover the input divided by the
+run's crop ratio (0.875 unless train's --crop-ratio said otherwise: 256 for 224) and
+centre-cropped to the input, except that an image of the size of a binary dataset's images
+(CIFAR, MNIST) is padded or cropped as they were. Colour images are used as RGB (alpha
+dropped) and grey images replicated to the network's channels; for a network trained on
+grey images, colour is converted to grey (ITU-R 601 luma). Pixels are normalised with the
 run's statistics. For each image msdx prints the predicted class, the exit taken, the
 confidence and the time the network took.
 
@@ -233,7 +233,7 @@ func predictThresholds(opts *PredictOptions, r *train.Run, net *nn.Network, dige
 		t[k-1] = dyneval.AcceptAll
 		return t, "", nil
 	}
-	dir := evalDir(r, opts.Weights, "test")
+	dir := evaluate.Dir(r.Dir, opts.Weights, "test")
 	var res *dyneval.BudgetedResult
 	fromEval := false // res is what msdx eval saved for the test split
 	source := "thresholds fitted on the validation split (run msdx eval to save them)"
@@ -293,7 +293,7 @@ func predictThresholds(opts *PredictOptions, r *train.Run, net *nn.Network, dige
 // short before report.json), are an error: their thresholds would not give the costs and
 // accuracies they promise.
 func savedBudgeted(r *train.Run, dir, weights, digest string) (*dyneval.BudgetedResult, error) {
-	doc, err := readSavedEval(dir)
+	doc, err := evaluate.Load(dir)
 	report := filepath.Join(dir, "report.json")
 	rerun := fmt.Sprintf("rerun \"msdx eval %s --weights %s\" to save thresholds for them, or pass --refit to fit them on the validation split now", r.Dir, weights)
 	switch {
@@ -398,14 +398,12 @@ func predictSplit(opts *PredictOptions, r *train.Run, net *nn.Network, t dyneval
 }
 
 func predictImages(opts *PredictOptions, r *train.Run, net *nn.Network, t dyneval.Thresholds) error {
-	in := net.Graph().Input
-	grey := in.C == 1 || r.DataInfo.SourceShape[0] == 1
 	classes := r.DataInfo.Classes
 	ee := nn.NewEarlyExit(net)
 	var results []PredictResult
 	var decisions []nn.Decision
 	for _, name := range opts.Inputs {
-		x, err := loadImage(name, grey, in.C, in.H, in.W, r.DataInfo.Stats)
+		x, err := loadImage(name, r)
 		if err != nil {
 			return err
 		}
@@ -435,47 +433,22 @@ func predictImages(opts *PredictOptions, r *train.Run, net *nn.Network, t dyneva
 	return tp.Render()
 }
 
-// loadImage decodes a PNG or JPEG file into a batch of one for a network with input
-// c×h×w, preparing it as the run's data were: grey or RGB channels, centre crop or zero
-// padding to h×w, normalisation with stats.
-func loadImage(name string, grey bool, c, h, w int, stats *data.Stats) (*kernels.Tensor, error) {
-	f, err := os.Open(name)
+// loadImage reads an image file into a batch of one for the run's network, prepared as the
+// run's evaluation images were (data.ReadImage) and normalised with the run's statistics.
+func loadImage(name string, r *train.Run) (*kernels.Tensor, error) {
+	in := r.Spec.Input
+	fit := data.Fit{C: in[0], H: in[1], W: in[2]}
+	pre := r.DataInfo.Preprocessing
+	if pre == nil {
+		// A run recorded before data.json said how its data were prepared: they were
+		// padded or cropped.
+		pre = &data.Preprocessing{Source: r.DataInfo.SourceShape, Method: "pad and crop"}
+	}
+	img, err := data.ReadImage(name, fit, pre)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	img, format, err := image.Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w (want a PNG or JPEG image)", name, err)
-	}
-	b := img.Bounds()
-	src := data.Split{C: 3, H: b.Dy(), W: b.Dx(), Labels: []int32{0}}
-	if grey {
-		src.C = 1
-	}
-	plane := src.H * src.W
-	src.Pixels = make([]uint8, src.C*plane)
-	for y := range src.H {
-		for x := range src.W {
-			px := img.At(b.Min.X+x, b.Min.Y+y)
-			if grey {
-				src.Pixels[y*src.W+x] = color.GrayModel.Convert(px).(color.Gray).Y
-				continue
-			}
-			// Alpha is ignored: the colour channels are un-premultiplied only when
-			// the image is opaque, which PNG and JPEG photos are.
-			rgba := color.NRGBAModel.Convert(px).(color.NRGBA)
-			src.Pixels[y*src.W+x] = rgba.R
-			src.Pixels[plane+y*src.W+x] = rgba.G
-			src.Pixels[2*plane+y*src.W+x] = rgba.B
-		}
-	}
-	ds := &data.Dataset{Ref: name, Classes: []string{""}, Train: src}
-	adapted, err := ds.Adapt(c, h, w)
-	if err != nil {
-		return nil, fmt.Errorf("%s (%s, %d channels): %w", name, format, src.C, err)
-	}
-	loader, err := data.NewLoader(&adapted.Train, nil, 1, data.LoaderConfig{BatchSize: 1, Stats: stats})
+	loader, err := data.NewLoader(img, nil, 1, data.LoaderConfig{BatchSize: 1, Stats: r.DataInfo.Stats})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

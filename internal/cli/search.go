@@ -6,17 +6,13 @@ import (
 	"fmt"
 
 	"math"
-	"runtime/debug"
-	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/msdx/msdx/internal/tableprinter"
 	"github.com/msdx/msdx/search"
-	"github.com/msdx/msdx/search/pareto"
 )
 
 // SearchOptions are the inputs of "msdx search".
@@ -168,46 +164,6 @@ command line, 130 interrupted.`,
 	return cmd
 }
 
-// SearchCostReport is the JSON document of "msdx search --no-train --json".
-type SearchCostReport struct {
-	Space   string `json:"space"`
-	Base    string `json:"base"`
-	Sampler string `json:"sampler"`
-	// Params are the varied field paths, the order of every candidate's values.
-	Params []string `json:"params"`
-	// MatchedBy is the field the space's [match] scales to place candidates on a cost
-	// (empty without [match]); each candidate's Placed is its value.
-	MatchedBy string `json:"matched_by,omitempty"`
-	// Objectives are the front's objectives, as "min:NAME" or "max:NAME".
-	Objectives []string `json:"objectives"`
-	// Evaluated counts the distinct candidates costed; Feasible those that build and
-	// meet the constraints; Unbuildable those that do not resolve or build.
-	Evaluated   int `json:"evaluated"`
-	Feasible    int `json:"feasible"`
-	Unbuildable int `json:"unbuildable"`
-	// InRange counts the feasible candidates within --target-range (all feasible ones
-	// without it).
-	InRange int `json:"in_range"`
-	// Seconds is the wall time of the costing.
-	Seconds float64 `json:"seconds"`
-	// Candidates is the front (or, with --all, every candidate in range), ordered by the
-	// first objective.
-	Candidates []SearchCandidate `json:"candidates"`
-}
-
-// SearchCandidate is one candidate of a report.
-type SearchCandidate struct {
-	Values []string `json:"values"`
-	// Placed is the value of the report's MatchedBy field (0 without [match]).
-	Placed int               `json:"placed,omitempty"`
-	Sets   []string          `json:"sets"`
-	Hash   string            `json:"hash"`
-	Exits  []search.ExitCost `json:"exits"`
-	// Objectives are the candidate's objective values, in the report's order and
-	// direction.
-	Objectives []float64 `json:"objectives"`
-}
-
 func parseTargetRange(text string) (lo, hi float64, err error) {
 	a, b, ok := strings.Cut(text, ":")
 	if ok {
@@ -232,120 +188,29 @@ func searchCostRun(opts *SearchOptions) error {
 			return usageError{fmt.Errorf("--front: %s needs training; with --no-train use last_macs, mean_macs, first_macs, params or exits", o.Name)}
 		}
 	}
-	var lo, hi float64
+	cs := &search.CostSearch{Sampler: opts.Sampler, Limit: opts.Limit, Trials: opts.Trials, Seed: opts.Seed,
+		Objectives: objs, Tolerance: opts.Tolerance, All: opts.All}
 	if opts.TargetRange != "" {
-		if lo, hi, err = parseTargetRange(opts.TargetRange); err != nil {
+		if cs.TargetLo, cs.TargetHi, err = parseTargetRange(opts.TargetRange); err != nil {
 			return usageError{err}
 		}
 	}
-	sp, err := search.LoadSpace(opts.Space)
+	if cs.Space, err = search.LoadSpace(opts.Space); err != nil {
+		return err
+	}
+	rep, err := cs.Run()
 	if err != nil {
 		return err
 	}
-	// Costing allocates many short-lived graphs; collecting less often saves a quarter of
-	// the CPU time.
-	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	start := time.Now()
-	ev := &search.Evaluator{Space: sp}
-	sampler := opts.Sampler
-	if sampler == "auto" {
-		sampler = "grid"
-		if sp.GridSize(opts.Limit) > opts.Limit {
-			sampler = "random"
-		}
-	}
-	var cands []search.Candidate
-	switch sampler {
-	case "grid":
-		cands = sp.Grid(opts.Limit)
-	case "random":
-		cands = sp.Random(opts.Trials, opts.Seed)
-	case "nsga2":
-		const pop = 100
-		cands = sp.NSGA2(ev, objs, pop, max(1, (opts.Trials+pop-1)/pop), opts.Seed)
-	}
-	costs := ev.EvaluateAll(cands)
-	rep := SearchCostReport{Space: opts.Space, Base: sp.Base, Sampler: sampler, Evaluated: ev.Evaluated()}
-	for _, p := range sp.Params {
-		rep.Params = append(rep.Params, p.Path)
-	}
-	if sp.Match != nil {
-		rep.MatchedBy = sp.Match.By
-	}
-	for _, o := range objs {
-		rep.Objectives = append(rep.Objectives, direction(o)+o.Name)
-	}
-	// Distinct candidates only: samplers may repeat them.
-	seen := map[string]bool{}
-	var kept []int
-	for i, c := range costs {
-		k := cands[i].Key()
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		if c.Error != "" {
-			rep.Unbuildable++
-		}
-		if !c.Feasible() {
-			continue
-		}
-		rep.Feasible++
-		if opts.TargetRange != "" {
-			first, last := float64(c.Exits[0].MACs), c.LastMACs()
-			t := opts.Tolerance
-			if first < lo*(1-t) || first > lo*(1+t) || last < hi*(1-t) || last > hi*(1+t) {
-				continue
-			}
-		}
-		kept = append(kept, i)
-	}
-	rep.InRange = len(kept)
-	points := make([][]float64, len(kept))
-	for j, i := range kept {
-		points[j] = search.CostObjectives(costs[i], objs)
-	}
-	chosen := make([]int, len(kept))
-	for j := range chosen {
-		chosen[j] = j
-	}
-	if !opts.All {
-		chosen = pareto.Front(points)
-	}
-	sort.SliceStable(chosen, func(a, b int) bool { return points[chosen[a]][0] < points[chosen[b]][0] })
-	for _, j := range chosen {
-		i := kept[j]
-		obj := make([]float64, len(objs))
-		for k, o := range objs {
-			obj[k] = points[j][k]
-			if o.Maximize {
-				obj[k] = -obj[k]
-			}
-		}
-		sc := SearchCandidate{Values: cands[i].Values, Sets: sp.Overrides(cands[i]),
-			Hash: costs[i].Hash, Exits: costs[i].Exits, Objectives: obj}
-		if placed, _ := sp.Place(cands[i]); placed != nil {
-			sc.Placed = placed.Value
-		}
-		rep.Candidates = append(rep.Candidates, sc)
-	}
-	rep.Seconds = time.Since(start).Seconds()
 	if opts.JSON {
 		enc := json.NewEncoder(opts.IO.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	return printSearchCost(opts.IO, &rep, opts.All)
+	return printSearchCost(opts.IO, rep, opts.All)
 }
 
-func direction(o search.Objective) string {
-	if o.Maximize {
-		return "max:"
-	}
-	return "min:"
-}
-
-func printSearchCost(ios *IOStreams, rep *SearchCostReport, all bool) error {
+func printSearchCost(ios *IOStreams, rep *search.CostReport, all bool) error {
 	format := func(n int64) string { return strconv.FormatInt(n, 10) }
 	if ios.IsTerminal {
 		format = tableprinter.Human

@@ -64,7 +64,7 @@ func TestSearchNoTrain(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
-		var rep SearchCostReport
+		var rep search.CostReport
 		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 			t.Fatal(err)
 		}
@@ -117,7 +117,7 @@ func tinySearch(t *testing.T, space, dir string, env ...string) *SearchOptions {
 		Sampler: "asha", Trials: 3, Seed: 1, Objectives: "anytime_auc,last_macs", Rungs: "1,2", Eta: 2,
 		Study: dir, Data: "synthetic:train=320,test=100", Recipe: "quick",
 		ExecutorOptions: ExecutorOptions{Executor: "local", Jobs: 2, Threads: 1, Oversubscribe: true,
-			Worker: runner.Worker{exe, "trial", "run"}, WorkerEnv: append([]string{"MSDX_CLI_AS_MAIN=1"}, env...)},
+			Worker: runner.Argv{exe, "trial", "run"}, WorkerEnv: append([]string{"MSDX_CLI_AS_MAIN=1"}, env...)},
 		Context: context.Background(),
 	}
 }

@@ -88,7 +88,9 @@ func searchTrainRun(opts *SearchOptions) error {
 	if err != nil {
 		return err
 	}
-	ds, err := data.Open(absDataRef(opts.Data), data.OpenOptions{})
+	// Opened as the trials will open it, for the base spec's input (the fingerprint does
+	// not depend on it, and a resized image folder is then cached for the trials).
+	ds, err := data.Open(absDataRef(opts.Data), data.OpenOptions{Fit: &data.Fit{C: base.Input[0], H: base.Input[1], W: base.Input[2]}})
 	if err != nil {
 		return err
 	}

@@ -10,10 +10,11 @@ import (
 
 // SpecShowOptions are the inputs of "msdx spec show".
 type SpecShowOptions struct {
-	IO   *IOStreams
-	Spec string
-	Sets []string
-	JSON bool
+	IO     *IOStreams
+	Spec   string
+	Sets   []string
+	JSON   bool
+	Expand bool
 }
 
 func newCmdSpec(ios *IOStreams) *cobra.Command {
@@ -33,8 +34,11 @@ func newCmdSpecShow(ios *IOStreams, run func(*SpecShowOptions) error) *cobra.Com
 		Short: "Print a spec fully resolved, in canonical TOML",
 		Long: `Print a spec or preset with every default filled in and every override applied, in
 canonical TOML (fixed key order), followed by its content hash as a comment. The hash
-identifies the architecture: it ignores name, description, formatting and key order.`,
+identifies the architecture: it ignores name, description, formatting and key order.
+--expand writes every part out: the stem's and the head's layers and the fusion's units
+instead of the names of shipped parts (a spec that builds the same network).`,
 		Example: `  msdx spec show addad-cifar10
+  msdx spec show addad-cifar10 --expand
   msdx spec show my-spec.toml --set blocks.count=4`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -47,6 +51,7 @@ identifies the architecture: it ignores name, description, formatting and key or
 	}
 	cmd.Flags().StringArrayVar(&opts.Sets, "set", nil, "override a spec field, `path=value` (repeatable)")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&opts.Expand, "expand", false, "write out the layers and units of named parts")
 	return cmd
 }
 
@@ -55,11 +60,15 @@ func specShowRun(opts *SpecShowOptions) error {
 	if err != nil {
 		return err
 	}
+	hash := s.Hash()
+	if opts.Expand {
+		s = s.Expanded()
+	}
 	if opts.JSON {
 		doc := struct {
 			*spec.Spec
 			Hash string `json:"hash"`
-		}{s, s.Hash()}
+		}{s, hash}
 		enc := json.NewEncoder(opts.IO.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(doc)
@@ -67,6 +76,6 @@ func specShowRun(opts *SpecShowOptions) error {
 	if _, err := opts.IO.Out.Write(s.Canonical()); err != nil {
 		return err
 	}
-	_, err = opts.IO.Out.Write([]byte("# hash " + s.Hash() + "\n"))
+	_, err = opts.IO.Out.Write([]byte("# hash " + hash + "\n"))
 	return err
 }

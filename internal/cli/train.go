@@ -32,17 +32,20 @@ func (e exitCodeError) ExitCode() int { return e.code }
 
 // TrainOptions are the inputs of "msdx train".
 type TrainOptions struct {
-	IO         *IOStreams
-	Spec       string
-	Sets       []string
-	Data       string
-	Recipe     string
-	RecipeSets []string
-	Seed       int64 // negative: the recipe's
-	Epochs     int   // 0: the recipe's
-	Threads    int
-	Out        string
-	Resume     string
+	IO   *IOStreams
+	Spec string
+	Sets []string
+	Data string
+	// CropRatio and SkipBadImages are --crop-ratio and --skip-bad-images (train.Options).
+	CropRatio     float64
+	SkipBadImages bool
+	Recipe        string
+	RecipeSets    []string
+	Seed          int64 // negative: the recipe's
+	Epochs        int   // 0: the recipe's
+	Threads       int
+	Out           string
+	Resume        string
 	// CheckpointEvery is the number of batches between mid-epoch checkpoints; 0 is by time.
 	CheckpointEvery int
 	// Force resumes a run on another kernel path than its last session's.
@@ -67,10 +70,21 @@ checkpoints/best, by the last exit's validation top-1), the final weights
 (final.safetensors) and the per-exit test metrics of the final and best weights
 (test.json). See "go doc github.com/msdx/msdx/train" for the files' contents.
 
---data names the dataset as KIND:PATH: cifar10:DIR, cifar100:DIR, imagefolder:DIR or a
-.tar.gz, mnist:DIR, fashion-mnist:DIR, or synthetic (the built-in default). Images are
-padded or cropped to the spec's input and grey images expanded to its channels; the
-spec's classes must match the dataset's. --recipe names a recipe preset (quick, msdnet,
+--data names the dataset as KIND:PATH: cifar10:DIR or cifar100:DIR (the Python versions
+torchvision downloads, or the binary ones), imagefolder:DIR or a .tar.gz (torchvision's
+ImageFolder layout: DIR/train/CLASS/*.jpg with DIR/val/... or DIR/test/..., or DIR/CLASS/...),
+mnist:DIR, fashion-mnist:DIR, or synthetic (the built-in default). The spec's classes must
+match the dataset's. Images are brought to the spec's input as the MSDNet and RANet ImageNet
+scripts do: an image folder's images (any size, colour model and format) are resized,
+keeping their aspect ratio, to cover the input divided by --crop-ratio (256 for 224 at the
+default 0.875), then centre-cropped for evaluation; training takes random-resized crops of
+the resized images when the recipe asks for them (the imagenet recipe does). Images that
+already have the input's size are used as they are; the binary datasets' fixed-size images
+are zero-padded or centre-cropped (MNIST's 28x28 to 32x32), grey images are replicated to
+RGB. train says once what it changed, and data.json records it. Decoded image folders are
+cached under the user cache folder (msdx/data), memory-mapped; nothing is written into
+the dataset's folder. --skip-bad-images skips images that do not decode, listing them,
+instead of stopping. --recipe names a recipe preset (quick, msdnet,
 addad) or file; --recipe-set, --epochs and --seed override it. An --epochs no longer than
 a preset recipe's warm-up shortens the warm-up to fit, with a note; a warm-up set in a
 recipe file or with --recipe-set that does not fit is an error.
@@ -90,7 +104,9 @@ epoch otherwise; the per-exit test accuracy goes to stdout at the end (with --js
 summary of the run: its directory, status, epochs, test metrics and the session's
 provenance).`,
 		Example: `  msdx train msdnet-cifar10-small --out runs/small
-  msdx train msdnet-cifar10-small --data cifar10:data/cifar-10-batches-bin --epochs 30 --out runs/c10
+  msdx train msdnet-cifar10-small --data cifar10:data --epochs 30 --out runs/c10
+  msdx train msdnet-imagenet --data imagefolder:imagenet --recipe imagenet --out runs/in
+  msdx train msdnet-imagenet --set input=3x64x64 --set classes=100 --data imagefolder:photos --recipe imagenet --out runs/p64
   msdx train my-spec.toml --data fashion-mnist:/usr/share/datasets/fashion-mnist --set input=1x32x32 --out runs/fm
   msdx train --resume runs/c10`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -101,7 +117,7 @@ provenance).`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Resume != "" {
-				for _, name := range []string{"out", "data", "recipe", "set", "recipe-set", "seed", "epochs"} {
+				for _, name := range []string{"out", "data", "crop-ratio", "skip-bad-images", "recipe", "set", "recipe-set", "seed", "epochs"} {
 					if cmd.Flags().Changed(name) {
 						return usageError{fmt.Errorf("--%s cannot be changed when resuming: the run directory records it", name)}
 					}
@@ -120,6 +136,9 @@ provenance).`,
 			} else if opts.Seed < 0 {
 				return usageError{fmt.Errorf("--seed %d: want a seed of 0 or more", opts.Seed)}
 			}
+			if !(opts.CropRatio > 0 && opts.CropRatio <= 1) {
+				return usageError{fmt.Errorf("--crop-ratio %v: want a number in (0, 1]", opts.CropRatio)}
+			}
 			if opts.Epochs < 0 {
 				return usageError{fmt.Errorf("--epochs %d: want 1 or more (or leave it out for the recipe's)", opts.Epochs)}
 			}
@@ -131,6 +150,8 @@ provenance).`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Data, "data", "synthetic", "dataset `KIND:PATH`")
+	f.Float64Var(&opts.CropRatio, "crop-ratio", 0.875, "fraction `R` of a resized image that evaluation's centre crop keeps")
+	f.BoolVar(&opts.SkipBadImages, "skip-bad-images", false, "skip images that do not decode, with a count, instead of stopping")
 	f.StringVar(&opts.Recipe, "recipe", "quick", "recipe preset or file")
 	f.StringArrayVar(&opts.Sets, "set", nil, "override a spec field, `path=value` (repeatable)")
 	f.StringArrayVar(&opts.RecipeSets, "recipe-set", nil, "override a recipe field, `path=value` (repeatable)")
@@ -165,6 +186,7 @@ func trainRun(opts *TrainOptions) error {
 		}
 		r, err = train.Train(ctx, train.Options{
 			Spec: opts.Spec, SpecSets: opts.Sets, Data: opts.Data,
+			CropRatio: opts.CropRatio, SkipBadImages: opts.SkipBadImages,
 			Recipe: opts.Recipe, RecipeSets: sets, Epochs: opts.Epochs, Out: opts.Out,
 			Version: versionInfo().Version, Session: sess,
 		})

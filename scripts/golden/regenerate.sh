@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates the PyTorch golden fixtures of package nn (nn/testdata/golden/*):
+# Regenerates the PyTorch golden fixtures of package nn (nn/testdata/golden/* and the
+# generated declarations nn/testdata/golden-decl/*, whose parameters, batch and module are
+# made again by the tests and not committed):
 # the Go side writes each case's spec export, initial parameters and batch, then PyTorch
 # (Debian's python3-torch 1.13: apt-get install python3-torch) computes the references,
 # and counts the parameters of every preset's exported module; it also rewrites package
@@ -7,8 +9,9 @@
 # Go tests read the committed fixtures and never need Python.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-go test ./nn -run '^TestGoldenInputs$' -golden-write -count=1
-for dir in nn/testdata/golden/*/; do
+rm -rf nn/testdata/golden-decl/decl*/
+go test ./nn -run '^TestGolden(Decl)?Inputs$' -golden-write -count=1
+for dir in nn/testdata/golden/*/ nn/testdata/golden-decl/*/; do
   /usr/bin/python3 scripts/golden/torch_reference.py "$dir"
   echo "wrote ${dir}expected.safetensors"
 done

@@ -14,7 +14,12 @@ the summed per-exit cross-entropy:
   grad/NAME           the gradient of every parameter, under msdx's name
   after/NAME          every batch-norm running statistic after the step
   eval_logits/K       logits of exit K in evaluation mode, with those statistics
-and the module's parameter count in the metadata ("param_count").
+and in the metadata the module's parameter count ("param_count") and, as JSON ("macs"), the
+MACs of every module that runs on one image, counted from the module's own shapes under the
+MSDNet/RANet op counter's rules (architectures.md §1): Conv2d Cin·Cout·k²·Hout·Wout/groups,
+ReLU/GELU one per element, BatchNorm none, Avg/MaxPool2d k² per output element,
+AdaptiveAvgPool2d one per input element, Linear in·out (+ out with a bias). Functions
+(F.gelu, torch.sigmoid, products, cat, add, interpolate) are not modules and count nothing.
 Needs Debian's python3-torch (1.13); runs on the CPU in float32.
 """
 import importlib.util
@@ -61,6 +66,54 @@ def write(path, tensors, meta):
     os.replace(tmp, path)
 
 
+def count_macs(net, x):
+    """MACs per module name (msdx's node name) for one forward pass on x (one image)."""
+    counts = {}
+    handles = []
+
+    def hook(name):
+        def count(mod, inp, out):
+            i = inp[0]
+            if isinstance(mod, torch.nn.Conv2d):
+                n = (mod.in_channels * mod.out_channels * mod.kernel_size[0] * mod.kernel_size[1]
+                     * out.shape[2] * out.shape[3] // mod.groups)
+            elif isinstance(mod, (torch.nn.ReLU, torch.nn.GELU)):
+                n = i.numel()
+            elif isinstance(mod, torch.nn.BatchNorm2d):
+                n = 0
+            elif isinstance(mod, (torch.nn.AvgPool2d, torch.nn.MaxPool2d)):
+                k = mod.kernel_size if isinstance(mod.kernel_size, int) else mod.kernel_size[0]
+                n = out.shape[1] * out.shape[2] * out.shape[3] * k * k
+            elif isinstance(mod, torch.nn.AdaptiveAvgPool2d):
+                n = i.numel()
+            elif isinstance(mod, torch.nn.Linear) and "." in name:
+                n = 0  # inside an MHSA module, which counts its linear maps itself
+            elif isinstance(mod, torch.nn.Linear):
+                n = mod.in_features * mod.out_features + (mod.out_features if mod.bias is not None else 0)
+            elif type(mod).__name__ == "MHSA":
+                # Every multiply-add of its linear maps and matrix products, as fvcore counts
+                # (the reference hook counter cannot count attention).
+                t, c = i.shape[2] * i.shape[3], i.shape[1]
+                n = 4 * t * c * c + 2 * t * t * c
+            elif type(mod).__name__ == "LayerScale":
+                n = 0
+            else:
+                raise TypeError("no counting rule for %s" % type(mod).__name__)
+            key = name.replace("__", "/")
+            counts[key] = counts.get(key, 0) + n
+        return count
+
+    for name, m in net.named_modules():
+        if name and (not list(m.children()) or type(m).__name__ == "MHSA"):
+            handles.append(m.register_forward_hook(hook(name)))
+    net.eval()
+    with torch.no_grad():
+        net(x)
+    for h in handles:
+        h.remove()
+    return counts
+
+
 def main(case):
     torch.manual_seed(0)
     torch.set_num_threads(1)
@@ -100,7 +153,9 @@ def main(case):
         for k, l in enumerate(net(x), 1):
             out["eval_logits/%d" % k] = l
     params = sum(p.numel() for p in net.parameters())
-    write(os.path.join(case, "expected.safetensors"), out, {"param_count": str(params)})
+    macs = count_macs(net, x[:1])
+    write(os.path.join(case, "expected.safetensors"), out,
+          {"param_count": str(params), "macs": json.dumps(macs, sort_keys=True)})
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/msdx/msdx/pareto"
 	"github.com/msdx/msdx/search/nsga2"
-	"github.com/msdx/msdx/search/pareto"
 )
 
 // Example minimises Schaffer's problem, x² and (x-2)², with x = 4u - 2 for u in [0, 1].

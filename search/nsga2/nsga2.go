@@ -15,7 +15,7 @@ import (
 	"math/rand/v2"
 	"sort"
 
-	"github.com/msdx/msdx/search/pareto"
+	"github.com/msdx/msdx/pareto"
 )
 
 // Config sets up an optimiser. Zero fields take the defaults of Deb et al. (2002).

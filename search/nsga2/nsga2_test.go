@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/msdx/msdx/search/pareto"
+	"github.com/msdx/msdx/pareto"
 )
 
 func zdt(shape func(f1, g float64) float64) func(x []float64) ([]float64, float64) {

@@ -1,6 +1,8 @@
-// Package pareto holds the multi-objective tools of msdx search: Pareto dominance (plain
-// and, for constrained problems, Deb's constraint-domination), fast non-dominated sorting,
-// crowding distance and the hypervolume indicator.
+// Package pareto holds the n-objective tools of msdx: Pareto dominance (plain and, for
+// constrained problems, Deb's constraint-domination), fast non-dominated sorting, crowding
+// distance and the hypervolume indicator. NSGA-II (search/nsga2) and "msdx search", whose
+// objectives are any two or more chosen on the command line, use it directly; package
+// curve builds the two-objective (cost, accuracy) case on it.
 //
 // Every objective is minimised; callers negate the objectives they maximise.
 package pareto

@@ -3,7 +3,7 @@ package pareto_test
 import (
 	"fmt"
 
-	"github.com/msdx/msdx/search/pareto"
+	"github.com/msdx/msdx/pareto"
 )
 
 // Example finds the front of four (MACs, error) points and the area it dominates up to a
