@@ -48,9 +48,11 @@
 // on every preset family). Bits do depend on the kernel path (kernels.Path: AVX-512, AVX2
 // or generic) and on ChunkImages.
 //
-// A new op kind needs a case in step.forward and chunk.backwardStep (and in
-// Network.weightGrad if it has weights that sum over the batch); an op that, like batch
-// norm, needs statistics of the whole batch also needs a join in the plans.
+// A new op kind needs a case in step.forward and chunk.backwardStep (and, if it has
+// weights that sum over the batch, in Network.weightGrad and in planBackward's list of
+// weight steps; a kernel that computes them beside the input gradient, as kernels.MHSA
+// does, writes the chunk's copy to chunk.discardGrads); an op that, like batch norm, needs
+// statistics of the whole batch also needs a join in the plans.
 package nn
 
 import (
