@@ -8,6 +8,7 @@ import (
 
 	"github.com/msdx/msdx/bench"
 	"github.com/msdx/msdx/builder"
+	"github.com/msdx/msdx/kernels"
 	"github.com/msdx/msdx/nn"
 	"github.com/msdx/msdx/spec"
 )
@@ -63,6 +64,61 @@ func TestJSONSchema(t *testing.T) {
 			if _, ok := e.(map[string]any)[k]; !ok {
 				t.Errorf("exit without %q: %v", k, e)
 			}
+		}
+	}
+}
+
+// TestScaling checks the scaling curve: one point per thread count in the order asked,
+// positive rates, the documented JSON names, progress counting its measurements, and the
+// thread count restored afterwards.
+func TestScaling(t *testing.T) {
+	s, err := spec.Preset("msdnet-cifar10-small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := builder.Build(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := kernels.Threads()
+	var last [2]int
+	res, err := bench.Run(g, nn.InitPyTorch, bench.Options{Batch: 10, Seed: 1, Scaling: []int{2, 1, 3}, Rounds: 2,
+		Progress: func(done, total int) { last = [2]int{done, total} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := kernels.Threads(); got != before {
+		t.Errorf("threads after the curve: %d, want %d", got, before)
+	}
+	// Each exit, training, then inference and training per count and round.
+	n := len(g.Exits) + 1 + 2*3*2
+	if diff := cmp.Diff([2]int{n, n}, last); diff != "" {
+		t.Errorf("last progress (-want +got):\n%s", diff)
+	}
+	var threads []int
+	for _, p := range res.Scaling {
+		threads = append(threads, p.Threads)
+		if !(p.TrainImagesPerSecond > 0 && p.InferenceImagesPerSecond > 0) {
+			t.Errorf("%d threads: rates %v, %v, want positive", p.Threads, p.TrainImagesPerSecond, p.InferenceImagesPerSecond)
+		}
+	}
+	if diff := cmp.Diff([]int{2, 1, 3}, threads); diff != "" {
+		t.Errorf("thread counts (-want +got):\n%s", diff)
+	}
+	raw, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Scaling []map[string]any `json:"scaling"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"threads", "train_images_per_second", "inference_images_per_second",
+		"train_cpu_seconds_per_image", "inference_cpu_seconds_per_image"} {
+		if _, ok := m.Scaling[0][k]; !ok {
+			t.Errorf("scaling point without %q: %v", k, m.Scaling[0])
 		}
 	}
 }

@@ -98,7 +98,12 @@ func Conv2D(y, x *Tensor, w, bias []float32, spec ConvSpec) {
 	if bias != nil && len(bias) != s.OutC {
 		panic(fmt.Sprintf("kernels: Conv2D: len(bias)=%d, want %d", len(bias), s.OutC))
 	}
-	convForward(y, x, w, s, false, epilogue{})
+	convForward(y, x, w, s, false, epilogue{}, nil)
+	addBias(y, bias)
+}
+
+// addBias adds bias[c] to channel c of y; nil adds nothing.
+func addBias(y *Tensor, bias []float32) {
 	if bias != nil {
 		for c, b := range bias {
 			row := y.Channel(c)
@@ -119,7 +124,7 @@ func Conv2D(y, x *Tensor, w, bias []float32, spec ConvSpec) {
 func Conv2DBatchNorm(y, x *Tensor, w []float32, spec ConvSpec, bn *BatchNorm, act Activation) {
 	s := spec.check("Conv2DBatchNorm", x, y, w)
 	bn.check("Conv2DBatchNorm", y, y)
-	convForward(y, x, w, s, false, epilogue{bn, act})
+	convForward(y, x, w, s, false, epilogue{bn, act}, nil)
 }
 
 // epilogue is the evaluation-mode batch norm and activation that
@@ -139,8 +144,9 @@ func (e epilogue) apply(row []float32, c int) {
 
 // convForward computes y = conv(x, w), or y += conv(x, w) if accumulate,
 // for a checked, normalised spec, then applies epi (if epi.bn is not nil;
-// not with accumulate).
-func convForward(y, x *Tensor, w []float32, s ConvSpec, accumulate bool, epi epilogue) {
+// not with accumulate). packed, if not nil, holds w packed per group
+// (ConvWeights).
+func convForward(y, x *Tensor, w []float32, s ConvSpec, accumulate bool, epi epilogue, packed []gemm.PackedA) {
 	cg, og := s.InC/s.Groups, s.OutC/s.Groups
 	k := cg * s.KH * s.KW
 	plane := y.H * y.W
@@ -162,7 +168,11 @@ func convForward(y, x *Tensor, w []float32, s ConvSpec, accumulate bool, epi epi
 		convDirect(y, x, w, s, epi)
 	case s.isPointwise():
 		for g := range s.Groups {
-			gemm.Sgemm(false, false, og, cols, cg, 1, w[g*og*k:], k, x.Data[g*cg*cols:], cols, beta, y.Data[g*og*cols:], cols, Threads())
+			if packed != nil {
+				gemm.SgemmPacked(&packed[g], false, cols, x.Data[g*cg*cols:], cols, beta, y.Data[g*og*cols:], cols)
+				continue
+			}
+			gemm.Sgemm(false, false, og, cols, cg, 1, w[g*og*k:], k, x.Data[g*cg*cols:], cols, beta, y.Data[g*og*cols:], cols, kernelThreads())
 		}
 		if epi.bn != nil {
 			parallel(&epilogueTasks, s.OutC, epilogueTask{*y, epi})
@@ -170,7 +180,7 @@ func convForward(y, x *Tensor, w []float32, s ConvSpec, accumulate bool, epi epi
 	default:
 		nb := s.imagesPerChunk(x.N, y.H, y.W)
 		chunks := (x.N + nb - 1) / nb
-		parallel(&convChunkTasks, chunks, convChunkTask{*y, *x, w, s, nb, beta, epi})
+		parallel(&convChunkTasks, chunks, convChunkTask{*y, *x, w, s, nb, beta, epi, packed})
 	}
 }
 
@@ -195,6 +205,8 @@ type convChunkTask struct {
 	nb   int
 	beta float32
 	epi  epilogue
+	// packed, if not nil, holds w packed per group.
+	packed []gemm.PackedA
 }
 
 var convChunkTasks taskPool[convChunkTask]
@@ -212,7 +224,11 @@ func (t *convChunkTask) Run(_, ci int) {
 	defer putBuf(buf)
 	for g := range s.Groups {
 		im2col(*buf, x, g*cg, cg, n0, n1, s, y.H, y.W)
-		gemm.Sgemm(false, false, og, ccols, k, 1, w[g*og*k:], k, *buf, ccols, t.beta, y.Data[g*og*cols+n0*plane:], cols, 1)
+		if t.packed != nil {
+			gemm.SgemmPacked(&t.packed[g], false, ccols, *buf, ccols, t.beta, y.Data[g*og*cols+n0*plane:], cols)
+		} else {
+			gemm.Sgemm(false, false, og, ccols, k, 1, w[g*og*k:], k, *buf, ccols, t.beta, y.Data[g*og*cols+n0*plane:], cols, 1)
+		}
 		if epi.bn != nil {
 			for c := g * og; c < (g+1)*og; c++ {
 				epi.apply(y.Data[c*cols+n0*plane:][:ccols], c)
@@ -221,19 +237,24 @@ func (t *convChunkTask) Run(_, ci int) {
 	}
 }
 
-// transposedSpec returns the spec and weights of the stride-1 convolution
-// whose forward pass is the backward-data pass of s: input and output
-// channels swap within each group and the kernel turns by 180 degrees, with
-// padding K-1-Pad. ok is false when s has a stride or a padding of K or
-// more.
-func transposedSpec(s ConvSpec, w []float32) (t ConvSpec, wt *[]float32, ok bool) {
+// transposedConv returns the spec of the stride-1 convolution whose forward
+// pass is the backward-data pass of s: input and output channels swap
+// within each group and the kernel turns by 180 degrees
+// (transposedWeights), with padding K-1-Pad. ok is false when s has a
+// stride or a padding of K or more.
+func transposedConv(s ConvSpec) (t ConvSpec, ok bool) {
 	if s.StrideH != 1 || s.StrideW != 1 || s.PadH >= s.KH || s.PadW >= s.KW {
-		return t, nil, false
+		return t, false
 	}
-	t = ConvSpec{InC: s.OutC, OutC: s.InC, KH: s.KH, KW: s.KW, StrideH: 1, StrideW: 1,
-		PadH: s.KH - 1 - s.PadH, PadW: s.KW - 1 - s.PadW, Groups: s.Groups}
+	return ConvSpec{InC: s.OutC, OutC: s.InC, KH: s.KH, KW: s.KW, StrideH: 1, StrideW: 1,
+		PadH: s.KH - 1 - s.PadH, PadW: s.KW - 1 - s.PadW, Groups: s.Groups}, true
+}
+
+// transposedWeights returns the weights of transposedConv(s) in a scratch
+// buffer (putBuf it).
+func transposedWeights(s ConvSpec, w []float32) *[]float32 {
 	cg, og, kk := s.InC/s.Groups, s.OutC/s.Groups, s.KH*s.KW
-	wt = getBuf(len(w))
+	wt := getBuf(len(w))
 	d := *wt
 	for g := range s.Groups {
 		for co := range og {
@@ -246,13 +267,20 @@ func transposedSpec(s ConvSpec, w []float32) (t ConvSpec, wt *[]float32, ok bool
 			}
 		}
 	}
-	return t, wt, true
+	return wt
 }
 
 // Conv2DBackwardData computes the input gradient dx from the output
 // gradient dy. With accumulate, dx += grad; otherwise dx is overwritten.
 func Conv2DBackwardData(dx, dy *Tensor, w []float32, spec ConvSpec, accumulate bool) {
 	s := spec.check("Conv2DBackwardData", dx, dy, w)
+	convBackwardData(dx, dy, w, s, accumulate, nil)
+}
+
+// convBackwardData is Conv2DBackwardData for a checked, normalised spec;
+// packed, if not nil, holds the weights packed per group as
+// ConvWeights.PackBackward packs them.
+func convBackwardData(dx, dy *Tensor, w []float32, s ConvSpec, accumulate bool, packed []gemm.PackedA) {
 	cg, og := s.InC/s.Groups, s.OutC/s.Groups
 	k := cg * s.KH * s.KW
 	plane := dy.H * dy.W
@@ -263,13 +291,22 @@ func Conv2DBackwardData(dx, dy *Tensor, w []float32, spec ConvSpec, accumulate b
 	}
 	if s.isPointwise() {
 		for g := range s.Groups {
-			gemm.Sgemm(true, false, cg, cols, og, 1, w[g*og*k:], k, dy.Data[g*og*cols:], cols, beta, dx.Data[g*cg*cols:], cols, Threads())
+			if packed != nil {
+				gemm.SgemmPacked(&packed[g], false, cols, dy.Data[g*og*cols:], cols, beta, dx.Data[g*cg*cols:], cols)
+				continue
+			}
+			gemm.Sgemm(true, false, cg, cols, og, 1, w[g*og*k:], k, dy.Data[g*og*cols:], cols, beta, dx.Data[g*cg*cols:], cols, kernelThreads())
 		}
 		return
 	}
 	if cg > 1 {
-		if t, wt, ok := transposedSpec(s, w); ok {
-			convForward(dx, dy, *wt, t, accumulate, epilogue{})
+		if t, ok := transposedConv(s); ok {
+			if packed != nil { // the turned weights, packed
+				convForward(dx, dy, nil, t, accumulate, epilogue{}, packed)
+				return
+			}
+			wt := transposedWeights(s, w)
+			convForward(dx, dy, *wt, t, accumulate, epilogue{}, nil)
 			putBuf(wt)
 			return
 		}
@@ -283,7 +320,7 @@ func Conv2DBackwardData(dx, dy *Tensor, w []float32, spec ConvSpec, accumulate b
 	}
 	nb := s.imagesPerChunk(dx.N, dy.H, dy.W)
 	chunks := (dx.N + nb - 1) / nb
-	parallel(&convDataChunkTasks, chunks, convDataChunkTask{*dx, *dy, w, s, nb, accumulate})
+	parallel(&convDataChunkTasks, chunks, convDataChunkTask{*dx, *dy, w, s, nb, accumulate, packed})
 }
 
 // convDataChunkTask computes the input gradient of the images of im2col
@@ -294,6 +331,7 @@ type convDataChunkTask struct {
 	s          ConvSpec
 	nb         int
 	accumulate bool
+	packed     []gemm.PackedA // if not nil, w packed per group
 }
 
 var convDataChunkTasks taskPool[convDataChunkTask]
@@ -311,7 +349,11 @@ func (t *convDataChunkTask) Run(_, ci int) {
 	buf := getBuf(k * ccols)
 	defer putBuf(buf)
 	for g := range s.Groups {
-		gemm.Sgemm(true, false, k, ccols, og, 1, w[g*og*k:], k, dy.Data[g*og*cols+n0*plane:], cols, 0, *buf, ccols, 1)
+		if t.packed != nil {
+			gemm.SgemmPacked(&t.packed[g], false, ccols, dy.Data[g*og*cols+n0*plane:], cols, 0, *buf, ccols)
+		} else {
+			gemm.Sgemm(true, false, k, ccols, og, 1, w[g*og*k:], k, dy.Data[g*og*cols+n0*plane:], cols, 0, *buf, ccols, 1)
+		}
 		if !t.accumulate {
 			// Clear this chunk's part of dx just before col2im adds
 			// into it, while it is in cache.
@@ -344,7 +386,7 @@ func Conv2DBackwardWeight(dw, dbias []float32, x, dy *Tensor, spec ConvSpec) {
 		for g := range s.Groups {
 			dyg, xg, dwg := dy.Data[g*og*cols:], x.Data[g*cg*cols:], dw[g*og*k:]
 			if simdLanes() == 0 {
-				gemm.Sgemm(false, true, og, cg, cols, 1, dyg, cols, xg, cols, 1, dwg, k, Threads())
+				gemm.Sgemm(false, true, og, cg, cols, 1, dyg, cols, xg, cols, 1, dwg, k, kernelThreads())
 				continue
 			}
 			// Split the input channels (columns of dw) among the threads.

@@ -49,10 +49,11 @@
 //
 // # Threads and scratch
 //
-// Kernels use up to Threads goroutines (SetThreads; default GOMAXPROCS):
-// the calling one and helpers started once and reused (package
-// kernels/internal/par), given their work as pooled structs rather than
-// closures. Scratch memory comes from internal free lists. So once a
+// Kernels use up to Threads goroutines (SetThreads; default GOMAXPROCS),
+// or only the calling one between BeginSerial and EndSerial: the calling
+// one and helpers started once and reused (package internal/par, shared
+// with package nn), given their work as pooled structs rather than
+// closures. Every kernel gives the same bits on any number of threads. Scratch memory comes from internal free lists. So once a
 // network has run a batch size, its kernels allocate nothing per call
 // (nn tests this for evaluation-mode Forward). Helpers started for a
 // higher thread count stay, idle, after SetThreads lowers it.
@@ -66,9 +67,9 @@ import (
 	"runtime"
 	"sync/atomic"
 
-	"github.com/msdx/msdx/kernels/internal/freelist"
+	"github.com/msdx/msdx/internal/freelist"
+	"github.com/msdx/msdx/internal/par"
 	"github.com/msdx/msdx/kernels/internal/gemm"
-	"github.com/msdx/msdx/kernels/internal/par"
 )
 
 var threads atomic.Int32
@@ -87,6 +88,33 @@ func SetThreads(n int) {
 // Threads returns the number of goroutines kernels may use.
 func Threads() int { return int(threads.Load()) }
 
+// serial counts the BeginSerial calls not yet ended.
+var serial atomic.Int32
+
+// BeginSerial makes every kernel call run on its calling goroutine, whatever
+// Threads says, until the matching EndSerial; calls nest. A caller that
+// runs kernels on several goroutines at once has already spent the threads
+// (package nn runs each chunk of a batch through the network on one), and
+// kernels splitting their work again would only add goroutines the cores
+// cannot run. Results do not depend on it: every kernel gives the same bits
+// on any number of threads.
+func BeginSerial() { serial.Add(1) }
+
+// EndSerial ends a BeginSerial.
+func EndSerial() {
+	if serial.Add(-1) < 0 {
+		panic("kernels: EndSerial without BeginSerial")
+	}
+}
+
+// kernelThreads is the number of goroutines a kernel call may use now.
+func kernelThreads() int {
+	if serial.Load() > 0 {
+		return 1
+	}
+	return Threads()
+}
+
 // Path returns the name of the active GEMM microkernel path: "avx512",
 // "avx2" or "generic". The environment variable MSDX_KERNELS=generic|avx2
 // forces a lower path at start-up.
@@ -103,7 +131,7 @@ func SetPath(name string) error { return gemm.SetPath(name) }
 // (op(A) is m x k, op(B) is k x n; transA means A is stored k x m) using
 // Threads goroutines. With beta == 0, C is not read.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemm.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Threads())
+	gemm.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, kernelThreads())
 }
 
 // Tensor is a float32 tensor in CNHW layout: element (n, c, h, w) is
@@ -204,7 +232,7 @@ func parallel[T any, P interface {
 }](pool *taskPool[T], n int, t T) {
 	p := pool.get()
 	*p = t
-	par.Do(min(Threads(), n), n, P(p))
+	par.Do(min(kernelThreads(), n), n, P(p))
 	pool.put(p)
 }
 

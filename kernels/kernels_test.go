@@ -548,3 +548,59 @@ func TestExp32(t *testing.T) {
 	}
 	t.Logf("largest relative difference %g", worst)
 }
+
+// TestConvWeights checks that a packed convolution gives the bits of Conv2D,
+// Conv2DBatchNorm and Conv2DBackwardData on every conv path, on one and two threads.
+func TestConvWeights(t *testing.T) {
+	saved := colBudget
+	defer func() { colBudget = saved }()
+	colBudget = 1 << 10 // several im2col chunks
+	defer SetThreads(Threads())
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, s := range []ConvSpec{
+		{InC: 5, OutC: 7, KH: 3, KW: 3, PadH: 1, PadW: 1},                         // turned backward
+		{InC: 6, OutC: 4, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1}, // strided
+		{InC: 9, OutC: 5, KH: 1, KW: 1},                                           // pointwise
+		{InC: 12, OutC: 4, KH: 1, KW: 1, Groups: 2},
+		{InC: 6, OutC: 6, KH: 3, KW: 3, PadH: 1, PadW: 1, Groups: 6}, // depthwise
+		{InC: 4, OutC: 6, KH: 3, KW: 3, PadH: 1, PadW: 1, Groups: 2},
+		{InC: 4, OutC: 1, KH: 3, KW: 3, PadH: 1, PadW: 1}, // one output channel: direct backward
+		{InC: 300, OutC: 3, KH: 1, KW: 1},                 // k beyond one GEMM k-block
+	} {
+		for _, threads := range []int{1, 2} {
+			SetThreads(threads)
+			x := randTensor(r, shape{s.InC, 3, 9, 8})
+			ho, wo := s.OutSize(9, 8)
+			w := randVec(r, s.WeightLen())
+			bias := randVec(r, s.OutC)
+			bn := NewBatchNorm(s.OutC)
+			for c := range s.OutC {
+				bn.Gamma[c], bn.Beta[c] = float32(r.NormFloat64()), float32(r.NormFloat64())
+			}
+			var cw ConvWeights
+			cw.PackForward(w, s)
+			cw.PackBackward(w, s)
+			want, got := NewTensor(s.OutC, 3, ho, wo), NewTensor(s.OutC, 3, ho, wo)
+			Conv2D(want, x, w, bias, s)
+			cw.Forward(got, x, bias)
+			if diff := cmp.Diff(want.Data, got.Data); diff != "" {
+				t.Fatalf("%+v, %d threads: Forward differs from Conv2D:\n%s", s, threads, diff)
+			}
+			Conv2DBatchNorm(want, x, w, s, bn, ActReLU)
+			cw.ForwardBatchNorm(got, x, bn, ActReLU)
+			if diff := cmp.Diff(want.Data, got.Data); diff != "" {
+				t.Fatalf("%+v, %d threads: ForwardBatchNorm differs from Conv2DBatchNorm:\n%s", s, threads, diff)
+			}
+			dy := randTensor(r, shape{s.OutC, 3, ho, wo})
+			for _, acc := range []bool{false, true} {
+				dxWant, dxGot := randTensor(r, shape{s.InC, 3, 9, 8}), NewTensor(s.InC, 3, 9, 8)
+				copy(dxGot.Data, dxWant.Data)
+				Conv2DBackwardData(dxWant, dy, w, s, acc)
+				cw.BackwardData(dxGot, dy, acc)
+				if diff := cmp.Diff(dxWant.Data, dxGot.Data); diff != "" {
+					t.Fatalf("%+v, %d threads, accumulate %v: BackwardData differs from Conv2DBackwardData:\n%s", s, threads, acc, diff)
+				}
+			}
+		}
+	}
+}

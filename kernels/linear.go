@@ -58,7 +58,7 @@ func checkLinear(op string, x, y *Tensor, w []float32) {
 // out) may be nil.
 func Linear(y, x *Tensor, w, b []float32) {
 	checkLinear("Linear", x, y, w)
-	gemm.Sgemm(false, false, y.C, x.N, x.C, 1, w, x.C, x.Data, x.N, 0, y.Data, x.N, Threads())
+	gemm.Sgemm(false, false, y.C, x.N, x.C, 1, w, x.C, x.Data, x.N, 0, y.Data, x.N, kernelThreads())
 	if b != nil {
 		for o, bv := range b[:y.C] {
 			row := y.Channel(o)
@@ -71,7 +71,7 @@ func Linear(y, x *Tensor, w, b []float32) {
 
 // LinearBackward computes dx (added if accumulate, else overwritten; skipped
 // if dx is nil) and adds the weight and bias gradients to dw and db (db may
-// be nil).
+// be nil; both skipped if dw is nil).
 func LinearBackward(dx, dy, x *Tensor, w, dw, db []float32, accumulate bool) {
 	checkLinear("LinearBackward", x, dy, w)
 	n := x.N
@@ -81,9 +81,12 @@ func LinearBackward(dx, dy, x *Tensor, w, dw, db []float32, accumulate bool) {
 		if accumulate {
 			beta = 1
 		}
-		gemm.Sgemm(true, false, x.C, n, dy.C, 1, w, x.C, dy.Data, n, beta, dx.Data, n, Threads())
+		gemm.Sgemm(true, false, x.C, n, dy.C, 1, w, x.C, dy.Data, n, beta, dx.Data, n, kernelThreads())
 	}
-	gemm.Sgemm(false, true, dy.C, x.C, n, 1, dy.Data, n, x.Data, n, 1, dw, x.C, Threads())
+	if dw == nil {
+		return
+	}
+	gemm.Sgemm(false, true, dy.C, x.C, n, 1, dy.Data, n, x.Data, n, 1, dw, x.C, kernelThreads())
 	if db != nil {
 		for o := range dy.C {
 			db[o] += sum(dy.Channel(o))
@@ -111,9 +114,15 @@ func AddTo(y, x []float32) {
 // this is one contiguous copy, the concatenation used when a layer cannot
 // write into a Channels view directly.
 func CopyChannels(dst *Tensor, c0 int, src *Tensor) {
-	v := dst.Channels(c0, c0+src.C)
-	mustSameShape("CopyChannels", v, src)
-	copy(v.Data, src.Data)
+	// Checked by hand rather than on a Channels view, which would be allocated on
+	// every call (a concatenation per dense layer).
+	checkLen("CopyChannels", dst)
+	checkLen("CopyChannels", src)
+	if c0 < 0 || c0+src.C > dst.C || src.N != dst.N || src.H != dst.H || src.W != dst.W {
+		panic(fmt.Sprintf("kernels: CopyChannels: %v into channels [%d,%d) of %v", src.String(), c0, c0+src.C, dst.String()))
+	}
+	p := dst.N * dst.H * dst.W
+	copy(dst.Data[c0*p:(c0+src.C)*p], src.Data)
 }
 
 // Softmax writes per-sample softmax probabilities of feature-major logits

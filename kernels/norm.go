@@ -87,45 +87,119 @@ func (bn *BatchNorm) check(op string, x, y *Tensor) {
 // batch's mean and biased variance per channel, stores the mean and
 // 1/sqrt(var+eps) in saveMean and saveInvStd (for Backward), and updates the
 // running statistics (the running variance with the unbiased estimate).
-// y may not alias x.
+// y may not alias x. It is Partial, CombineStats and Normalize on a batch
+// of one chunk, with the same bits.
 func (bn *BatchNorm) Train(y, x *Tensor, saveMean, saveInvStd []float32, act Activation) {
 	bn.check("BatchNorm.Train", x, y)
 	if len(saveMean) != x.C || len(saveInvStd) != x.C {
 		panic("kernels: BatchNorm.Train: saveMean and saveInvStd need one value per channel")
 	}
-	parallel(&bnTrainTasks, x.C, bnTrainTask{bn, *y, *x, saveMean, saveInvStd, act})
+	// The chunk's mean and squared deviations go straight into the outputs.
+	bn.Partial(x, saveMean, saveInvStd)
+	images := [1]int{x.N}
+	bn.CombineStats(saveMean, saveInvStd, saveMean, saveInvStd, images[:], x.H*x.W)
+	bn.Normalize(y, x, saveMean, saveInvStd, act)
 }
 
-// bnTrainTask is Train's work on channel c.
-type bnTrainTask struct {
-	bn                   *BatchNorm
-	y, x                 Tensor
-	saveMean, saveInvStd []float32
-	act                  Activation
+// Partial computes, for one chunk x of a batch, each channel's mean and
+// sum of squared deviations from that mean (into mean and m2, one value per
+// channel): the statistics CombineStats combines. Chunks run through a
+// network independently, so a batch's statistics are the only values its
+// chunks must exchange; a chunk's mean and deviations (rather than sums of
+// x and x²) keep the variance accurate.
+func (bn *BatchNorm) Partial(x *Tensor, mean, m2 []float32) {
+	checkLen("BatchNorm.Partial", x)
+	if len(bn.Gamma) != x.C || len(mean) < x.C || len(m2) < x.C {
+		panic(fmt.Sprintf("kernels: BatchNorm.Partial: %d channels, tensor %v, %d means, %d deviations", len(bn.Gamma), x.String(), len(mean), len(m2)))
+	}
+	parallel(&bnPartialTasks, x.C, bnPartialTask{*x, mean, m2})
 }
 
-var bnTrainTasks taskPool[bnTrainTask]
+// bnPartialTask is Partial's work on channel c.
+type bnPartialTask struct {
+	x        Tensor
+	mean, m2 []float32
+}
 
-func (t *bnTrainTask) Run(_, c int) {
-	bn, x, y, saveMean, saveInvStd, act := t.bn, &t.x, &t.y, t.saveMean, t.saveInvStd, t.act
-	m := x.N * x.H * x.W
-	xs := x.Channel(c)
+var bnPartialTasks taskPool[bnPartialTask]
+
+func (t *bnPartialTask) Run(_, c int) {
+	xs := t.x.Channel(c)
 	// float32 sums over many independent partial sums (vector lanes
 	// times unrolling) keep the error far below the tests' 1e-4.
-	mean := sum32(xs) / float32(m)
-	ss := float64(sumSqDev32(xs, mean))
-	variance := ss / float64(m)
-	invStd := float32(1 / math.Sqrt(variance+float64(bn.Eps)))
-	saveMean[c], saveInvStd[c] = mean, invStd
-	unbiased := variance
-	if m > 1 {
-		unbiased = ss / float64(m-1)
+	mean := sum32(xs) / float32(len(xs))
+	t.mean[c], t.m2[c] = mean, sumSqDev32(xs, mean)
+}
+
+// CombineStats combines the Partial statistics of the chunks of a batch,
+// in chunk order: chunk j's means and deviations are
+// means[j*C:(j+1)*C] and m2s[j*C:(j+1)*C] (C channels), and it holds
+// images[j] images of plane values each. It stores the batch mean and
+// 1/sqrt(var+eps) (biased variance) in saveMean and saveInvStd and updates
+// the running statistics (the running variance with the unbiased
+// estimate). saveMean and saveInvStd may be means and m2s (one chunk).
+//
+// The deviations are combined about the float32 batch mean, as a single
+// pass over the batch computes them, so that a batch of one chunk gets the
+// bits Train always gave; the order of the chunks is fixed, so the result
+// does not depend on which goroutine computed which chunk.
+func (bn *BatchNorm) CombineStats(saveMean, saveInvStd, means, m2s []float32, images []int, plane int) {
+	c := len(bn.Gamma)
+	if len(saveMean) < c || len(saveInvStd) < c || len(means) < c*len(images) || len(m2s) < c*len(images) {
+		panic("kernels: BatchNorm.CombineStats: need one value per channel and chunk")
+	}
+	total := 0
+	for _, n := range images {
+		total += n * plane
 	}
 	mom := float64(bn.Momentum)
-	bn.RunMean[c] = float32((1-mom)*float64(bn.RunMean[c]) + mom*float64(mean))
-	bn.RunVar[c] = float32((1-mom)*float64(bn.RunVar[c]) + mom*unbiased)
-	a, b := bnAffine(bn.Gamma[c], bn.Beta[c], mean, invStd)
-	scaleShift(y.Channel(c), xs, a, b, act)
+	for ch := range c {
+		var s float64
+		for j, n := range images {
+			s += float64(n*plane) * float64(means[j*c+ch])
+		}
+		mean := float32(s / float64(total))
+		var ss float64
+		for j, n := range images {
+			d := float64(means[j*c+ch]) - float64(mean)
+			ss += float64(m2s[j*c+ch]) + float64(n*plane)*d*d
+		}
+		variance := ss / float64(total)
+		invStd := float32(1 / math.Sqrt(variance+float64(bn.Eps)))
+		saveMean[ch], saveInvStd[ch] = mean, invStd
+		unbiased := variance
+		if total > 1 {
+			unbiased = ss / float64(total-1)
+		}
+		bn.RunMean[ch] = float32((1-mom)*float64(bn.RunMean[ch]) + mom*float64(mean))
+		bn.RunVar[ch] = float32((1-mom)*float64(bn.RunVar[ch]) + mom*unbiased)
+	}
+}
+
+// Normalize computes Train's output y = act(gamma*(x-mean)*invStd + beta)
+// for one chunk x of the batch, from the batch statistics CombineStats
+// stored in mean and invStd. y may not alias x.
+func (bn *BatchNorm) Normalize(y, x *Tensor, mean, invStd []float32, act Activation) {
+	bn.check("BatchNorm.Normalize", x, y)
+	if len(mean) != x.C || len(invStd) != x.C {
+		panic("kernels: BatchNorm.Normalize: mean and invStd need one value per channel")
+	}
+	parallel(&bnNormalizeTasks, x.C, bnNormalizeTask{bn, *y, *x, mean, invStd, act})
+}
+
+// bnNormalizeTask is Normalize's work on channel c.
+type bnNormalizeTask struct {
+	bn           *BatchNorm
+	y, x         Tensor
+	mean, invStd []float32
+	act          Activation
+}
+
+var bnNormalizeTasks taskPool[bnNormalizeTask]
+
+func (t *bnNormalizeTask) Run(_, c int) {
+	a, b := bnAffine(t.bn.Gamma[c], t.bn.Beta[c], t.mean[c], t.invStd[c])
+	scaleShift(t.y.Channel(c), t.x.Channel(c), a, b, t.act)
 }
 
 // bnAffine returns the scale and shift Train applies, z = a*x + b. Backward
@@ -223,43 +297,56 @@ func (bn *BatchNorm) inferenceAffine(c int) (a, b float32) {
 // Backward computes the gradients of Train(y, x, saveMean, saveInvStd, act)
 // from dy: dx (added if accumulate, else overwritten) and dgamma, dbeta
 // (added). It recomputes the pre-activation from x, so the forward output
-// need not be kept. dx may alias dy.
+// need not be kept. dx may alias dy. It is BackwardPartial,
+// CombineBackward and BackwardApply on a batch of one chunk, with the same
+// bits.
 func (bn *BatchNorm) Backward(dx, dy, x *Tensor, saveMean, saveInvStd, dgamma, dbeta []float32, act Activation, accumulate bool) {
-	bn.check("BatchNorm.Backward", x, dy)
 	mustSameShape("BatchNorm.Backward", x, dx)
 	if len(dgamma) != x.C || len(dbeta) != x.C {
 		panic("kernels: BatchNorm.Backward: dgamma and dbeta need one value per channel")
 	}
-	parallel(&bnBackwardTasks, x.C, bnBackwardTask{bn, *dx, *dy, *x, saveMean, saveInvStd, dgamma, dbeta, act, accumulate})
+	sums := getBuf(2 * x.C)
+	defer putBuf(sums)
+	sdz, sdzx := (*sums)[:x.C], (*sums)[x.C:]
+	bn.BackwardPartial(dy, x, saveMean, saveInvStd, act, sdz, sdzx)
+	CombineBackward(sdz, sdzx, sdz, sdzx, saveInvStd, dgamma, dbeta, 1)
+	bn.BackwardApply(dx, dy, x, saveMean, saveInvStd, sdz, sdzx, x.N*x.H*x.W, act, accumulate)
 }
 
-// bnBackwardTask is Backward's work on channel c.
-type bnBackwardTask struct {
-	bn                                  *BatchNorm
-	dx, dy, x                           Tensor
-	saveMean, saveInvStd, dgamma, dbeta []float32
-	act                                 Activation
-	accumulate                          bool
+// BackwardPartial computes, for one chunk of the batch, the per-channel
+// sums of dz and dz*(x-mean) (into sdz and sdzx), where dz is dy through
+// the activation: the values the chunks of a batch exchange in Backward.
+// mean and invStd are the batch statistics of the forward pass.
+func (bn *BatchNorm) BackwardPartial(dy, x *Tensor, mean, invStd []float32, act Activation, sdz, sdzx []float32) {
+	bn.check("BatchNorm.BackwardPartial", x, dy)
+	if len(mean) != x.C || len(invStd) != x.C || len(sdz) < x.C || len(sdzx) < x.C {
+		panic("kernels: BatchNorm.BackwardPartial: need one value per channel")
+	}
+	parallel(&bnBackwardPartialTasks, x.C, bnBackwardPartialTask{bn, *dy, *x, mean, invStd, sdz, sdzx, act})
 }
 
-var bnBackwardTasks taskPool[bnBackwardTask]
+// bnBackwardPartialTask is BackwardPartial's work on channel c.
+type bnBackwardPartialTask struct {
+	bn                      *BatchNorm
+	dy, x                   Tensor
+	mean, invStd, sdz, sdzx []float32
+	act                     Activation
+}
 
-func (t *bnBackwardTask) Run(_, c int) {
-	bn, dx, dy, x, act, accumulate := t.bn, &t.dx, &t.dy, &t.x, t.act, t.accumulate
-	saveMean, saveInvStd, dgamma, dbeta := t.saveMean, t.saveInvStd, t.dgamma, t.dbeta
-	m := float32(x.N * x.H * x.W)
-	xs, gs, ds := x.Channel(c), dy.Channel(c), dx.Channel(c)
+var bnBackwardPartialTasks taskPool[bnBackwardPartialTask]
+
+func (t *bnBackwardPartialTask) Run(_, c int) {
+	act := t.act
+	xs, gs := t.x.Channel(c), t.dy.Channel(c)
 	gs = gs[:len(xs)]
-	ds = ds[:len(xs)]
-	mean, invStd, gamma := saveMean[c], saveInvStd[c], bn.Gamma[c]
+	mean := t.mean[c]
 	// The pre-activation is recomputed exactly as Train computed it (same
 	// a, b, same fused or unfused rounding per element), so that the
 	// activation's derivative is taken where the forward pass evaluated
 	// it (a differently rounded z can flip ReLU's mask for an element at
 	// the mean).
-	a, b := bnAffine(gamma, bn.Beta[c], mean, invStd)
+	a, b := bnAffine(t.bn.Gamma[c], t.bn.Beta[c], mean, t.invStd[c])
 	relu := act == ActReLU
-	// Sums of dz and dz*(x-mean); the latter times invStd is dgamma.
 	var sdz, sdzx float32
 	var n int
 	if act == ActGELU {
@@ -280,13 +367,69 @@ func (t *bnBackwardTask) Run(_, c int) {
 		tdz += dz
 		tdzx += dz * (v - mean)
 	}
-	sdz += tdz
-	sdzx = (sdzx + tdzx) * invStd
-	dgamma[c] += sdzx
-	dbeta[c] += sdz
+	t.sdz[c], t.sdzx[c] = sdz+tdz, sdzx+tdzx
+}
+
+// CombineBackward sums the BackwardPartial results of the chunks of a
+// batch in chunk order (chunk j's C values at [j*C, (j+1)*C) of sdzs and
+// sdzxs) into sdz and sdzx, which BackwardApply reads (the latter scaled by
+// invStd, which makes it dgamma), and adds them to dgamma and dbeta. sdz and
+// sdzx may be sdzs and sdzxs.
+func CombineBackward(sdz, sdzx, sdzs, sdzxs, invStd, dgamma, dbeta []float32, chunks int) {
+	c := len(invStd)
+	if len(sdz) < c || len(sdzx) < c || len(sdzs) < c*chunks || len(sdzxs) < c*chunks || len(dgamma) != c || len(dbeta) != c {
+		panic("kernels: CombineBackward: need one value per channel and chunk")
+	}
+	for ch := range c {
+		var s, sx float64
+		for j := range chunks {
+			s += float64(sdzs[j*c+ch])
+			sx += float64(sdzxs[j*c+ch])
+		}
+		sdz[ch], sdzx[ch] = float32(s), float32(sx)*invStd[ch]
+		dgamma[ch] += sdzx[ch]
+		dbeta[ch] += sdz[ch]
+	}
+}
+
+// BackwardApply computes dx for one chunk of the batch (added if
+// accumulate, else overwritten) from the batch's sums CombineBackward
+// stored in sdz and sdzx; count is the batch's values per channel
+// (images × H × W). dx may alias dy.
+func (bn *BatchNorm) BackwardApply(dx, dy, x *Tensor, mean, invStd, sdz, sdzx []float32, count int, act Activation, accumulate bool) {
+	bn.check("BatchNorm.BackwardApply", x, dy)
+	mustSameShape("BatchNorm.BackwardApply", x, dx)
+	if len(mean) != x.C || len(invStd) != x.C || len(sdz) < x.C || len(sdzx) < x.C {
+		panic("kernels: BatchNorm.BackwardApply: need one value per channel")
+	}
+	parallel(&bnBackwardApplyTasks, x.C, bnBackwardApplyTask{bn, *dx, *dy, *x, mean, invStd, sdz, sdzx, float32(count), act, accumulate})
+}
+
+// bnBackwardApplyTask is BackwardApply's work on channel c.
+type bnBackwardApplyTask struct {
+	bn                      *BatchNorm
+	dx, dy, x               Tensor
+	mean, invStd, sdz, sdzx []float32
+	m                       float32
+	act                     Activation
+	accumulate              bool
+}
+
+var bnBackwardApplyTasks taskPool[bnBackwardApplyTask]
+
+func (t *bnBackwardApplyTask) Run(_, c int) {
+	act, accumulate, m := t.act, t.accumulate, t.m
+	xs, gs, ds := t.x.Channel(c), t.dy.Channel(c), t.dx.Channel(c)
+	gs = gs[:len(xs)]
+	ds = ds[:len(xs)]
+	mean, invStd, gamma := t.mean[c], t.invStd[c], t.bn.Gamma[c]
+	a, b := bnAffine(gamma, t.bn.Beta[c], mean, invStd)
+	relu := act == ActReLU
+	sdz, sdzx := t.sdz[c], t.sdzx[c]
 	// dx = k*(dz - mean(dz) - xhat*mean(dz*xhat)) = k*dz + p*(x-mean) + q.
 	k := gamma * invStd
 	p, q := -k*invStd*(sdzx/m), -k*(sdz/m)
+	var n int
 	if act == ActGELU {
 		n = bnApplyGELUVec(ds, xs, gs, a, b, mean, k, p, q, accumulate)
 	} else {

@@ -3,6 +3,7 @@ package nn_test
 import (
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"testing"
 
 	"github.com/msdx/msdx/builder"
@@ -23,6 +24,9 @@ func benchNet(b *testing.B, preset string, batch int) (*nn.Network, *kernels.Ten
 	net, err := nn.New(g, nn.InitPyTorch, 1)
 	if err != nil {
 		b.Fatal(err)
+	}
+	if c, err := strconv.Atoi(os.Getenv("MSDX_BENCH_CHUNK")); err == nil {
+		nn.SetChunkImages(net, c)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	x := kernels.NewTensor(3, batch, 32, 32)

@@ -287,24 +287,35 @@ func imageReadingNet(t *testing.T) *nn.Network {
 	return net
 }
 
+// TestEarlyExitGathersImage runs the image-reading network on a batch of one chunk (the
+// caller's images gathered) and of two (the chunk's copy gathered), on one and two threads.
 func TestEarlyExitGathersImage(t *testing.T) {
-	net := imageReadingNet(t)
-	x := randomInput(net, 9, 5)
-	orig := slices.Clone(x.Data)
-	rule := thresholdRule(medianThresholds(net, x))
-	want := fullDecisions(net, x, rule)
-	got := nn.NewEarlyExit(net).Run(x, rule, nil)
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("early exit differs from a full forward (-want +got):\n%s", diff)
-	}
-	if !slices.Equal(orig, x.Data) {
-		t.Error("Run modified its input")
-	}
-	exits := map[int]bool{}
-	for _, d := range got {
-		exits[d.Exit] = true
-	}
-	if len(exits) != 2 {
-		t.Errorf("images left at exits %v; want both", exits)
+	defer kernels.SetThreads(kernels.Threads())
+	for _, chunkImages := range []int{16, nn.ChunkImages} {
+		for _, threads := range []int{1, 2} {
+			t.Run(fmt.Sprintf("chunk%d/%dthreads", chunkImages, threads), func(t *testing.T) {
+				kernels.SetThreads(threads)
+				net := imageReadingNet(t)
+				nn.SetChunkImages(net, chunkImages)
+				x := randomInput(net, 13, 5)
+				orig := slices.Clone(x.Data)
+				rule := thresholdRule(medianThresholds(net, x))
+				want := fullDecisions(net, x, rule)
+				got := nn.NewEarlyExit(net).Run(x, rule, nil)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("early exit differs from a full forward (-want +got):\n%s", diff)
+				}
+				if !slices.Equal(orig, x.Data) {
+					t.Error("Run modified its input")
+				}
+				exits := map[int]bool{}
+				for _, d := range got {
+					exits[d.Exit] = true
+				}
+				if len(exits) != 2 {
+					t.Errorf("images left at exits %v; want both", exits)
+				}
+			})
+		}
 	}
 }

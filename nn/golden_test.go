@@ -273,38 +273,43 @@ func compareGolden(t *testing.T, net *nn.Network, x *kernels.Tensor, labels []in
 }
 
 // TestGoldenPyTorch runs each case in msdx and compares with PyTorch 1.13's outputs on the
-// same weights and batch (see closeTo for the tolerances).
+// same weights and batch (see closeTo for the tolerances). Each case runs as one chunk and
+// as one chunk per image, so that the batch norms' combination of chunk statistics and
+// sums, and the weight gradients summed over chunks, are checked against PyTorch too.
 func TestGoldenPyTorch(t *testing.T) {
 	kinds := map[graph.Kind]bool{}
 	for _, c := range goldenCases {
-		t.Run(c.name, func(t *testing.T) {
-			_, g, net := c.build(t)
-			for _, n := range g.Nodes {
-				kinds[n.Op.Kind] = true
-			}
-			if err := net.Load(filepath.Join(c.dir(), "params.safetensors")); err != nil {
-				t.Fatal(err)
-			}
-			batch, err := tensorfile.ReadFile(filepath.Join(c.dir(), "batch.safetensors"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := tensorfile.ReadFile(filepath.Join(c.dir(), "expected.safetensors"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := strconv.FormatInt(g.Params(), 10); want.Metadata["param_count"] != got {
-				t.Errorf("PyTorch module has %s parameters, msdx counts %s", want.Metadata["param_count"], got)
-			}
-			in := batch.Lookup("input")
-			x := kernels.FromNCHW(in.Shape[0], in.Shape[1], in.Shape[2], in.Shape[3], in.F32)
-			labels := make([]int, len(batch.Lookup("labels").I64))
-			for i, l := range batch.Lookup("labels").I64 {
-				labels[i] = int(l)
-			}
-			checkMACs(t, g, want)
-			compareGolden(t, net, x, labels, want)
-		})
+		for _, chunkImages := range []int{nn.ChunkImages, 1} {
+			t.Run(fmt.Sprintf("%s/chunk%d", c.name, chunkImages), func(t *testing.T) {
+				_, g, net := c.build(t)
+				nn.SetChunkImages(net, chunkImages)
+				for _, n := range g.Nodes {
+					kinds[n.Op.Kind] = true
+				}
+				if err := net.Load(filepath.Join(c.dir(), "params.safetensors")); err != nil {
+					t.Fatal(err)
+				}
+				batch, err := tensorfile.ReadFile(filepath.Join(c.dir(), "batch.safetensors"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := tensorfile.ReadFile(filepath.Join(c.dir(), "expected.safetensors"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := strconv.FormatInt(g.Params(), 10); want.Metadata["param_count"] != got {
+					t.Errorf("PyTorch module has %s parameters, msdx counts %s", want.Metadata["param_count"], got)
+				}
+				in := batch.Lookup("input")
+				x := kernels.FromNCHW(in.Shape[0], in.Shape[1], in.Shape[2], in.Shape[3], in.F32)
+				labels := make([]int, len(batch.Lookup("labels").I64))
+				for i, l := range batch.Lookup("labels").I64 {
+					labels[i] = int(l)
+				}
+				checkMACs(t, g, want)
+				compareGolden(t, net, x, labels, want)
+			})
+		}
 	}
 	if t.Failed() || *goldenWrite {
 		return

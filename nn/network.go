@@ -11,6 +11,48 @@
 // (kernels.Conv2DBatchNorm, bit-identical to the separate passes). Nodes that no exit
 // depends on are never run (PyTorch runs them, but their outputs are unused); they keep
 // their parameters, so parameter files and counts match the reference networks.
+//
+// # Threads: data parallelism across the batch
+//
+// These networks are hundreds of small ops (MSDNet's layers have 6 to 48 output
+// channels), too small to split each one among threads and join after it: the joins cost
+// more than the second core gives. So a batch is cut into fixed chunks of ChunkImages
+// images instead, and each chunk runs through the network on one goroutine (kernels run
+// serially inside, kernels.BeginSerial), up to kernels.Threads chunks at once on the
+// helper goroutines of package internal/par. Every chunk has its own activations,
+// gradients and scratch storage; CNHW tensors of the whole batch are split into chunks on
+// the way in (the images, the logit gradients) and gathered on the way out (the logits).
+//
+// Chunks must meet only where the batch, not the image, is the unit:
+//
+//   - A batch norm in training normalises with the batch's statistics. Each chunk computes
+//     its per-channel mean and squared deviations (kernels.BatchNorm.Partial); at a join
+//     they are combined in chunk order (CombineStats); then every chunk normalises. Its
+//     backward pass does the same with the sums of dz and dz·(x-mean), which also give the
+//     gradients of gamma and beta. The plan of a pass (planForward, planBackward) puts
+//     every step in the phase after the last join its inputs need, so the batch norms of
+//     parallel branches (MSDNet's scales, RANet's sub-networks) share their joins: a
+//     training step joins once per level of batch-norm depth, not once per op.
+//   - Weight gradients sum over the batch. The backward pass computes only input
+//     gradients per chunk; after it, each conv or linear layer's weight gradient is the
+//     sum of its chunks' gradients in chunk order, the layers spread over the goroutines
+//     (costliest first).
+//   - Nothing else: an evaluation-mode forward pass (batch norms use running statistics)
+//     and real early exit (EarlyExit, each chunk exiting its own samples) have no join at
+//     all before the end.
+//
+// The chunking depends on the batch size only, and every chunk's computation, every
+// combination and every kernel give the same bits whichever goroutine runs them, so
+// training and inference give the same bits on any number of threads: runs resume bit
+// for bit on another thread count (TestThreadCountIndependence checks 1, 2 and 3 threads
+// on every preset family). Bits do depend on the kernel path (kernels.Path: AVX-512, AVX2
+// or generic) and on ChunkImages.
+//
+// A new op kind needs a case in step.forward and chunk.backwardStep (and, if it has
+// weights that sum over the batch, in Network.weightGrad and in planBackward's list of
+// weight steps; a kernel that computes them beside the input gradient, as kernels.MHSA
+// does, writes the chunk's copy to chunk.discardGrads); an op that, like batch norm, needs
+// statistics of the whole batch also needs a join in the plans.
 package nn
 
 import (
@@ -69,6 +111,10 @@ type step struct {
 	// absorbed marks a batch norm that its conv applies in evaluation mode.
 	absorbed bool
 
+	// packed is a conv's weights packed for the pass under way when the batch has
+	// several chunks (see Network.run).
+	packed kernels.ConvWeights
+
 	pool   kernels.PoolSpec
 	weight *Param
 	bias   *Param
@@ -88,20 +134,29 @@ type Network struct {
 	place   []placement // where each node's output lives (see planConcats)
 	writer  []*step     // the step that writes each node's tensor; nil if none runs
 
-	// State for the current batch size.
-	batch      int
-	input      *kernels.Tensor // the last forward pass's input
-	out        []*kernels.Tensor
-	grad       []*kernels.Tensor
-	gradRoots  []int  // concatenations owning a slab, whose gradients are zeroed before each backward pass
-	written    []bool // grad[i] holds a value (first writer overwrites, later ones add)
-	saveMean   [][]float32
-	saveInvStd [][]float32
-	scratch    []float32
-	maxExit    int               // exits computed by the last forward pass
-	logits     []*kernels.Tensor // Forward's result, reused
-	io         stepIO            // Forward's access to the tensors (see prepare)
-	flatGrad   []float32         // gradient of a flattened linear-layer input
+	chunkImages int // images per chunk of a batch (ChunkImages)
+
+	// State for the current batch size (see prepare).
+	batch         int
+	chunks        []*chunk
+	images        []int           // images per chunk, for kernels.BatchNorm.CombineStats
+	input         *kernels.Tensor // the last forward pass's input
+	saveMean      [][]float32     // batch statistics of each batch norm, by node ID
+	saveInvStd    [][]float32
+	partA         [][]float32       // each batch norm's per-chunk partial sums (forward: means; backward: sums of dz)
+	partB         [][]float32       // (forward: squared deviations; backward: sums of dz·(x-mean))
+	maxExit       int               // exits computed by the last forward pass
+	logits        []*kernels.Tensor // Forward's result, reused
+	batchOut      []*kernels.Tensor // per exit, the batch's logits gathered from the chunks
+	gradsIn       []*kernels.Tensor // Backward's per-exit logit gradients, for the chunks to copy
+	forwardPlans  [2][]*plan        // by training mode and exits computed (see planForward)
+	backwardPlans []*plan           // by exits computed
+	pass          pass              // the task a phase hands to the workers
+	workerScratch [][]float32       // per goroutine of a weight-gradient pass, for flattened linear inputs
+	// observe, when not nil, is told when a part of a pass (a chunk's phase, or a
+	// layer's weight gradient) or a phase's combination (part -1) is done: how the scaling
+	// benchmark measures the work between joins.
+	observe func(kind passKind, phase, part int)
 }
 
 // New compiles g into a network with parameters initialised by init from seed.
@@ -109,7 +164,7 @@ func New(g *graph.Graph, init Init, seed uint64) (*Network, error) {
 	if init != InitPyTorch && init != InitHeNormal {
 		return nil, fmt.Errorf("nn: unknown initialisation %q (want %s or %s)", init, InitPyTorch, InitHeNormal)
 	}
-	net := &Network{g: g, steps: make([]*step, len(g.Nodes))}
+	net := &Network{g: g, steps: make([]*step, len(g.Nodes)), chunkImages: ChunkImages}
 	rng := rand.New(rand.NewPCG(seed, 0x6d7364780a))
 	consumers := make([][]int, len(g.Nodes))
 	for _, nd := range g.Nodes {

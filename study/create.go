@@ -18,9 +18,9 @@ import (
 
 // Create writes a new study into d (which must not exist or be empty), or, when d already
 // holds a study, checks that it is the same study (same kind, base spec, recipe, data,
-// seeds, threads, axes and cost matching) so that rerunning a command resumes it. It returns the
+// seeds, axes and cost matching) so that rerunning a command resumes it. It returns the
 // study's configuration: cfg for a new study, the recorded one for an existing study,
-// with cfg's executor settings.
+// with cfg's executor settings and thread count (results do not depend on it).
 func Create(d Dir, cfg *Config, base *spec.Spec, rc *recipe.Recipe) (*Config, error) {
 	cfg.Format = Format
 	cfg.BaseHash = base.Hash()
@@ -29,7 +29,9 @@ func Create(d Dir, cfg *Config, base *spec.Spec, rc *recipe.Recipe) (*Config, er
 		if err := sameStudy(old, cfg); err != nil {
 			return nil, fmt.Errorf("%s already holds another study: %v; give another directory to start a new one", d, err)
 		}
-		old.Executor = cfg.Executor
+		// How the trials run, not what they compute: results do not depend on the
+		// thread count either.
+		old.Executor, old.Threads = cfg.Executor, cfg.Threads
 		return old, d.WriteConfig(old)
 	}
 	entries, err := os.ReadDir(string(d))
@@ -67,8 +69,6 @@ func sameStudy(old, new *Config) error {
 		return fmt.Errorf("its data is %s (fingerprint %.12s), not %s (fingerprint %.12s)", old.Data, old.Fingerprint, new.Data, new.Fingerprint)
 	case !slices.Equal(old.Seeds, new.Seeds):
 		return fmt.Errorf("its seeds are %v, not %v", old.Seeds, new.Seeds)
-	case old.Threads != new.Threads:
-		return fmt.Errorf("its trials use %d threads, not %d (results are bit-exact only for equal counts)", old.Threads, new.Threads)
 	}
 	a, _ := json.Marshal(old.Axes)
 	b, _ := json.Marshal(new.Axes)

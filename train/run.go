@@ -19,7 +19,7 @@
 // saying where they came from.
 //
 // Train starts a run and Resume continues one. A resumed run reproduces the
-// uninterrupted run bit for bit (same seed, same thread count, same kernel path): the checkpoint holds
+// uninterrupted run bit for bit, on any number of threads (same seed, same kernel path): the checkpoint holds
 // the weights, the batch-norm statistics, the optimizer's momentum buffers and step
 // count, the position (epoch and next batch) and the metric sums of the partial epoch,
 // and every batch, augmentation included, is a pure function of (seed, epoch, batch).
@@ -103,7 +103,7 @@ type RunInfo struct {
 	Fingerprint string `json:"fingerprint"`
 	// Seed seeds initialisation, shuffling and augmentation.
 	Seed int64 `json:"seed"`
-	// Threads is the kernel thread count; bit-exact resumption needs the same count.
+	// Threads is the thread count of the first session (results do not depend on it).
 	Threads int `json:"threads"`
 	// Created and Updated are when the run was created and run.json last written.
 	Created time.Time `json:"created"`

@@ -63,8 +63,8 @@ type Options struct {
 // Session are the settings of one training session, which a resumed run may change
 // without changing its results (except Threads, see below).
 type Session struct {
-	// Threads is the number of kernel threads; 0 means GOMAXPROCS. A resumed run keeps
-	// the recorded count unless Threads is set: results are only bit-exact for equal counts.
+	// Threads is the number of threads; 0 means GOMAXPROCS. A resumed run keeps the
+	// recorded count unless Threads is set. Results do not depend on it (package nn).
 	Threads int
 	// CheckpointEvery writes a checkpoint every that many batches; 0 writes one when
 	// the last is DefaultCheckpointInterval old.
@@ -199,8 +199,6 @@ func Resume(ctx context.Context, dir, version string, sess Session) (*Run, error
 	}
 	if sess.Threads <= 0 {
 		sess.Threads = r.Info.Threads
-	} else if sess.Threads != r.Info.Threads {
-		logf(sess.Log, "resuming with %d threads, the run used %d: the results will not be bit-exact", sess.Threads, r.Info.Threads)
 	}
 	if _, err := r.Dataset(); err != nil {
 		return r, err

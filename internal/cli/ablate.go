@@ -85,7 +85,7 @@ func (o *ExecutorOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.Executor, "executor", "local", "run trials with `local` subprocesses or a slurm job array")
 	f.IntVarP(&o.Jobs, "jobs", "j", 0, "run `N` trials at once (default: cores / threads locally, 4 on Slurm)")
-	f.IntVar(&o.Threads, "threads", 1, "kernel threads per trial (results are bit-exact only for equal counts)")
+	f.IntVar(&o.Threads, "threads", 1, "threads per trial (results do not depend on it)")
 	f.BoolVar(&o.Oversubscribe, "oversubscribe", false, "allow local trials × threads to exceed the cores")
 	f.StringVar(&o.Partition, "partition", "", "Slurm partition (sbatch --partition)")
 	f.StringVar(&o.Time, "time", "", "Slurm time limit per trial (sbatch --time), e.g. 2:00:00")

@@ -92,11 +92,11 @@ recipe file or with --recipe-set that does not fit is an error.
 Ctrl-C or SIGTERM stops after the current batch with a resumable checkpoint (exit code
 130; a second Ctrl-C kills at once); a checkpoint is also written every --checkpoint-every batches (by default when the
 last is two minutes old), so that even a killed run loses little. "msdx train --resume
-RUN_DIR" continues, and reproduces the uninterrupted run bit for bit when it uses the
-same number of threads (the recorded one by default) and the same kernel path (avx512,
-avx2 or generic, see "msdx version"). run.json records every session's msdx commit, Go
-version, kernel path, CPU model and thread count; resuming on another kernel path is
-refused unless --force.
+RUN_DIR" continues (with the recorded number of threads unless --threads is given), and
+reproduces the uninterrupted run bit for bit on the same kernel path (avx512, avx2 or
+generic, see "msdx version"): results do not depend on the thread count. run.json records
+every session's msdx commit, Go version, kernel path, CPU model and thread count; resuming
+on another kernel path is refused unless --force.
 
 A NaN or infinite loss stops the run (status "failed" in run.json) and keeps the last
 good checkpoint. Progress goes to stderr: a status line on a terminal, one line per

@@ -37,8 +37,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/msdx/msdx/kernels/internal/freelist"
-	"github.com/msdx/msdx/kernels/internal/par"
+	"github.com/msdx/msdx/internal/freelist"
+	"github.com/msdx/msdx/internal/par"
 	"unsafe"
 )
 
@@ -578,4 +578,47 @@ func kernGeneric4x4(kb int, ap, bp, cp *float32, ldc int, accumulate bool) {
 	r1[0], r1[1], r1[2], r1[3] = c10, c11, c12, c13
 	r2[0], r2[1], r2[2], r2[3] = c20, c21, c22, c23
 	r3[0], r3[1], r3[2], r3[3] = c30, c31, c32, c33
+}
+
+// PackedA is a matrix A packed for the microkernels once, for several products by the
+// same A (package nn multiplies every chunk of a batch by the same weights): products
+// from it compute exactly what Sgemm computes from A. The zero PackedA is empty.
+type PackedA struct {
+	p        *path
+	m, k     int
+	alpha    float32
+	blockLen int
+	data     []float32
+}
+
+// Pack packs alpha*op(A), an m x k matrix (stored k x m if transA), reusing pa's storage.
+func (pa *PackedA) Pack(transA bool, m, k int, alpha float32, a []float32, lda int) {
+	checkDims(transA, false, m, 0, k, a, lda, nil, 0, nil, 0)
+	p := active
+	blocks := (k + kc - 1) / kc
+	pa.p, pa.m, pa.k, pa.alpha = p, m, k, alpha
+	pa.blockLen = roundUp(m, p.mr) * min(k, kc)
+	pa.data = grow(pa.data, blocks*pa.blockLen)
+	for bi := range blocks {
+		pc := bi * kc
+		packA(p, pa.data[bi*pa.blockLen:], transA, a, lda, m, pc, min(kc, k-pc), alpha)
+	}
+}
+
+// Rows returns the number of rows of the packed matrix (0 if empty).
+func (pa *PackedA) Rows() int { return pa.m }
+
+// SgemmPacked computes C = A*op(B) + beta*C on the calling goroutine from A packed in
+// pa (alpha applied), op(B) being k x n, with the same bits as Sgemm.
+func SgemmPacked(pa *PackedA, transB bool, n int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	m, k := pa.m, pa.k
+	checkDims(false, transB, m, n, k, pa.data, k, b, ldb, c, ldc) // A: packed, at least m*k floats
+	if m == 0 || n == 0 || !scaleC(n, m, k, pa.alpha, beta, c, ldc) {
+		return
+	}
+	ws := workspaces.Get()
+	defer workspaces.Put(ws)
+	for pc := 0; pc < k; pc += kc {
+		block(pa.p, ws, pa.data[pc/kc*pa.blockLen:], transB, m, n, n, min(kc, k-pc), b, ldb, pc, c, ldc, beta != 0 || pc > 0)
+	}
 }

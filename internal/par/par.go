@@ -1,5 +1,6 @@
 // Package par runs indexed work on a persistent set of helper goroutines,
-// so that a parallel kernel call allocates nothing in steady state.
+// so that a parallel kernel call, or a phase of package nn's data-parallel
+// passes, allocates nothing in steady state.
 //
 // Starting goroutines per call (sync.WaitGroup.Go) allocated a goroutine
 // and the closure it ran, several times per layer; a network's forward
@@ -21,7 +22,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/msdx/msdx/kernels/internal/freelist"
+	"github.com/msdx/msdx/internal/freelist"
 )
 
 // Task is work split into parts 0..n-1.
