@@ -390,18 +390,8 @@ func (p *spaceParser) match(v any, params map[string]int) {
 			}
 			mt.By = by
 		case "macs":
-			var f float64
-			switch y := x.(type) {
-			case int64:
-				f = float64(y)
-			case float64:
-				f = y
-			default:
-				p.bad(at, "want a number of MACs, got %s", fielderr.Describe(x))
-				continue
-			}
-			if !(f > 0) || math.IsInf(f, 0) {
-				p.bad(at, "want a positive number of MACs, got %v", f)
+			f, ok := p.positive(at, x, "number of MACs")
+			if !ok {
 				continue
 			}
 			mt.MACs = f
@@ -696,18 +686,8 @@ func (p *spaceParser) constraint(n int, m map[string]any) (Constraint, bool) {
 			p.bad(at(k), "unknown key (want exit, max_macs, min_macs, max_params, min_params)")
 			continue
 		}
-		var x float64
-		switch y := v.(type) {
-		case int64:
-			x = float64(y)
-		case float64:
-			x = y
-		default:
-			p.bad(at(k), "want a number, got %s", fielderr.Describe(v))
-			continue
-		}
-		if !(x > 0) || math.IsInf(x, 0) {
-			p.bad(at(k), "want a positive number, got %v", x)
+		x, ok := p.positive(at(k), v, "number")
+		if !ok {
 			continue
 		}
 		*dst = x
@@ -723,6 +703,26 @@ func (p *spaceParser) constraint(n int, m map[string]any) (Constraint, bool) {
 		p.bad(at("min_params"), "min_params %g is above max_params %g", c.MinParams, c.MaxParams)
 	}
 	return c, len(p.errs) == errs
+}
+
+// positive reads a TOML number that must be positive and finite; what says what kind of
+// number the field wants ("number of MACs").
+func (p *spaceParser) positive(field string, v any, what string) (float64, bool) {
+	var x float64
+	switch y := v.(type) {
+	case int64:
+		x = float64(y)
+	case float64:
+		x = y
+	default:
+		p.bad(field, "want a %s, got %s", what, fielderr.Describe(v))
+		return 0, false
+	}
+	if !(x > 0) || math.IsInf(x, 0) {
+		p.bad(field, "want a positive %s, got %v", what, x)
+		return 0, false
+	}
+	return x, true
 }
 
 // valueText writes a TOML value as a --set value.
