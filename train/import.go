@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/msdx/msdx/data"
-	"github.com/msdx/msdx/internal/atomicfile"
 	"github.com/msdx/msdx/internal/dirlock"
 	"github.com/msdx/msdx/recipe"
 	"github.com/msdx/msdx/spec"
@@ -115,13 +114,7 @@ func Import(opts ImportOptions) (*Run, error) {
 	if err := checkNewRunDir(opts.Out); err != nil {
 		return nil, err
 	}
-	if err := atomicfile.WriteFile(r.Path(SpecFile), s.Canonical(), 0o644); err != nil {
-		return nil, err
-	}
-	if err := atomicfile.WriteFile(r.Path(RecipeFile), rc.Canonical(), 0o644); err != nil {
-		return nil, err
-	}
-	if err := writeJSON(r.Path(DataFile), di); err != nil {
+	if err := r.writeSetup(); err != nil {
 		return nil, err
 	}
 	if err := net.Save(r.Path(FinalFile), map[string]string{"imported_from": filepath.Base(info.Source)}); err != nil {

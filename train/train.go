@@ -157,13 +157,7 @@ func Train(ctx context.Context, opts Options) (*Run, error) {
 	if err := os.MkdirAll(r.Path("checkpoints"), 0o755); err != nil {
 		return nil, err
 	}
-	if err := atomicfile.WriteFile(r.Path(SpecFile), s.Canonical(), 0o644); err != nil {
-		return nil, err
-	}
-	if err := atomicfile.WriteFile(r.Path(RecipeFile), rc.Canonical(), 0o644); err != nil {
-		return nil, err
-	}
-	if err := writeJSON(r.Path(DataFile), di); err != nil {
+	if err := r.writeSetup(); err != nil {
 		return nil, err
 	}
 	if err := r.writeInfo(); err != nil {
@@ -636,4 +630,16 @@ func (t *trainer) finish() error {
 		t.sess.Progress.Test(res)
 	}
 	return nil
+}
+
+// writeSetup writes a new run's spec, recipe and data description, the files that say
+// what the run computes.
+func (r *Run) writeSetup() error {
+	if err := atomicfile.WriteFile(r.Path(SpecFile), r.Spec.Canonical(), 0o644); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(r.Path(RecipeFile), r.Recipe.Canonical(), 0o644); err != nil {
+		return err
+	}
+	return writeJSON(r.Path(DataFile), r.DataInfo)
 }
