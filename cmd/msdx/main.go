@@ -4,7 +4,7 @@ package main
 import (
 	"os"
 
-	"github.com/msdx/msdx/internal/cli"
+	"github.com/msdx/msdx/cmd/msdx/cli"
 )
 
 func main() {

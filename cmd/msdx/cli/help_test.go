@@ -93,7 +93,7 @@ func TestEveryCommandHasExample(t *testing.T) {
 // TestNoArgsShowsQuickStart checks that "msdx" alone prints the README's two commands
 // (the section "Two commands") and exits 0.
 func TestNoArgsShowsQuickStart(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}

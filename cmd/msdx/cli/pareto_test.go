@@ -15,8 +15,8 @@ import (
 )
 
 const (
-	reportRun   = "../../report/testdata/run-msdnet-small"
-	reportStudy = "../../report/testdata/study-fusion-stem"
+	reportRun   = "../../../report/testdata/run-msdnet-small"
+	reportStudy = "../../../report/testdata/study-fusion-stem"
 )
 
 func listDir(t *testing.T, dir string) []string {

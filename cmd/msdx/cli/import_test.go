@@ -17,7 +17,7 @@ import (
 )
 
 // sharedCheckpoints is where ../shared keeps the reference repositories' checkpoints.
-var sharedCheckpoints = filepath.Join("..", "..", "..", "shared", "reference", "checkpoints")
+var sharedCheckpoints = filepath.Join("..", "..", "..", "..", "shared", "reference", "checkpoints")
 
 func TestSpecFromArgs(t *testing.T) {
 	// architectures.md §4.1 row A: the reference counter's per-exit MACs.
@@ -97,7 +97,7 @@ func TestImportErrors(t *testing.T) {
 	// The torchsave fixture is shaped like a checkpoint (arch msdnet, a state_dict with
 	// the module. prefix) but holds other tensors: import names the leftovers and the
 	// missing ones, and writes nothing.
-	fixture := filepath.Join("..", "..", "torchsave", "testdata", "checkpoint.pth.tar")
+	fixture := filepath.Join("..", "..", "..", "torchsave", "testdata", "checkpoint.pth.tar")
 	notZip := filepath.Join(dir, "old.pth")
 	if err := os.WriteFile(notZip, []byte("not a zip"), 0o644); err != nil {
 		t.Fatal(err)
