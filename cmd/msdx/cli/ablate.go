@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/msdx/msdx/ablation"
-	"github.com/msdx/msdx/builder"
 	"github.com/msdx/msdx/costmatch"
 	"github.com/msdx/msdx/data"
 	"github.com/msdx/msdx/dyneval"
@@ -319,9 +318,7 @@ func ablateRun(opts *AblateOptions) error {
 	if err := opts.ExecutorOptions.check(); err != nil {
 		return err
 	}
-	// Opened as the trials will open it, for the base spec's input (the fingerprint does
-	// not depend on it, and a resized image folder is then cached for the trials).
-	ds, err := data.Open(absDataRef(opts.Data), data.OpenOptions{Fit: &data.Fit{C: base.Input[0], H: base.Input[1], W: base.Input[2]}})
+	ds, err := openStudyData(opts.Data, base)
 	if err != nil {
 		return err
 	}
@@ -368,6 +365,13 @@ func ablateRun(opts *AblateOptions) error {
 		return fmt.Errorf("%d trials did not finish (%s); rerun the same command to retry them", len(sum.Failed)+len(sum.Unfinished), sum.Error())
 	}
 	return nil
+}
+
+// openStudyData opens a study's dataset as its trials will open it, for the base spec's
+// input (the fingerprint does not depend on it, and a resized image folder is then cached
+// for the trials).
+func openStudyData(ref string, base *spec.Spec) (*data.Dataset, error) {
+	return data.Open(absDataRef(ref), data.OpenOptions{Fit: &data.Fit{C: base.Input[0], H: base.Input[1], W: base.Input[2]}})
 }
 
 // absDataRef makes the path of a dataset reference absolute, so that trials running
@@ -445,15 +449,7 @@ func printPlan(opts *AblateOptions, base *spec.Spec, trials []*study.Trial) erro
 
 // specCosts resolves a spec and returns its per-exit costs.
 func specCosts(nameOrPath string, sets []string) ([]flops.ExitCost, error) {
-	s, err := spec.Resolve(nameOrPath, sets)
-	if err != nil {
-		return nil, err
-	}
-	g, err := builder.Build(s)
-	if err != nil {
-		return nil, err
-	}
-	return flops.Exits(g), nil
+	return costmatch.Cost(func(extra []string) (*spec.Spec, error) { return spec.Resolve(nameOrPath, sets) }, nil)
 }
 
 // sdString formats the standard deviation of s, or n/a where one seed gives none.

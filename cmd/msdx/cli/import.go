@@ -113,19 +113,12 @@ func importRun(opts *ImportOptions) error {
 			return err
 		}
 	} else {
-		args, err := referenceArgs(opts.Args, opts.ArgsFile)
+		c, err := parseReference(opts.IO, opts.Args, opts.ArgsFile, opts.Name)
 		if err != nil {
 			return err
-		}
-		c, err := refargs.Parse(args, opts.Name)
-		if err != nil {
-			return err
-		}
-		for _, n := range c.Notes {
-			fmt.Fprintln(opts.IO.ErrOut, "note:", n)
 		}
 		s, dataset = c.Spec, c.Data
-		info.Args = strings.Join(args, " ")
+		info.Args = strings.Join(c.Args, " ")
 	}
 	if opts.Name != "" {
 		s.Name = opts.Name

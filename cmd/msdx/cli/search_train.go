@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/msdx/msdx/data"
 	"github.com/msdx/msdx/internal/tableprinter"
 	"github.com/msdx/msdx/recipe"
 	"github.com/msdx/msdx/search"
@@ -88,9 +87,7 @@ func searchTrainRun(opts *SearchOptions) error {
 	if err != nil {
 		return err
 	}
-	// Opened as the trials will open it, for the base spec's input (the fingerprint does
-	// not depend on it, and a resized image folder is then cached for the trials).
-	ds, err := data.Open(absDataRef(opts.Data), data.OpenOptions{Fit: &data.Fit{C: base.Input[0], H: base.Input[1], W: base.Input[2]}})
+	ds, err := openStudyData(opts.Data, base)
 	if err != nil {
 		return err
 	}

@@ -76,17 +76,27 @@ func referenceArgs(args []string, name string) ([]string, error) {
 	return args, nil
 }
 
-func specFromArgsRun(opts *SpecFromArgsOptions) error {
-	args, err := referenceArgs(opts.Args, opts.ArgsFile)
+// parseReference parses a reference command line (args, or the file argsFile) into a
+// spec named name, printing its notes on stderr.
+func parseReference(ios *IOStreams, args []string, argsFile, name string) (*refargs.Command, error) {
+	args, err := referenceArgs(args, argsFile)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c, err := refargs.Parse(args, opts.Name)
+	c, err := refargs.Parse(args, name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, n := range c.Notes {
-		fmt.Fprintln(opts.IO.ErrOut, "note:", n)
+		fmt.Fprintln(ios.ErrOut, "note:", n)
+	}
+	return c, nil
+}
+
+func specFromArgsRun(opts *SpecFromArgsOptions) error {
+	c, err := parseReference(opts.IO, opts.Args, opts.ArgsFile, opts.Name)
+	if err != nil {
+		return err
 	}
 	if opts.Out == "" {
 		_, err := opts.IO.Out.Write(c.TOML())
