@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
-	"strings"
-	"unicode/utf8"
+
+	"github.com/msdx/msdx/internal/tomlconf"
 )
 
 // Canonical returns the recipe as TOML in a fixed form: every field in declaration order,
@@ -15,14 +15,14 @@ import (
 // gives back an equal Recipe, and equal recipes give identical bytes, so it can be stored in
 // a run directory and compared.
 func (r *Recipe) Canonical() []byte {
-	var b strings.Builder
-	b.WriteString("# msdx training recipe (canonical form)\n")
+	var w tomlconf.Writer
+	w.Comment("msdx training recipe (canonical form)")
 	rv := reflect.ValueOf(r).Elem()
 	rt := rv.Type()
 	// Top-level scalars must come before the first table header.
 	for i := 0; i < rt.NumField(); i++ {
 		if rt.Field(i).Type.Kind() != reflect.Struct {
-			writeKey(&b, r, rt.Field(i).Tag.Get("toml"), rv.Field(i))
+			writeKey(&w, r, rt.Field(i).Tag.Get("toml"), rv.Field(i))
 		}
 	}
 	for i := 0; i < rt.NumField(); i++ {
@@ -30,13 +30,12 @@ func (r *Recipe) Canonical() []byte {
 			continue
 		}
 		table := rt.Field(i).Tag.Get("toml")
-		fmt.Fprintf(&b, "\n[%s]\n", table)
 		sv, st := rv.Field(i), rt.Field(i).Type
 		for j := 0; j < st.NumField(); j++ {
-			writeKey(&b, r, table+"."+st.Field(j).Tag.Get("toml"), sv.Field(j))
+			writeKey(&w, r, table+"."+st.Field(j).Tag.Get("toml"), sv.Field(j))
 		}
 	}
-	return []byte(b.String())
+	return w.Bytes()
 }
 
 // omitted reports whether Canonical leaves out the field at path.
@@ -52,12 +51,11 @@ func omitted(r *Recipe, path string, v reflect.Value) bool {
 	return false
 }
 
-func writeKey(b *strings.Builder, r *Recipe, path string, v reflect.Value) {
+func writeKey(w *tomlconf.Writer, r *Recipe, path string, v reflect.Value) {
 	if omitted(r, path, v) {
 		return
 	}
-	key := path[strings.LastIndexByte(path, '.')+1:]
-	fmt.Fprintf(b, "%s = %s\n", key, formatValue(v))
+	w.Key(path, formatValue(v))
 }
 
 func formatValue(v reflect.Value) string {
@@ -65,49 +63,13 @@ func formatValue(v reflect.Value) string {
 	case reflect.Int, reflect.Int64:
 		return strconv.FormatInt(v.Int(), 10)
 	case reflect.Float64:
-		return formatFloat(v.Float())
+		return tomlconf.Float(v.Float())
 	case reflect.Bool:
 		return strconv.FormatBool(v.Bool())
 	case reflect.String:
-		return quote(v.String())
+		return tomlconf.String(v.String())
 	case reflect.Slice:
-		parts := make([]string, v.Len())
-		for i := range parts {
-			parts[i] = formatValue(v.Index(i))
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
+		return tomlconf.Floats(v.Interface().([]float64))
 	}
 	panic(fmt.Sprintf("recipe: cannot encode %s", v.Type()))
-}
-
-// formatFloat writes the shortest decimal that reads back as x, always as a TOML float.
-func formatFloat(x float64) string {
-	s := strconv.FormatFloat(x, 'g', -1, 64)
-	if !strings.ContainsAny(s, ".e") {
-		s += ".0"
-	}
-	return s
-}
-
-// quote writes s as a TOML basic string.
-func quote(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, c := range s {
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(c)
-		case c == '\n':
-			b.WriteString(`\n`)
-		case c == '\t':
-			b.WriteString(`\t`)
-		case c < 0x20 || c == 0x7f || c == utf8.RuneError:
-			fmt.Fprintf(&b, `\u%04X`, c)
-		default:
-			b.WriteRune(c)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }

@@ -1,35 +1,18 @@
 package recipe
 
-import (
-	"cmp"
-	"slices"
-	"strings"
-
-	"github.com/msdx/msdx/internal/fielderr"
-)
+import "github.com/msdx/msdx/internal/tomlconf"
 
 // Error is one problem in a recipe. File is the recipe file, the embedded preset file
-// ("presets/msdnet.toml") or, for a bad override, the override itself
-// ("--set optimizer.lr=x"); Line is 0 when no line applies (a missing key, an override).
-type Error = fielderr.Error
+// ("presets/msdnet.toml") or "--set" for a bad override, whose Line is then the override's
+// position on the command line; Line is 0 when no line applies (a missing key).
+type Error = tomlconf.Error
 
-// ErrorList is every problem found in one recipe, in file order.
-type ErrorList = fielderr.List
+// ErrorList is every problem found in one recipe, in file order, overrides last. It is a
+// type of its own, so that errors.As tells a recipe's problems from a spec's.
+type ErrorList []*Error
 
-// sortErrors orders the problems by file, then line, then field; overrides come last, in
-// the order setOrder gives their File.
-func sortErrors(l ErrorList, setOrder map[string]int) {
-	slices.SortStableFunc(l, func(a, b *Error) int {
-		ao, bo := strings.HasPrefix(a.File, "--set "), strings.HasPrefix(b.File, "--set ")
-		if ao != bo {
-			if ao {
-				return 1
-			}
-			return -1
-		}
-		if ao {
-			return cmp.Compare(setOrder[a.File], setOrder[b.File])
-		}
-		return cmp.Or(strings.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), strings.Compare(a.Field, b.Field))
-	})
-}
+// Error prints one problem per line.
+func (l ErrorList) Error() string { return tomlconf.List(l).Error() }
+
+// Unwrap gives the individual errors to errors.Is and errors.As.
+func (l ErrorList) Unwrap() []error { return tomlconf.List(l).Unwrap() }

@@ -24,6 +24,6 @@ func ExampleResolve() {
 	// epoch 1: lr 0.05
 	// epoch 2: lr 0.005
 	// epoch 3: lr 0.0005
-	// --set optimizer.momentum=1.5: optimizer.momentum: must be in [0, 1), not 1.5
-	// --set epochs=x: epochs: "x" is not an integer in range
+	// --set:1: optimizer.momentum: must be in [0, 1), not 1.5 (--set optimizer.momentum=1.5)
+	// --set:2: epochs: want an integer, got "x" (--set epochs=x)
 }

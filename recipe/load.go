@@ -1,23 +1,22 @@
 package recipe
 
 import (
-	"errors"
+	"cmp"
 	"fmt"
-	"math"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/BurntSushi/toml"
-
-	"github.com/msdx/msdx/internal/fielderr"
+	"github.com/msdx/msdx/internal/tomlconf"
 )
 
 // origin is where a key's value came from.
 type origin struct {
 	file string
 	line int
+	set  string // the override's text, for values from an override (file is then its flag)
 }
 
 // loader decodes one recipe, collecting every problem.
@@ -26,6 +25,7 @@ type loader struct {
 	origins map[string]origin // dotted path -> where it was set
 	bad     map[string]bool   // paths with a type error, skipped by validation
 	errs    ErrorList
+	setFlag string // the flag of the overrides, named in errors
 }
 
 // where returns the origin of path, or of its nearest ancestor that has one (keys inside
@@ -46,34 +46,28 @@ func (l *loader) where(path string) origin {
 
 func (l *loader) errorf(path, format string, args ...any) {
 	o := l.where(path)
+	if o.set != "" {
+		l.errs = append(l.errs, tomlconf.SetError(o.file, o.line-1, o.set, path, format, args...))
+		return
+	}
 	l.errs = append(l.errs, &Error{File: o.file, Line: o.line, Field: path, Msg: fmt.Sprintf(format, args...)})
 }
 
-// parse decodes src into a generic map and records the line of every key. A syntax error
-// is returned as a single *Error.
-func parse(file string, src []byte) (map[string]any, map[string]origin, error) {
-	var m map[string]any
-	if _, err := toml.Decode(string(src), &m); err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, nil, &Error{File: file, Line: pe.Position.Line, Field: pe.LastKey, Msg: pe.Message}
-		}
-		return nil, nil, &Error{File: file, Msg: err.Error()}
-	}
-	lines := keyLines(string(src))
+// originsOf records where every key of doc was set.
+func originsOf(doc *tomlconf.Doc) map[string]origin {
 	origins := make(map[string]origin)
 	var walk func(m map[string]any, prefix string)
 	walk = func(m map[string]any, prefix string) {
 		for k, v := range m {
 			path := joinPath(prefix, k)
-			origins[path] = origin{file, lineOf(lines, path)}
+			origins[path] = origin{file: doc.File, line: doc.Lines.Of(path)}
 			if sub, ok := v.(map[string]any); ok {
 				walk(sub, path)
 			}
 		}
 	}
-	walk(m, "")
-	return m, origins, nil
+	walk(doc.Values, "")
+	return origins
 }
 
 func joinPath(prefix, key string) string {
@@ -81,20 +75,6 @@ func joinPath(prefix, key string) string {
 		return key
 	}
 	return prefix + "." + key
-}
-
-// lineOf returns the line recorded for path or its nearest ancestor, 0 if none.
-func lineOf(lines map[string]int, path string) int {
-	for p := path; ; {
-		if n, ok := lines[p]; ok {
-			return n
-		}
-		i := strings.LastIndexByte(p, '.')
-		if i < 0 {
-			return 0
-		}
-		p = p[:i]
-	}
 }
 
 // merge overlays top on base, recursing into tables present in both.
@@ -115,32 +95,32 @@ func merge(base, top map[string]any) map[string]any {
 	return out
 }
 
-const extendsKey = "extends"
+// presets are the recipe presets, for extends.
+var presets = tomlconf.Presets{Find: presetSource, Names: PresetNames}
 
 // load parses src, follows extends, applies the overrides and validates.
 func load(file string, src []byte, o Overrides) (*Recipe, error) {
-	m, origins, err := parse(file, src)
+	doc, err := tomlconf.Decode(file, src)
 	if err != nil {
-		return nil, ErrorList{err.(*Error)}
+		return nil, ErrorList{err}
 	}
-	l := &loader{file: file, origins: origins, bad: make(map[string]bool)}
-	if ext, ok := m[extendsKey]; ok {
-		delete(m, extendsKey)
-		name, isString := ext.(string)
-		baseFile, baseSrc, found := presetSource(name)
-		switch {
-		case !isString:
-			l.errorf(extendsKey, "must be a string naming a preset, not %s", tomlType(ext))
-		case !found:
-			l.errorf(extendsKey, "unknown preset %q (have %s)", name, strings.Join(PresetNames(), ", "))
-		default:
-			base, baseOrigins, err := parse(baseFile, baseSrc)
-			if err != nil {
-				panic(err) // presets are tested to parse
+	m, origins := doc.Values, originsOf(doc)
+	l := &loader{file: file, origins: origins, bad: make(map[string]bool), setFlag: cmp.Or(o.Flag, tomlconf.SetFlag)}
+	if ext, ok := m[tomlconf.ExtendsKey]; ok {
+		delete(m, tomlconf.ExtendsKey)
+		if name, isString := ext.(string); !isString {
+			l.errorf(tomlconf.ExtendsKey, "want a string naming a preset, got %s", tomlconf.Describe(ext))
+		} else if chain, errs := presets.Chain(name, tomlconf.Error{File: file, Line: doc.Lines.Of(tomlconf.ExtendsKey)}); errs != nil {
+			l.errs = append(l.errs, errs...)
+		} else {
+			// The chain's documents lie under this one, the deepest first.
+			base, baseOrigins := map[string]any{}, map[string]origin{}
+			for _, d := range chain {
+				delete(d.Values, tomlconf.ExtendsKey)
+				base = merge(base, d.Values)
+				maps.Copy(baseOrigins, originsOf(d))
 			}
-			for p, o := range origins {
-				baseOrigins[p] = o
-			}
+			maps.Copy(baseOrigins, origins)
 			m = merge(base, m)
 			l.origins = baseOrigins
 		}
@@ -151,10 +131,8 @@ func load(file string, src []byte, o Overrides) (*Recipe, error) {
 	if r.Optimizer.Kind == "" && !l.isSet("optimizer.kind") {
 		r.Optimizer.Kind = "sgd"
 	}
-	setOrder := make(map[string]int)
 	for i, s := range o.Sets {
-		setOrder["--set "+s] = i
-		l.override(&r, s)
+		l.override(&r, i, s)
 	}
 	if o.Epochs > 0 {
 		r.Epochs = o.Epochs
@@ -164,7 +142,7 @@ func load(file string, src []byte, o Overrides) (*Recipe, error) {
 	l.fitWarmup(&r, o.Note)
 	l.validate(&r)
 	if len(l.errs) > 0 {
-		sortErrors(l.errs, setOrder)
+		tomlconf.Sort(l.errs, nil)
 		return nil, l.errs
 	}
 	return &r, nil
@@ -178,7 +156,7 @@ func (l *loader) fitWarmup(r *Recipe, note func(string)) {
 	s := &r.Schedule
 	w, e := l.where("schedule.warmup_epochs"), l.where("epochs")
 	if s.Kind != Cosine || r.Epochs < 1 || s.WarmupEpochs < r.Epochs || !strings.HasPrefix(w.file, presetDir) ||
-		!isOverride(e.file) || l.bad["epochs"] || l.bad["schedule.warmup_epochs"] {
+		!e.isOverride() || l.bad["epochs"] || l.bad["schedule.warmup_epochs"] {
 		return
 	}
 	was := s.WarmupEpochs
@@ -198,13 +176,16 @@ func (l *loader) epochsFrom(epochs int) string {
 	return fmt.Sprintf("epochs = %d from %s", epochs, o)
 }
 
-// isOverride reports whether file names a command-line override rather than a file.
-func isOverride(file string) bool {
-	return strings.HasPrefix(file, "--set ") || strings.HasPrefix(file, "--epochs ")
+// isOverride reports whether the value came from a command-line override rather than a file.
+func (o origin) isOverride() bool {
+	return o.set != "" || strings.HasPrefix(o.file, "--epochs ")
 }
 
-// String formats an origin as "file:line", or "file" when no line applies.
+// String formats an origin as "file:line", "file" when no line applies, or "--set TEXT".
 func (o origin) String() string {
+	if o.set != "" {
+		return o.file + " " + o.set
+	}
 	if o.line > 0 {
 		return fmt.Sprintf("%s:%d", o.file, o.line)
 	}
@@ -221,11 +202,13 @@ func (l *loader) isSet(path string) bool {
 func (l *loader) decodeTable(m map[string]any, rv reflect.Value, prefix string) {
 	rt := rv.Type()
 	known := make(map[string]bool)
+	var knownPaths []string
 	for i := 0; i < rt.NumField(); i++ {
 		f := rt.Field(i)
 		key := f.Tag.Get("toml")
 		known[key] = true
 		path := joinPath(prefix, key)
+		knownPaths = append(knownPaths, path)
 		v, ok := m[key]
 		if !ok {
 			if f.Tag.Get("recipe") == "required" {
@@ -248,133 +231,60 @@ func (l *loader) decodeTable(m map[string]any, rv reflect.Value, prefix string) 
 	slices.Sort(unknown)
 	for _, k := range unknown {
 		path := joinPath(prefix, k)
-		msg := "unknown key"
-		if s := closest(k, slices.Collect(mapKeys(known))); s != "" {
-			msg += fmt.Sprintf(" (did you mean %q?)", s)
-		}
-		l.errorf(path, "%s", msg)
-	}
-}
-
-func mapKeys(m map[string]bool) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
+		l.errorf(path, "unknown key%s", tomlconf.Suggest(path, knownPaths))
 	}
 }
 
 // decodeValue stores the TOML value v in dst, or reports why it cannot.
 func (l *loader) decodeValue(v any, dst reflect.Value, path string) {
-	fail := func(want string) {
-		l.errorf(path, "must be %s, not %s", want, tomlType(v))
-		l.bad[path] = true
-	}
-	switch dst.Kind() {
-	case reflect.Struct:
+	if dst.Kind() == reflect.Struct {
 		sub, ok := v.(map[string]any)
 		if !ok {
-			fail("a table")
+			l.errorf(path, "want a table, got %s", tomlconf.Describe(v))
+			l.bad[path] = true
 			return
 		}
 		l.decodeTable(sub, dst, path)
+		return
+	}
+	var x any
+	var err error
+	switch dst.Kind() {
 	case reflect.Int, reflect.Int64:
-		n, ok := v.(int64)
-		if !ok {
-			fail("an integer")
-			return
-		}
-		if dst.OverflowInt(n) {
-			l.errorf(path, "%d is out of range", n)
-			l.bad[path] = true
-			return
-		}
-		dst.SetInt(n)
+		var n int64
+		n, err = tomlconf.DecodeInt(v, intLimit(dst))
+		x = n
 	case reflect.Float64:
-		x, ok := number(v)
-		if !ok {
-			fail("a number")
-			return
-		}
-		if math.IsInf(x, 0) || math.IsNaN(x) {
-			l.errorf(path, "must be finite, not %v", x)
-			l.bad[path] = true
-			return
-		}
-		dst.SetFloat(x)
+		x, err = tomlconf.DecodeFloat(v)
 	case reflect.Bool:
-		b, ok := v.(bool)
-		if !ok {
-			fail("true or false")
-			return
-		}
-		dst.SetBool(b)
+		x, err = tomlconf.DecodeBool(v)
 	case reflect.String:
-		s, ok := v.(string)
-		if !ok {
-			fail("a string")
-			return
-		}
-		dst.SetString(s)
+		x, err = tomlconf.DecodeString(v)
 	case reflect.Slice: // []float64
-		items, ok := v.([]any)
-		if !ok {
-			fail("an array of numbers")
-			return
-		}
-		xs := make([]float64, 0, len(items))
-		for i, item := range items {
-			x, ok := number(item)
-			if !ok || math.IsInf(x, 0) || math.IsNaN(x) {
-				l.errorf(path, "element %d must be a finite number, not %s", i, tomlValue(item))
-				l.bad[path] = true
-				return
-			}
-			xs = append(xs, x)
-		}
-		dst.Set(reflect.ValueOf(xs))
+		x, err = tomlconf.DecodeFloats(v)
 	default:
 		panic(fmt.Sprintf("recipe: field %s has unsupported type %s", path, dst.Type()))
 	}
+	if err != nil {
+		l.errorf(path, "%v", err)
+		l.bad[path] = true
+		return
+	}
+	store(dst, x)
 }
 
-// number converts a TOML integer or float to float64.
-func number(v any) (float64, bool) {
-	switch x := v.(type) {
-	case int64:
-		return float64(x), true
-	case float64:
-		return x, true
-	}
-	return 0, false
+// intLimit is the largest magnitude the integer field dst holds.
+func intLimit(dst reflect.Value) int64 {
+	return 1<<(dst.Type().Bits()-1) - 1
 }
 
-// tomlType names the TOML type of a decoded value.
-func tomlType(v any) string {
-	switch v.(type) {
-	case int64:
-		return "an integer"
-	case float64:
-		return "a float"
-	case string:
-		return "a string"
-	case bool:
-		return "a boolean"
-	case []any, []map[string]any:
-		return "an array"
-	case map[string]any:
-		return "a table"
+// store puts a converted value into its field.
+func store(dst reflect.Value, x any) {
+	if n, ok := x.(int64); ok {
+		dst.SetInt(n)
+		return
 	}
-	return "a date/time"
-}
-
-func tomlValue(v any) string {
-	if s, ok := v.(string); ok {
-		return strconv.Quote(s)
-	}
-	return tomlType(v)
+	dst.Set(reflect.ValueOf(x))
 }
 
 // fieldByPath returns the struct field of r at the dotted path, if any.
@@ -417,95 +327,46 @@ func allPaths() []string {
 	return out
 }
 
-// override applies one "path=value" setting.
-func (l *loader) override(r *Recipe, set string) {
-	file := "--set " + set
-	path, value, ok := strings.Cut(set, "=")
-	path = strings.TrimSpace(path)
+// override applies the i-th (0-based) setting "path=value".
+func (l *loader) override(r *Recipe, i int, set string) {
+	path, value, ok := tomlconf.SplitSet(set)
 	report := func(format string, args ...any) {
-		l.errs = append(l.errs, &Error{File: file, Field: path, Msg: fmt.Sprintf(format, args...)})
+		l.errs = append(l.errs, tomlconf.SetError(l.setFlag, i, set, path, format, args...))
 		l.bad[path] = true
 	}
 	if !ok {
 		report("want path=value")
 		return
 	}
-	value = strings.TrimSpace(value)
 	dst, found := fieldByPath(r, path)
 	if !found {
-		msg := "unknown field"
-		if s := closest(path, allPaths()); s != "" {
-			msg += fmt.Sprintf(" (did you mean %q?)", s)
-		}
-		report("%s", msg)
+		report("unknown field%s", tomlconf.Suggest(path, allPaths()))
 		return
 	}
+	var x any
+	var err error
 	switch dst.Kind() {
 	case reflect.Struct:
 		report("is a table; set one of its fields, e.g. %s.%s", path, dst.Type().Field(0).Tag.Get("toml"))
 		return
 	case reflect.Int, reflect.Int64:
-		n, err := strconv.ParseInt(value, 10, 64)
-		if err != nil || dst.OverflowInt(n) {
-			report("%q is not an integer in range", value)
-			return
-		}
-		dst.SetInt(n)
+		var n int64
+		n, err = tomlconf.ParseInt(value, intLimit(dst))
+		x = n
 	case reflect.Float64:
-		x, err := parseFinite(value)
-		if err != nil {
-			report("%v", err)
-			return
-		}
-		dst.SetFloat(x)
+		x, err = tomlconf.ParseFloat(value)
 	case reflect.Bool:
-		b, err := strconv.ParseBool(value)
-		if err != nil {
-			report("%q is not true or false", value)
-			return
-		}
-		dst.SetBool(b)
+		x, err = tomlconf.ParseBool(value)
 	case reflect.String:
-		if uq, err := strconv.Unquote(value); err == nil && strings.HasPrefix(value, `"`) {
-			value = uq
-		}
-		dst.SetString(value)
+		x, err = tomlconf.ParseString(value)
 	case reflect.Slice:
-		list := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(value, "["), "]"))
-		xs := []float64{}
-		if list != "" {
-			for i, item := range strings.Split(list, ",") {
-				x, err := parseFinite(strings.TrimSpace(item))
-				if err != nil {
-					report("element %d: %v", i, err)
-					return
-				}
-				xs = append(xs, x)
-			}
-		}
-		dst.Set(reflect.ValueOf(xs))
+		x, err = tomlconf.ParseFloats(value)
 	}
-	l.origins[path] = origin{file: file}
+	if err != nil {
+		report("%v", err)
+		return
+	}
+	store(dst, x)
+	l.origins[path] = origin{file: l.setFlag, line: i + 1, set: set}
 	delete(l.bad, path)
-}
-
-func parseFinite(s string) (float64, error) {
-	x, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsInf(x, 0) || math.IsNaN(x) {
-		return 0, fmt.Errorf("%q is not a finite number", s)
-	}
-	return x, nil
-}
-
-// closest returns the candidate within edit distance 2 of s (and at most half its
-// length), or "" if there is none.
-func closest(s string, candidates []string) string {
-	best, bestD := "", 3
-	slices.Sort(candidates)
-	for _, c := range candidates {
-		if d := fielderr.EditDistance(s, c); d < bestD && d*2 <= len(c) {
-			best, bestD = c, d
-		}
-	}
-	return best
 }

@@ -272,6 +272,9 @@ func Resolve(nameOrPath string, sets []string) (*Recipe, error) {
 type Overrides struct {
 	// Sets are "path=value" settings, applied in order (see Resolve).
 	Sets []string
+	// Flag is the command-line flag that gave Sets ("--recipe-set"), named in errors;
+	// "--set" when empty.
+	Flag string
 	// Epochs, when positive, sets epochs after Sets, as "msdx train --epochs N" does;
 	// messages name it "--epochs N".
 	Epochs int

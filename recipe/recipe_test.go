@@ -11,6 +11,7 @@ import (
 
 	"github.com/msdx/msdx/internal/golden"
 	"github.com/msdx/msdx/optim"
+	"github.com/msdx/msdx/spec"
 )
 
 // valid is a complete recipe; malformed cases edit it.
@@ -62,21 +63,21 @@ func TestLoadMalformed(t *testing.T) {
 		{"unknown top-level key", "epoch = 3\n" + valid,
 			[]string{`bad.toml:1: epoch: unknown key (did you mean "epochs"?)`}},
 		{"unknown nested key", strings.Replace(valid, "momentum = 0.9", "momentun = 0.9", 1),
-			[]string{`bad.toml:8: optimizer.momentun: unknown key (did you mean "momentum"?)`}},
+			[]string{`bad.toml:8: optimizer.momentun: unknown key (did you mean "optimizer.momentum"?)`}},
 		{"unknown table", valid + "[optimiser]\nlr = 1\n",
 			[]string{`bad.toml:19: optimiser: unknown key (did you mean "optimizer"?)`}},
 		{"float for integer", strings.Replace(valid, "epochs = 10", "epochs = 10.0", 1),
-			[]string{"bad.toml:2: epochs: must be an integer, not a float"}},
+			[]string{"bad.toml:2: epochs: want an integer, got float 10 (write 10)"}},
 		{"string for number", strings.Replace(valid, "lr = 0.1", `lr = "0.1"`, 1),
-			[]string{"bad.toml:7: optimizer.lr: must be a number, not a string"}},
+			[]string{"bad.toml:7: optimizer.lr: want a number, got string \"0.1\""}},
 		{"string for bool", strings.Replace(valid, "hflip = true", `hflip = "yes"`, 1),
-			[]string{"bad.toml:18: augmentation.hflip: must be true or false, not a string"}},
+			[]string{"bad.toml:18: augmentation.hflip: want true or false, got string \"yes\""}},
 		{"table expected", "augmentation = 3\n" + strings.Replace(valid, "[augmentation]\ncrop_padding = 4\nhflip = true\n", "", 1),
-			[]string{"bad.toml:1: augmentation: must be a table, not an integer"}},
+			[]string{"bad.toml:1: augmentation: want a table, got integer 3"}},
 		{"bad array element", strings.Replace(valid, "[0.5, 0.75]", `[0.5, "x"]`, 1),
-			[]string{`bad.toml:13: schedule.milestones: element 1 must be a finite number, not "x"`}},
+			[]string{`bad.toml:13: schedule.milestones: element 2: want a number, got string "x"`}},
 		{"infinite", strings.Replace(valid, "weight_decay = 1e-4", "weight_decay = inf", 1),
-			[]string{"bad.toml:9: optimizer.weight_decay: must be finite"}},
+			[]string{"bad.toml:9: optimizer.weight_decay: want a finite number, got +Inf"}},
 		{"negative lr", strings.Replace(valid, "lr = 0.1", "lr = -0.1", 1),
 			[]string{"bad.toml:7: optimizer.lr: must be positive, not -0.1"}},
 		{"momentum range", strings.Replace(valid, "momentum = 0.9", "momentum = 1", 1),
@@ -109,8 +110,8 @@ func TestLoadMalformed(t *testing.T) {
 		{"several at once", strings.Replace(strings.Replace(valid, "epochs = 10", "epochs = -1", 1), "lr = 0.1", "lr = true\nlrr = 3", 1),
 			[]string{
 				"bad.toml:2: epochs: must be at least 1, not -1",
-				"bad.toml:7: optimizer.lr: must be a number, not a boolean",
-				`bad.toml:8: optimizer.lrr: unknown key (did you mean "lr"?)`,
+				"bad.toml:7: optimizer.lr: want a number, got boolean true",
+				`bad.toml:8: optimizer.lrr: unknown key (did you mean "optimizer.lr"?)`,
 			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -240,14 +241,14 @@ func TestOverrides(t *testing.T) {
 		set  string
 		want string
 	}{
-		{"optimizer.lr=abc", `--set optimizer.lr=abc: optimizer.lr: "abc" is not a finite number`},
-		{"epochs=2.5", `--set epochs=2.5: epochs: "2.5" is not an integer in range`},
-		{"optimizer.lrr=1", `--set optimizer.lrr=1: optimizer.lrr: unknown field (did you mean "optimizer.lr"?)`},
-		{"optimizer=1", "--set optimizer=1: optimizer: is a table"},
-		{"epochs", "--set epochs: epochs: want path=value"},
-		{"augmentation.hflip=maybe", `"maybe" is not true or false`},
-		{"schedule.milestones=0.5,x", `schedule.milestones: element 1: "x" is not a finite number`},
-		{"optimizer.lr=-1", "--set optimizer.lr=-1: optimizer.lr: must be positive, not -1"},
+		{"optimizer.lr=abc", `--set:1: optimizer.lr: want a finite number, got "abc" (--set optimizer.lr=abc)`},
+		{"epochs=2.5", `--set:1: epochs: want an integer, got "2.5" (--set epochs=2.5)`},
+		{"optimizer.lrr=1", `--set:1: optimizer.lrr: unknown field (did you mean "optimizer.lr"?) (--set optimizer.lrr=1)`},
+		{"optimizer=1", "--set:1: optimizer: is a table"},
+		{"epochs", "--set:1: epochs: want path=value (--set epochs)"},
+		{"augmentation.hflip=maybe", `want true or false, got "maybe"`},
+		{"schedule.milestones=0.5,x", `schedule.milestones: element 2: want a finite number, got "x"`},
+		{"optimizer.lr=-1", "optimizer.lr: must be positive, not -1"},
 		{"schedule.kind=cosine", `presets/msdnet.toml:25: schedule.milestones: is only used with kind = "multistep"`},
 	} {
 		t.Run(tc.set, func(t *testing.T) {
@@ -338,32 +339,6 @@ func TestLossWeights(t *testing.T) {
 	}
 }
 
-func TestKeyLines(t *testing.T) {
-	src := `a = 1 # comment with [brackets] and = sign
-"quoted.key" = 2
-arr = [
-  1,
-  [2, 3],
-]
-s = """
-[not.a.table]
-x = 1
-"""
-[t . "u"]
-b = { c = 1 }
-d.e = "x # not a comment"
-[[list]]
-f = 1
-`
-	want := map[string]int{
-		"a": 1, "quoted.key": 2, "arr": 3, "s": 7, "t.u": 11, "t.u.b": 12,
-		"t.u.d": 13, "t.u.d.e": 13, "list": 14, "list.f": 15,
-	}
-	if diff := cmp.Diff(want, keyLines(src)); diff != "" {
-		t.Errorf("keyLines (-want +got):\n%s", diff)
-	}
-}
-
 // TestFitWarmup checks that a command-line epochs override shorter than a preset's warm-up
 // shortens the warm-up, saying so once, while a warm-up or epochs written by the user that
 // do not fit stay errors naming where each came from (issue 12).
@@ -398,7 +373,7 @@ func TestFitWarmup(t *testing.T) {
 		{"a warm-up that fits is kept", "quick", Overrides{Epochs: 2}, result{Warmup: 1}},
 		{"--epochs wins over an epochs override", "quick", Overrides{Sets: []string{"epochs=1"}, Epochs: 3}, result{Warmup: 1}},
 		{"an overridden warm-up is an error", "quick", Overrides{Sets: []string{"schedule.warmup_epochs=3"}, Epochs: 2}, result{
-			Err: "--set schedule.warmup_epochs=3: schedule.warmup_epochs: must be in [0, epochs) = [0, 2), not 3 (--epochs 2)",
+			Err: "--set:1: schedule.warmup_epochs: must be in [0, epochs) = [0, 2), not 3 (--epochs 2) (--set schedule.warmup_epochs=3)",
 		}},
 		{"a warm-up in the file is an error", ownWarmup, Overrides{Epochs: 3}, result{
 			Err: ownWarmup + ":3: schedule.warmup_epochs: must be in [0, epochs) = [0, 3), not 5 (--epochs 3)",
@@ -423,5 +398,20 @@ func TestFitWarmup(t *testing.T) {
 				t.Errorf("ResolveOverrides(%q) (-want +got):\n%s", tc.recipe, diff)
 			}
 		})
+	}
+}
+
+// TestErrorListIsItsOwnType checks that errors.As tells a recipe's problems from a spec's:
+// both are lists of the one located error, but of distinct types.
+func TestErrorListIsItsOwnType(t *testing.T) {
+	_, recipeErr := Resolve("msdnet", []string{"epochs=x"})
+	_, specErr := spec.Resolve("msdnet-cifar10-small", []string{"channels=x"})
+	var rl ErrorList
+	var sl spec.ErrorList
+	if !errors.As(recipeErr, &rl) || errors.As(recipeErr, &sl) {
+		t.Errorf("recipe error %v: as recipe.ErrorList %v, as spec.ErrorList %v", recipeErr, errors.As(recipeErr, &rl), errors.As(recipeErr, &sl))
+	}
+	if !errors.As(specErr, &sl) || errors.As(specErr, &rl) {
+		t.Errorf("spec error %v: as spec.ErrorList %v, as recipe.ErrorList %v", specErr, errors.As(specErr, &sl), errors.As(specErr, &rl))
 	}
 }

@@ -75,7 +75,7 @@ func (l *loader) validate(r *Recipe) {
 		if !l.bad["epochs"] {
 			// Name where epochs came from when it is not where the warm-up was written.
 			from := ""
-			if e := l.where("epochs"); e.file != l.where("schedule.warmup_epochs").file {
+			if l.where("epochs").String() != l.where("schedule.warmup_epochs").String() {
 				from = " (" + l.epochsFrom(r.Epochs) + ")"
 			}
 			check(s.WarmupEpochs >= 0 && s.WarmupEpochs < r.Epochs, "schedule.warmup_epochs",

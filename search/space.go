@@ -54,7 +54,6 @@
 package search
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -64,10 +63,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/BurntSushi/toml"
-
 	"github.com/msdx/msdx/costmatch"
-	"github.com/msdx/msdx/internal/fielderr"
+	"github.com/msdx/msdx/internal/tomlconf"
 	"github.com/msdx/msdx/spec"
 )
 
@@ -229,15 +226,21 @@ func (p Param) Encode(value string) (u float64, ok bool) {
 
 func formatFloat(x float64) string { return strconv.FormatFloat(x, 'g', 6, 64) }
 
+// ErrorList is every problem found in one space file, in line order. LoadSpace and
+// ParseSpace return one for any problem with the file's content.
+type ErrorList []*tomlconf.Error
+
+// Error prints one problem per line.
+func (l ErrorList) Error() string { return tomlconf.List(l).Error() }
+
+// Unwrap gives the individual errors to errors.Is and errors.As.
+func (l ErrorList) Unwrap() []error { return tomlconf.List(l).Unwrap() }
+
 // LoadSpace reads and checks a space file.
 func LoadSpace(path string) (*Space, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fielderr.List{{File: path, Msg: err.Error()}}
+		return nil, ErrorList{{File: path, Msg: tomlconf.ReadErrorMsg(err)}}
 	}
 	return ParseSpace(path, data)
 }
@@ -245,16 +248,12 @@ func LoadSpace(path string) (*Space, error) {
 // ParseSpace is LoadSpace for a document in memory; name is the file name used in errors
 // and to find a base spec file given relative to the space file.
 func ParseSpace(name string, data []byte) (*Space, error) {
-	var raw map[string]any
-	if _, err := toml.Decode(string(data), &raw); err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, fielderr.List{{File: name, Line: pe.Position.Line, Msg: pe.Message}}
-		}
-		return nil, fielderr.List{{File: name, Msg: err.Error()}}
+	doc, err := tomlconf.Decode(name, data)
+	if err != nil {
+		return nil, ErrorList{err}
 	}
-	p := &spaceParser{name: name, lines: spaceLines(data), sp: &Space{File: name}}
-	p.parse(raw)
+	p := &spaceParser{doc: doc, sp: &Space{File: name}}
+	p.parse(doc.Values)
 	if len(p.errs) > 0 {
 		sort.SliceStable(p.errs, func(i, j int) bool { return p.errs[i].Line < p.errs[j].Line })
 		return nil, p.errs
@@ -263,20 +262,13 @@ func ParseSpace(name string, data []byte) (*Space, error) {
 }
 
 type spaceParser struct {
-	name  string
-	lines map[string]int
-	sp    *Space
-	errs  fielderr.List
+	doc  *tomlconf.Doc
+	sp   *Space
+	errs ErrorList
 }
 
 func (p *spaceParser) bad(field, format string, args ...any) {
-	line := p.lines[field]
-	if line == 0 {
-		if i := strings.LastIndexByte(field, '.'); i >= 0 {
-			line = p.lines[field[:i]]
-		}
-	}
-	p.errs = append(p.errs, &fielderr.Error{File: p.name, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
+	p.errs = append(p.errs, p.doc.Errorf(field, format, args...))
 }
 
 func (p *spaceParser) parse(raw map[string]any) {
@@ -292,10 +284,10 @@ func (p *spaceParser) parse(raw map[string]any) {
 	case raw["base"] == nil:
 		p.bad("base", `a space needs a base spec: base = "PRESET" or "spec.toml"`)
 	case !ok || base == "":
-		p.bad("base", "want a preset name or spec file, got %s", fielderr.Describe(raw["base"]))
+		p.bad("base", "want a preset name or spec file, got %s", tomlconf.Describe(raw["base"]))
 	default:
 		if _, err := os.Stat(base); err != nil && !filepath.IsAbs(base) && strings.HasSuffix(base, ".toml") {
-			if rel := filepath.Join(filepath.Dir(p.name), base); fileExists(rel) {
+			if rel := filepath.Join(filepath.Dir(p.doc.File), base); fileExists(rel) {
 				base = rel
 			}
 		}
@@ -304,12 +296,12 @@ func (p *spaceParser) parse(raw map[string]any) {
 	if v, ok := raw["sets"]; ok {
 		list, isList := v.([]any)
 		if !isList {
-			p.bad("sets", `want a list of "path=value" strings, got %s`, fielderr.Describe(v))
+			p.bad("sets", `want a list of "path=value" strings, got %s`, tomlconf.Describe(v))
 		}
 		for i, x := range list {
 			s, isStr := x.(string)
 			if !isStr {
-				p.bad("sets", "element %d: want a \"path=value\" string, got %s", i+1, fielderr.Describe(x))
+				p.bad("sets", "element %d: want a \"path=value\" string, got %s", i+1, tomlconf.Describe(x))
 				continue
 			}
 			if err := spec.CheckSet(s); err != nil {
@@ -321,7 +313,7 @@ func (p *spaceParser) parse(raw map[string]any) {
 	}
 	params, _ := raw["param"].([]map[string]any)
 	if v, ok := raw["param"]; ok && params == nil {
-		p.bad("param", "want [[param]] tables, got %s", fielderr.Describe(v))
+		p.bad("param", "want [[param]] tables, got %s", tomlconf.Describe(v))
 	}
 	seen := map[string]int{}
 	for i, m := range params {
@@ -339,7 +331,7 @@ func (p *spaceParser) parse(raw map[string]any) {
 	}
 	cons, _ := raw["constraint"].([]map[string]any)
 	if v, ok := raw["constraint"]; ok && cons == nil {
-		p.bad("constraint", "want [[constraint]] tables, got %s", fielderr.Describe(v))
+		p.bad("constraint", "want [[constraint]] tables, got %s", tomlconf.Describe(v))
 	}
 	for i, m := range cons {
 		if c, ok := p.constraint(i+1, m); ok {
@@ -370,18 +362,18 @@ func (p *spaceParser) parse(raw map[string]any) {
 func (p *spaceParser) match(v any, params map[string]int) {
 	m, ok := v.(map[string]any)
 	if !ok {
-		p.bad("match", "want a [match] table, got %s", fielderr.Describe(v))
+		p.bad("match", "want a [match] table, got %s", tomlconf.Describe(v))
 		return
 	}
 	errs := len(p.errs)
-	mt := &Match{Measure: costmatch.LastExit, Line: p.lines["match"]}
+	mt := &Match{Measure: costmatch.LastExit, Line: p.doc.Lines["match"]}
 	for _, k := range sortedKeys(m) {
 		at := "match." + k
 		switch x := m[k]; k {
 		case "by":
 			by, ok := x.(string)
 			if !ok || by == "" {
-				p.bad(at, "want an integer spec field path such as \"channels\", got %s", fielderr.Describe(x))
+				p.bad(at, "want an integer spec field path such as \"channels\", got %s", tomlconf.Describe(x))
 				continue
 			}
 			if n, varied := params[by]; varied {
@@ -491,7 +483,7 @@ func (s *Space) Place(c Candidate) (*costmatch.Result, error) {
 func (p *spaceParser) param(n int, m map[string]any) (Param, bool) {
 	at := func(k string) string { return fmt.Sprintf("param[%d].%s", n, k) }
 	errs := len(p.errs)
-	prm := Param{Line: p.lines[fmt.Sprintf("param[%d]", n)]}
+	prm := Param{Line: p.doc.Lines[fmt.Sprintf("param[%d]", n)]}
 	for _, k := range sortedKeys(m) {
 		switch k {
 		case "path", "values", "int", "float", "step", "log", "levels":
@@ -501,7 +493,7 @@ func (p *spaceParser) param(n int, m map[string]any) (Param, bool) {
 	}
 	path, _ := m["path"].(string)
 	if path == "" {
-		p.bad(at("path"), "want a spec field path such as \"blocks.count\", got %s", fielderr.Describe(m["path"]))
+		p.bad(at("path"), "want a spec field path such as \"blocks.count\", got %s", tomlconf.Describe(m["path"]))
 		return prm, false
 	}
 	prm.Path = path
@@ -535,7 +527,7 @@ func (p *spaceParser) param(n int, m map[string]any) (Param, bool) {
 		prm.Kind = Choice
 		list, ok := m["values"].([]any)
 		if !ok || len(list) == 0 {
-			p.bad(at("values"), "want a non-empty list of values, got %s", fielderr.Describe(m["values"]))
+			p.bad(at("values"), "want a non-empty list of values, got %s", tomlconf.Describe(m["values"]))
 			break
 		}
 		dup := map[string]bool{}
@@ -564,7 +556,7 @@ func (p *spaceParser) param(n int, m map[string]any) (Param, bool) {
 		if v, ok := m["step"]; ok {
 			s, isInt := v.(int64)
 			if !isInt || s < 1 {
-				p.bad(at("step"), "want a positive integer, got %s", fielderr.Describe(v))
+				p.bad(at("step"), "want a positive integer, got %s", tomlconf.Describe(v))
 			} else {
 				prm.Step = int(s)
 			}
@@ -584,7 +576,7 @@ func (p *spaceParser) param(n int, m map[string]any) (Param, bool) {
 		if v, ok := m["log"]; ok {
 			b, isBool := v.(bool)
 			if !isBool {
-				p.bad(at("log"), "want true or false, got %s", fielderr.Describe(v))
+				p.bad(at("log"), "want true or false, got %s", tomlconf.Describe(v))
 			}
 			prm.Log = b
 			if b && lo <= 0 {
@@ -594,7 +586,7 @@ func (p *spaceParser) param(n int, m map[string]any) (Param, bool) {
 		if v, ok := m["levels"]; ok {
 			l, isInt := v.(int64)
 			if !isInt || l < 1 || l > 1000 {
-				p.bad(at("levels"), "want an integer from 1 to 1000, got %s", fielderr.Describe(v))
+				p.bad(at("levels"), "want an integer from 1 to 1000, got %s", tomlconf.Describe(v))
 			} else {
 				prm.Levels = int(l)
 			}
@@ -615,7 +607,7 @@ func (p *spaceParser) pair(field string, v any, integer bool) (lo, hi float64, o
 		want = "[lo, hi] of integers"
 	}
 	if !isList || len(list) != 2 {
-		p.bad(field, "want %s, got %s", want, fielderr.Describe(v))
+		p.bad(field, "want %s, got %s", want, tomlconf.Describe(v))
 		return 0, 0, false
 	}
 	var xs [2]float64
@@ -625,12 +617,12 @@ func (p *spaceParser) pair(field string, v any, integer bool) (lo, hi float64, o
 			xs[i] = float64(n)
 		case float64:
 			if integer {
-				p.bad(field, "want %s, got %s", want, fielderr.Describe(x))
+				p.bad(field, "want %s, got %s", want, tomlconf.Describe(x))
 				return 0, 0, false
 			}
 			xs[i] = n
 		default:
-			p.bad(field, "want %s, got %s", want, fielderr.Describe(x))
+			p.bad(field, "want %s, got %s", want, tomlconf.Describe(x))
 			return 0, 0, false
 		}
 	}
@@ -648,7 +640,7 @@ func (p *spaceParser) pair(field string, v any, integer bool) (lo, hi float64, o
 func (p *spaceParser) constraint(n int, m map[string]any) (Constraint, bool) {
 	at := func(k string) string { return fmt.Sprintf("constraint[%d].%s", n, k) }
 	errs := len(p.errs)
-	c := Constraint{Exit: LastExit, Line: p.lines[fmt.Sprintf("constraint[%d]", n)]}
+	c := Constraint{Exit: LastExit, Line: p.doc.Lines[fmt.Sprintf("constraint[%d]", n)]}
 	bounds := 0
 	for _, k := range sortedKeys(m) {
 		v := m[k]
@@ -663,7 +655,7 @@ func (p *spaceParser) constraint(n int, m map[string]any) (Constraint, bool) {
 				case "last":
 					c.Exit = LastExit
 				default:
-					p.bad(at(k), `want "first", "last" or an exit number, got %s`, fielderr.Describe(v))
+					p.bad(at(k), `want "first", "last" or an exit number, got %s`, tomlconf.Describe(v))
 				}
 			case int64:
 				if x < 1 {
@@ -671,7 +663,7 @@ func (p *spaceParser) constraint(n int, m map[string]any) (Constraint, bool) {
 				}
 				c.Exit = int(x)
 			default:
-				p.bad(at(k), `want "first", "last" or an exit number, got %s`, fielderr.Describe(v))
+				p.bad(at(k), `want "first", "last" or an exit number, got %s`, tomlconf.Describe(v))
 			}
 			continue
 		case "max_macs":
@@ -715,7 +707,7 @@ func (p *spaceParser) positive(field string, v any, what string) (float64, bool)
 	case float64:
 		x = y
 	default:
-		p.bad(field, "want a %s, got %s", what, fielderr.Describe(v))
+		p.bad(field, "want a %s, got %s", what, tomlconf.Describe(v))
 		return 0, false
 	}
 	if !(x > 0) || math.IsInf(x, 0) {
@@ -744,13 +736,13 @@ func valueText(v any) (string, error) {
 		for i, e := range x {
 			n, ok := e.(int64)
 			if !ok {
-				return "", fmt.Errorf("a list value must hold integers, got %s", fielderr.Describe(e))
+				return "", fmt.Errorf("a list value must hold integers, got %s", tomlconf.Describe(e))
 			}
 			parts[i] = strconv.FormatInt(n, 10)
 		}
 		return strings.Join(parts, "-"), nil
 	}
-	return "", fmt.Errorf("want a scalar or a list of integers, got %s", fielderr.Describe(v))
+	return "", fmt.Errorf("want a scalar or a list of integers, got %s", tomlconf.Describe(v))
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -765,81 +757,4 @@ func sortedKeys[V any](m map[string]V) []string {
 func fileExists(name string) bool {
 	fi, err := os.Stat(name)
 	return err == nil && !fi.IsDir()
-}
-
-// spaceLines maps "base", "sets", "param[N]", "param[N].key", "constraint[N]" and
-// "constraint[N].key" to their 1-based lines. It is a line scan: keys are recognised at
-// the start of a line, tables by their [[header]]; lines inside a multi-line array are
-// skipped by bracket depth.
-func spaceLines(data []byte) map[string]int {
-	lines := map[string]int{}
-	count := map[string]int{}
-	table := ""
-	depth := 0
-	for i, line := range strings.Split(string(data), "\n") {
-		n := i + 1
-		s := strings.TrimSpace(line)
-		if depth > 0 {
-			depth += bracketDepth(s)
-			continue
-		}
-		if s == "" || s[0] == '#' {
-			continue
-		}
-		if strings.HasPrefix(s, "[[") {
-			end := strings.Index(s, "]]")
-			if end < 0 {
-				continue
-			}
-			name := strings.TrimSpace(s[2:end])
-			count[name]++
-			table = fmt.Sprintf("%s[%d]", name, count[name])
-			lines[table] = n
-			continue
-		}
-		if s[0] == '[' {
-			table = strings.TrimSpace(strings.Trim(s, "[]"))
-			lines[table] = n
-			continue
-		}
-		eq := strings.IndexByte(s, '=')
-		if eq < 0 {
-			continue
-		}
-		key := strings.Trim(strings.TrimSpace(s[:eq]), `"'`)
-		if table != "" {
-			key = table + "." + key
-		}
-		if _, ok := lines[key]; !ok {
-			lines[key] = n
-		}
-		depth = bracketDepth(s[eq+1:])
-	}
-	return lines
-}
-
-// bracketDepth is the net count of opening brackets in s outside strings and comments.
-func bracketDepth(s string) int {
-	d := 0
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == '\\' && quote == '"' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '#':
-			return d
-		case c == '[' || c == '{':
-			d++
-		case c == ']' || c == '}':
-			d--
-		}
-	}
-	return max(d, 0)
 }

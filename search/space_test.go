@@ -182,7 +182,7 @@ values = [8]
 `, []string{"space.toml:6: param[2].path: growth is already varied by param[1]"}},
 		{"unknown base", "base = \"no-such\"\n[[param]]\npath = \"growth\"\nvalues = [6]\n",
 			[]string{"space.toml:1: base: the base spec does not resolve: no-such: no such file or preset (presets: " + strings.Join(spec.PresetNames(), ", ") + ")"}},
-		{"syntax", "base = \n", []string{"space.toml:1: expected value but found '\\n' instead"}},
+		{"syntax", "base = \n", []string{"space.toml:1: base: expected value but found '\\n' instead"}},
 		{"bad match", `base = "msdnet-cifar10-small"
 [[param]]
 path = "channels"

@@ -1,13 +1,12 @@
 package spec
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"math"
 	"strconv"
-	"strings"
+
+	"github.com/msdx/msdx/internal/tomlconf"
 )
 
 // Canonical returns s as TOML in a fixed form: keys in schema order, one table per section,
@@ -27,8 +26,7 @@ func (s *Spec) Hash() string {
 }
 
 func (s *Spec) canonical(withMeta bool) []byte {
-	var b bytes.Buffer
-	table := ""
+	var w tomlconf.Writer
 	for _, f := range fields {
 		switch f.path {
 		case "extends":
@@ -42,17 +40,9 @@ func (s *Spec) canonical(withMeta bool) []byte {
 		if f.optional && isZero(v) {
 			continue
 		}
-		key := f.path
-		if i := strings.LastIndexByte(f.path, '.'); i >= 0 {
-			if t := f.path[:i]; t != table {
-				table = t
-				fmt.Fprintf(&b, "\n[%s]\n", t)
-			}
-			key = f.path[i+1:]
-		}
-		fmt.Fprintf(&b, "%s = %s\n", key, tomlValue(v))
+		w.Key(f.path, tomlValue(v))
 	}
-	return b.Bytes()
+	return w.Bytes()
 }
 
 func isZero(v any) bool {
@@ -83,68 +73,26 @@ func isZero(v any) bool {
 func tomlValue(v any) string {
 	switch p := v.(type) {
 	case *string:
-		return tomlString(*p)
+		return tomlconf.String(*p)
 	case *int:
 		return strconv.Itoa(*p)
 	case *float64:
-		return tomlFloat(*p)
+		return tomlconf.Float(*p)
 	case *bool:
 		return strconv.FormatBool(*p)
 	case *[]int:
-		return intList(*p)
+		return tomlconf.Ints(*p)
 	case *[3]int:
-		return intList(p[:])
+		return tomlconf.Ints(p[:])
 	case *Expr:
 		if isIntLiteral(string(*p)) {
 			return string(*p)
 		}
-		return tomlString(string(*p))
+		return tomlconf.String(string(*p))
 	case *[]Layer:
 		return layersTOML(*p)
 	case *[]Unit:
 		return unitsTOML(*p)
 	}
 	panic(fmt.Sprintf("spec: unexpected field type %T", v))
-}
-
-func tomlFloat(x float64) string {
-	switch {
-	case math.IsNaN(x):
-		return "nan"
-	case math.IsInf(x, 1):
-		return "inf"
-	case math.IsInf(x, -1):
-		return "-inf"
-	}
-	t := strconv.FormatFloat(x, 'g', -1, 64)
-	if !strings.ContainsAny(t, ".eEn") {
-		t += ".0"
-	}
-	return t
-}
-
-// tomlString quotes s as a TOML basic string.
-func tomlString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\u%04X`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }

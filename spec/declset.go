@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/msdx/msdx/internal/tomlconf"
 )
 
 // declSet is a --set override of one argument of a declared part: "stem.layers[2].kernel=5",
@@ -58,7 +60,7 @@ func unitValue(key, text string) (any, error) {
 	case "from", "state", "bottleneck", "name":
 		return strings.Trim(text, `"'`), nil
 	}
-	return nil, fmt.Errorf("unknown key of a unit%s (keys: %s)", suggestFrom(key, unitKeys), strings.Join(unitKeys, ", "))
+	return nil, fmt.Errorf("unknown key of a unit%s (keys: %s)", tomlconf.Suggest(key, unitKeys), strings.Join(unitKeys, ", "))
 }
 
 // applyDeclSet turns the part d overrides into a declaration if it is named, and changes

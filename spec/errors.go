@@ -2,51 +2,41 @@ package spec
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
-	"github.com/msdx/msdx/internal/fielderr"
+	"github.com/msdx/msdx/internal/tomlconf"
 )
 
 // Error is one problem with a spec, located at the file, line and field that caused it.
 // File is the spec file name, "<preset NAME>" for an embedded preset, or "--set" for a
 // command-line override; for "--set", Line is the 1-based index of the override, and zero
 // means the value is a default that no line set.
-type Error = fielderr.Error
+type Error = tomlconf.Error
 
 // ErrorList is every problem found in one spec, in file and line order. Load, Parse and
-// Resolve return an ErrorList (never empty) for any problem with the spec's content.
-type ErrorList = fielderr.List
+// Resolve return an ErrorList (never empty) for any problem with the spec's content. It is a
+// type of its own, so that errors.As tells a spec's problems from a recipe's.
+type ErrorList []*Error
+
+// Error prints one problem per line.
+func (l ErrorList) Error() string { return tomlconf.List(l).Error() }
+
+// Unwrap gives the individual errors to errors.Is and errors.As.
+func (l ErrorList) Unwrap() []error { return tomlconf.List(l).Unwrap() }
 
 // sortErrors orders by file (spec files first, then presets, then overrides), line and field,
 // so that reports are deterministic.
 func sortErrors(l ErrorList) {
-	rank := func(file string) int {
-		switch {
-		case file == setFile:
-			return 2
-		case strings.HasPrefix(file, "<preset "):
+	tomlconf.Sort(l, func(file string) int {
+		if strings.HasPrefix(file, "<preset ") {
 			return 1
 		}
 		return 0
-	}
-	sort.SliceStable(l, func(i, j int) bool {
-		a, b := l[i], l[j]
-		if ra, rb := rank(a.File), rank(b.File); ra != rb {
-			return ra < rb
-		}
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Field < b.Field
 	})
 }
 
 // setFile is the File of errors and positions that come from --set overrides.
-const setFile = "--set"
+const setFile = tomlconf.SetFlag
 
 // Pos is where one field's value was written.
 type Pos struct {

@@ -2,12 +2,9 @@ package spec
 
 import (
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
-	"unicode/utf8"
 
-	"github.com/msdx/msdx/internal/fielderr"
+	"github.com/msdx/msdx/internal/tomlconf"
 )
 
 // kind is the type of a spec field, as TOML and --set see it.
@@ -39,6 +36,15 @@ type field struct {
 	// some fusion rules or stem/head kinds.
 	optional bool
 }
+
+// fieldPaths lists the path of every field, in schema order, for suggestions.
+var fieldPaths = func() []string {
+	paths := make([]string, len(fields))
+	for i, f := range fields {
+		paths[i] = f.path
+	}
+	return paths
+}()
 
 // fields is the schema, in canonical order.
 var fields = []field{
@@ -134,10 +140,7 @@ const maxInt = 1 << 20
 func (f field) fromTOML(v any) (any, error) {
 	switch f.kind {
 	case kindString:
-		if s, ok := v.(string); ok {
-			return s, nil
-		}
-		return nil, fmt.Errorf("want a string, got %s", fielderr.Describe(v))
+		return tomlconf.DecodeString(v)
 	case kindInt:
 		return tomlInt(v)
 	case kindExpr:
@@ -146,18 +149,9 @@ func (f field) fromTOML(v any) (any, error) {
 	case kindLayers, kindUnits:
 		panic("spec: declarations are decoded with their lines (decodeLayer)")
 	case kindFloat:
-		switch x := v.(type) {
-		case float64:
-			return x, nil
-		case int64:
-			return float64(x), nil
-		}
-		return nil, fmt.Errorf("want a number, got %s", fielderr.Describe(v))
+		return tomlconf.DecodeFloat(v)
 	case kindBool:
-		if b, ok := v.(bool); ok {
-			return b, nil
-		}
-		return nil, fmt.Errorf("want true or false, got %s", fielderr.Describe(v))
+		return tomlconf.DecodeBool(v)
 	case kindInts:
 		switch x := v.(type) {
 		case string:
@@ -165,7 +159,7 @@ func (f field) fromTOML(v any) (any, error) {
 		case []any:
 			return tomlInts(x)
 		}
-		return nil, fmt.Errorf(`want a list of integers like [1, 2, 4] or "1-2-4", got %s`, fielderr.Describe(v))
+		return nil, fmt.Errorf(`want a list of integers like [1, 2, 4] or "1-2-4", got %s`, tomlconf.Describe(v))
 	case kindShape:
 		var list []int
 		var err error
@@ -175,7 +169,7 @@ func (f field) fromTOML(v any) (any, error) {
 		case []any:
 			list, err = tomlInts(x)
 		default:
-			err = fmt.Errorf(`want [channels, height, width] like [3, 32, 32] or "3x32x32", got %s`, fielderr.Describe(v))
+			err = fmt.Errorf(`want [channels, height, width] like [3, 32, 32] or "3x32x32", got %s`, tomlconf.Describe(v))
 		}
 		if err != nil {
 			return nil, err
@@ -190,20 +184,7 @@ func (f field) fromText(text string) (any, error) {
 	text = strings.TrimSpace(text)
 	switch f.kind {
 	case kindString:
-		if len(text) >= 2 && (text[0] == '"' || text[0] == '\'') && text[len(text)-1] == text[0] {
-			if text[0] == '\'' {
-				return text[1 : len(text)-1], nil
-			}
-			u, err := strconv.Unquote(text)
-			if err != nil {
-				return nil, fmt.Errorf("bad quoted string %s", text)
-			}
-			text = u
-		}
-		if !utf8.ValidString(text) {
-			return nil, fmt.Errorf("not valid UTF-8")
-		}
-		return text, nil
+		return tomlconf.ParseString(text)
 	case kindInt:
 		return parseInt(text)
 	case kindExpr:
@@ -214,17 +195,9 @@ func (f field) fromText(text string) (any, error) {
 	case kindLayers, kindUnits:
 		return nil, fmt.Errorf("a declaration is written in a file; with --set, name a part file (e.g. stem.kind=parts/my-stem.toml)")
 	case kindFloat:
-		x, err := strconv.ParseFloat(text, 64)
-		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil, fmt.Errorf("want a number, got %q", text)
-		}
-		return x, nil
+		return tomlconf.ParseFloat(text)
 	case kindBool:
-		b, err := strconv.ParseBool(text)
-		if err != nil {
-			return nil, fmt.Errorf("want true or false, got %q", text)
-		}
-		return b, nil
+		return tomlconf.ParseBool(text)
 	case kindInts:
 		return parseInts(text)
 	case kindShape:
@@ -234,17 +207,8 @@ func (f field) fromText(text string) (any, error) {
 }
 
 func tomlInt(v any) (int, error) {
-	x, ok := v.(int64)
-	if !ok {
-		if fl, isFloat := v.(float64); isFloat && fl == math.Trunc(fl) && math.Abs(fl) <= maxInt {
-			return 0, fmt.Errorf("want an integer, got float %v (write %d)", fl, int64(fl))
-		}
-		return 0, fmt.Errorf("want an integer, got %s", fielderr.Describe(v))
-	}
-	if x > maxInt || x < -maxInt {
-		return 0, fmt.Errorf("%d is out of range (at most %d)", x, maxInt)
-	}
-	return int(x), nil
+	x, err := tomlconf.DecodeInt(v, maxInt)
+	return int(x), err
 }
 
 func tomlInts(list []any) ([]int, error) {
@@ -260,14 +224,8 @@ func tomlInts(list []any) ([]int, error) {
 }
 
 func parseInt(text string) (int, error) {
-	x, err := strconv.ParseInt(text, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("want an integer, got %q", text)
-	}
-	if x > maxInt || x < -maxInt {
-		return 0, fmt.Errorf("%d is out of range (at most %d)", x, maxInt)
-	}
-	return int(x), nil
+	x, err := tomlconf.ParseInt(text, maxInt)
+	return int(x), err
 }
 
 // parseInts reads "1-2-4" (the reference repos' style), "1,2,4" or "[1, 2, 4]".

@@ -1,17 +1,15 @@
 package spec
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
-	"github.com/BurntSushi/toml"
-
-	"github.com/msdx/msdx/internal/fielderr"
+	"github.com/msdx/msdx/internal/tomlconf"
 )
 
 // Load reads the spec file at path, applies the --set overrides in sets ("path=value", in
@@ -20,17 +18,9 @@ import (
 func Load(path string, sets []string) (*Spec, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, ErrorList{{File: path, Msg: readErrorMsg(err)}}
+		return nil, ErrorList{{File: path, Msg: tomlconf.ReadErrorMsg(err)}}
 	}
 	return Parse(path, data, sets)
-}
-
-func readErrorMsg(err error) string {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
 }
 
 // Parse is Load for a document already in memory; name is the file name used in errors.
@@ -77,9 +67,6 @@ func newLayer() *layer {
 	return &layer{values: map[string]assignment{}, tables: map[string]Pos{}, decl: map[string]Pos{}}
 }
 
-// maxExtendsDepth bounds chains of presets extending presets.
-const maxExtendsDepth = 8
-
 // resolve turns one document plus overrides into a validated Spec.
 func resolve(name string, data []byte, sets []string) (*Spec, error) {
 	var errs ErrorList
@@ -94,7 +81,7 @@ func resolve(name string, data []byte, sets []string) (*Spec, error) {
 	// The preset named by extends (the override's, else the file's) lies underneath.
 	var layers []*layer
 	if a, ok := topmost("extends", over, file); ok && a.value != (unset{}) {
-		base, baseErrs := presetLayer(a.value.(string), a.pos, nil)
+		base, baseErrs := presetLayer(a.value.(string), a.pos)
 		errs = append(errs, baseErrs...)
 		if base != nil {
 			// The preset's name and description describe the preset, not this spec.
@@ -168,62 +155,56 @@ func topmost(path string, layers ...*layer) (assignment, bool) {
 	return assignment{}, false
 }
 
-// presetLayer returns the merged layers of preset name and the presets it extends.
-// seen holds the names already on the chain, to reject cycles.
-func presetLayer(name string, at Pos, seen []string) (*layer, ErrorList) {
-	atErr := func(format string, args ...any) ErrorList {
-		return ErrorList{{File: at.File, Line: at.Line, Field: "extends", Msg: fmt.Sprintf(format, args...)}}
+// presets are the spec presets, for extends.
+var presets = tomlconf.Presets{
+	Find: func(name string) (string, []byte, bool) {
+		data, ok := presetData(name)
+		return presetFile(name), data, ok
+	},
+	Names: PresetNames,
+}
+
+// presetLayer returns the merged layers of preset name and the presets it extends; at is
+// where extends named it.
+func presetLayer(name string, at Pos) (*layer, ErrorList) {
+	docs, errs := presets.Chain(name, tomlconf.Error{File: at.File, Line: at.Line})
+	if errs != nil {
+		return nil, ErrorList(errs)
 	}
-	data, ok := presetData(name)
-	if !ok {
-		return nil, atErr("unknown preset %q (presets: %s)", name, strings.Join(PresetNames(), ", "))
-	}
-	for _, s := range seen {
-		if s == name {
-			return nil, atErr("preset %q extends itself (chain %s)", name, strings.Join(append(seen, name), " -> "))
+	merged := newLayer()
+	for _, doc := range docs {
+		own, errs := docLayer(doc)
+		if len(errs) > 0 {
+			return nil, errs
 		}
+		maps.Copy(merged.values, own.values)
+		maps.Copy(merged.tables, own.tables)
+		maps.Copy(merged.decl, own.decl)
 	}
-	if len(seen) >= maxExtendsDepth {
-		return nil, atErr("extends chain longer than %d", maxExtendsDepth)
-	}
-	own, errs, ok := decodeLayer(presetFile(name), data)
-	if !ok || len(errs) > 0 {
-		return nil, errs
-	}
-	a, ok := own.values["extends"]
-	if !ok {
-		return own, nil
-	}
-	base, errs := presetLayer(a.value.(string), a.pos, append(seen, name))
-	if base == nil {
-		return nil, errs
-	}
-	for k, v := range own.values {
-		base.values[k] = v
-	}
-	for k, v := range own.tables {
-		base.tables[k] = v
-	}
-	for k, v := range own.decl {
-		base.decl[k] = v
-	}
-	return base, errs
+	return merged, nil
 }
 
 // decodeLayer parses one TOML document into a layer. ok is false when the document could
 // not be parsed at all (a syntax error); otherwise errs lists the keys that were unknown or
 // of the wrong type, and those keys are left out of the layer.
 func decodeLayer(name string, data []byte) (l *layer, errs ErrorList, ok bool) {
-	raw, lines, errs := decodeTOML(name, data)
-	if errs != nil {
-		return nil, errs, false
+	doc, err := tomlconf.Decode(name, data)
+	if err != nil {
+		return nil, ErrorList{err}, false
 	}
+	l, errs = docLayer(doc)
+	return l, errs, true
+}
+
+// docLayer is decodeLayer for a parsed document.
+func docLayer(doc *tomlconf.Doc) (l *layer, errs ErrorList) {
+	name, raw, lines := doc.File, doc.Values, doc.Lines
 	pos := func(path string) Pos {
-		return Pos{File: name, Line: lookupLine(lines, path)}
+		return Pos{File: name, Line: lines.Of(path)}
 	}
 	l = newLayer()
 	bad := func(path, format string, args ...any) {
-		errs = append(errs, &Error{File: name, Line: lookupLine(lines, path), Field: displayPath(path), Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, &Error{File: name, Line: lines.Of(path), Field: displayPath(path), Msg: fmt.Sprintf(format, args...)})
 	}
 	var walk func(prefix string, m map[string]any)
 	walk = func(prefix string, m map[string]any) {
@@ -241,7 +222,7 @@ func decodeLayer(name string, data []byte) (l *layer, errs ErrorList, ok bool) {
 			if isTable(path) {
 				sub, isMap := v.(map[string]any)
 				if !isMap {
-					bad(path, "want a table ([%s]), got %s", path, fielderr.Describe(v))
+					bad(path, "want a table ([%s]), got %s", path, tomlconf.Describe(v))
 					continue
 				}
 				l.tables[path] = pos(path)
@@ -280,31 +261,12 @@ func decodeLayer(name string, data []byte) (l *layer, errs ErrorList, ok bool) {
 		}
 	}
 	walk("", raw)
-	return l, errs, true
-}
-
-// decodeTOML parses a TOML document and finds the line of every key. A syntax error is
-// returned alone, as the only error.
-func decodeTOML(name string, data []byte) (map[string]any, map[string]int, ErrorList) {
-	var raw map[string]any
-	if _, err := toml.Decode(string(data), &raw); err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			line := pe.Position.Line
-			if line < 1 {
-				// The decoder leaves the line unset for some errors at the end of input.
-				line = 1 + bytes.Count(data[:min(max(pe.Position.Start, 0), len(data))], []byte("\n"))
-			}
-			return nil, nil, ErrorList{{File: name, Line: line, Field: keyPathOf(pe.LastKey), Msg: pe.Message}}
-		}
-		return nil, nil, ErrorList{{File: name, Msg: err.Error()}}
-	}
-	return raw, keyLines(data), nil
+	return l, errs
 }
 
 // declPos records where every key of a declaration (path "stem.layers" and the paths below
 // it, "stem.layers[2].kernel") was written, so that later errors name their line.
-func (l *layer) declPos(path, file string, lines map[string]int) {
+func (l *layer) declPos(path, file string, lines tomlconf.Lines) {
 	for k, n := range lines {
 		if strings.HasPrefix(k, path+"[") {
 			l.decl[k] = Pos{File: file, Line: n}
@@ -320,25 +282,6 @@ func displayPath(path string) string {
 	return path
 }
 
-// keyPathOf cleans the decoder's LastKey for use as a field path.
-func keyPathOf(lastKey string) string {
-	return strings.Trim(lastKey, ".")
-}
-
-// lookupLine finds the line of path, else of its nearest enclosing table, else 0.
-func lookupLine(lines map[string]int, path string) int {
-	for {
-		if n, ok := lines[path]; ok {
-			return n
-		}
-		i := strings.LastIndexByte(path, '.')
-		if i < 0 {
-			return 0
-		}
-		path = path[:i]
-	}
-}
-
 // overrideLayer parses --set overrides ("path=value"). An empty value removes the key, so
 // that a default (or a lower layer's value) applies again.
 func overrideLayer(sets []string) (*layer, ErrorList) {
@@ -347,16 +290,15 @@ func overrideLayer(sets []string) (*layer, ErrorList) {
 	for i, text := range sets {
 		p := Pos{File: setFile, Line: i + 1, Text: text}
 		bad := func(path, format string, args ...any) {
-			errs = append(errs, &Error{File: setFile, Line: i + 1, Field: path, Msg: fmt.Sprintf(format, args...) + fmt.Sprintf(" (--set %s)", text)})
+			errs = append(errs, tomlconf.SetError(setFile, i, text, path, format, args...))
 		}
-		path, value, found := strings.Cut(text, "=")
-		path = strings.TrimSpace(path)
+		path, value, found := tomlconf.SplitSet(text)
 		if !found {
 			bad(path, "want path=value")
 			continue
 		}
 		if ds, ok := parseDeclSet(path); ok {
-			ds.value, ds.pos = strings.TrimSpace(value), p
+			ds.value, ds.pos = value, p
 			if err := ds.check(); err != nil {
 				bad(path, "%v", err)
 				continue
@@ -373,7 +315,7 @@ func overrideLayer(sets []string) (*layer, ErrorList) {
 			}
 			continue
 		}
-		if strings.TrimSpace(value) == "" {
+		if value == "" {
 			l.values[path] = assignment{value: unset{}, pos: p}
 			continue
 		}
@@ -401,20 +343,7 @@ func tableExample(table string) string {
 
 // suggest proposes the closest known field path for a misspelt one.
 func suggest(path string) string {
-	best, bestDist := "", 4
-	for _, f := range fields {
-		if d := fielderr.EditDistance(path, f.path); d < bestDist {
-			best, bestDist = f.path, d
-		}
-		// A known leaf name under the wrong table, e.g. "count" at top level.
-		if leaf := f.path[strings.LastIndexByte(f.path, '.')+1:]; leaf == path[strings.LastIndexByte(path, '.')+1:] && best == "" {
-			best, bestDist = f.path, 3
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return tomlconf.Suggest(path, fieldPaths)
 }
 
 // exclusive are pairs of ways to give one part: a source that writes one of a pair drops
@@ -612,7 +541,7 @@ func (s *Spec) readPartFiles(merged map[string]assignment) (ErrorList, []string)
 		}
 		data, err := os.ReadFile(path)
 		if err != nil {
-			fail("part file %s: %s", path, readErrorMsg(err))
+			fail("part file %s: %s", path, tomlconf.ReadErrorMsg(err))
 			continue
 		}
 		p, perrs := decodePart(path, data, ref.kind)

@@ -98,12 +98,12 @@ var malformed = []struct {
 	{
 		name: "reduction not finite",
 		doc:  "reduction = nan\n",
-		want: []string{"t.toml:1: reduction: NaN is out of range: want a finite reduction >= 0 (0 disables transitions)"},
+		want: []string{"t.toml:1: reduction: want a finite number, got NaN"},
 	},
 	{
 		name: "reduction infinite",
 		doc:  "reduction = inf\n",
-		want: []string{"t.toml:1: reduction: +Inf is out of range: want a finite reduction >= 0 (0 disables transitions)"},
+		want: []string{"t.toml:1: reduction: want a finite number, got +Inf"},
 	},
 	{
 		name: "date for an integer",

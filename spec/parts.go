@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/msdx/msdx/graph"
-	"github.com/msdx/msdx/internal/fielderr"
+	"github.com/msdx/msdx/internal/tomlconf"
 )
 
 // Layer is one layer of a declared stem or head: an op from the layer registry (LayerOps)
@@ -232,16 +232,18 @@ func ShippedPart(kind, name string) *PartDecl {
 
 // decodePart reads a part file, which must be of the kind want.
 func decodePart(file string, data []byte, want string) (*PartDecl, ErrorList) {
-	raw, lines, errs := decodeTOML(file, data)
-	if errs != nil {
-		return nil, errs
+	doc, err := tomlconf.Decode(file, data)
+	if err != nil {
+		return nil, ErrorList{err}
 	}
+	raw, lines := doc.Values, doc.Lines
+	var errs ErrorList
 	p := &PartDecl{origin: map[string]Pos{}}
 	for k, n := range lines {
 		p.origin[k] = Pos{File: file, Line: n}
 	}
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, &Error{File: file, Line: lookupLine(lines, field), Field: field, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, &Error{File: file, Line: lines.Of(field), Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
 	kind, _ := raw["part"].(string)
 	switch {
@@ -249,7 +251,7 @@ func decodePart(file string, data []byte, want string) (*PartDecl, ErrorList) {
 		bad("part", "a part file needs part = %q", want)
 		return nil, errs
 	case kind != want:
-		bad("part", "this file is a %s part (part = %s); want a %s part here", kind, fielderr.Describe(raw["part"]), want)
+		bad("part", "this file is a %s part (part = %s); want a %s part here", kind, tomlconf.Describe(raw["part"]), want)
 		return nil, errs
 	}
 	p.Kind = kind
@@ -262,13 +264,13 @@ func decodePart(file string, data []byte, want string) (*PartDecl, ErrorList) {
 			if d, ok := v.(string); ok {
 				p.Description = d
 			} else {
-				bad(k, "want a string, got %s", fielderr.Describe(v))
+				bad(k, "want a string, got %s", tomlconf.Describe(v))
 			}
 		case k == "family" && kind != PartFusion:
 			if f, ok := v.(string); ok && f == "msdnet" {
 				p.Family = f
 			} else {
-				bad(k, `want "msdnet" (the part works with the MSDNet-family wirings only), got %s`, fielderr.Describe(v))
+				bad(k, `want "msdnet" (the part works with the MSDNet-family wirings only), got %s`, tomlconf.Describe(v))
 			}
 		case k == "layers" && kind != PartFusion:
 			layers, lerrs := decodeLayers(file, "layers", v, lines)
@@ -276,7 +278,7 @@ func decodePart(file string, data []byte, want string) (*PartDecl, ErrorList) {
 			p.Layers = layers
 		case kind == PartFusion && wiringKey(k):
 		default:
-			bad(k, "unknown key in a %s part%s", kind, suggestFrom(k, partKeys(kind)))
+			bad(k, "unknown key in a %s part%s", kind, tomlconf.Suggest(k, partKeys(kind)))
 		}
 	}
 	if kind == PartFusion {
@@ -291,7 +293,7 @@ func decodePart(file string, data []byte, want string) (*PartDecl, ErrorList) {
 	}
 	if kind != PartFusion {
 		errs = append(errs, checkLayers(kind, p.Layers, func(field, format string, args ...any) *Error {
-			return &Error{File: file, Line: lookupLine(lines, field), Field: field, Msg: fmt.Sprintf(format, args...)}
+			return &Error{File: file, Line: lines.Of(field), Field: field, Msg: fmt.Sprintf(format, args...)}
 		}, "layers")...)
 	}
 	if len(errs) > 0 {
@@ -316,26 +318,12 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// suggestFrom proposes the closest of known to a misspelt key.
-func suggestFrom(key string, known []string) string {
-	best, bestDist := "", 3
-	for _, k := range known {
-		if d := fielderr.EditDistance(key, k); d < bestDist {
-			best, bestDist = k, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
 // decodeLayers reads a TOML array of tables (at path) into layers, normalised: every
 // argument of each op present, defaults filled in.
-func decodeLayers(file, at string, v any, lines map[string]int) ([]Layer, ErrorList) {
+func decodeLayers(file, at string, v any, lines tomlconf.Lines) ([]Layer, ErrorList) {
 	var errs ErrorList
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, &Error{File: file, Line: lookupLine(lines, field), Field: field, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, &Error{File: file, Line: lines.Of(field), Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
 	list, ok := v.([]map[string]any)
 	if !ok {
@@ -352,7 +340,7 @@ func decodeLayers(file, at string, v any, lines map[string]int) ([]Layer, ErrorL
 		}
 	}
 	if !ok {
-		bad(at, "want a list of layer tables ([[%s]] with op = ...), got %s", at, fielderr.Describe(v))
+		bad(at, "want a list of layer tables ([[%s]] with op = ...), got %s", at, tomlconf.Describe(v))
 		return nil, errs
 	}
 	if len(list) == 0 {
@@ -370,10 +358,10 @@ func decodeLayers(file, at string, v any, lines map[string]int) ([]Layer, ErrorL
 			bad(base, "a layer needs an op (one of %s)", quoteList(layerOpNames()))
 			continue
 		case !isString:
-			bad(base+".op", "want a string, got %s", fielderr.Describe(m["op"]))
+			bad(base+".op", "want a string, got %s", tomlconf.Describe(m["op"]))
 			continue
 		case !known:
-			bad(base+".op", "unknown op %q (ops: %s)%s", opName, strings.Join(layerOpNames(), ", "), suggestFrom(opName, layerOpNames()))
+			bad(base+".op", "unknown op %q (ops: %s)%s", opName, strings.Join(layerOpNames(), ", "), tomlconf.Suggest(opName, layerOpNames()))
 			continue
 		}
 		l.Op = opName
@@ -387,7 +375,7 @@ func decodeLayers(file, at string, v any, lines map[string]int) ([]Layer, ErrorL
 				if n, ok := val.(string); ok {
 					l.Name = n
 				} else {
-					bad(field, "want a string, got %s", fielderr.Describe(val))
+					bad(field, "want a string, got %s", tomlconf.Describe(val))
 				}
 				continue
 			case "depthwise":
@@ -396,7 +384,7 @@ func decodeLayers(file, at string, v any, lines map[string]int) ([]Layer, ErrorL
 					break
 				}
 				if b, ok := val.(bool); !ok {
-					bad(field, "want true or false, got %s", fielderr.Describe(val))
+					bad(field, "want true or false, got %s", tomlconf.Describe(val))
 				} else if b {
 					if m["groups"] != nil {
 						bad(field, "write depthwise = true or groups, not both")
@@ -410,7 +398,7 @@ func decodeLayers(file, at string, v any, lines map[string]int) ([]Layer, ErrorL
 			}
 			def, known := op.arg(k)
 			if !known {
-				bad(field, "op %q has no argument %q (arguments: %s)%s", op.Name, k, strings.Join(op.Args(), ", "), suggestFrom(k, op.Args()))
+				bad(field, "op %q has no argument %q (arguments: %s)%s", op.Name, k, strings.Join(op.Args(), ", "), tomlconf.Suggest(k, op.Args()))
 				continue
 			}
 			text, err := argText(def, val)
@@ -472,16 +460,16 @@ func argText(a argDef, v any) (string, error) {
 			}
 			return x, nil
 		}
-		return "", fmt.Errorf(`want an integer or an expression such as "2*width", got %s`, fielderr.Describe(v))
+		return "", fmt.Errorf(`want an integer or an expression such as "2*width", got %s`, tomlconf.Describe(v))
 	case argBool:
 		if b, ok := v.(bool); ok {
 			return strconv.FormatBool(b), nil
 		}
-		return "", fmt.Errorf("want true or false, got %s", fielderr.Describe(v))
+		return "", fmt.Errorf("want true or false, got %s", tomlconf.Describe(v))
 	}
 	s, ok := v.(string)
 	if !ok {
-		return "", fmt.Errorf("want a string, got %s", fielderr.Describe(v))
+		return "", fmt.Errorf("want a string, got %s", tomlconf.Describe(v))
 	}
 	if a.words != nil {
 		for _, w := range a.words {
@@ -657,9 +645,9 @@ func layersTOML(layers []Layer) string {
 	b.WriteString("[\n")
 	for _, l := range layers {
 		op, _ := layerOpByName(l.Op)
-		parts := []string{"op = " + tomlString(l.Op)}
+		parts := []string{"op = " + tomlconf.String(l.Op)}
 		if l.Name != "" {
-			parts = append(parts, "name = "+tomlString(l.Name))
+			parts = append(parts, "name = "+tomlconf.String(l.Name))
 		}
 		for _, a := range op.args {
 			text, ok := l.Args[a.name]
@@ -672,7 +660,7 @@ func layersTOML(layers []Layer) string {
 			case a.typ == argExpr && isIntLiteral(text):
 				parts = append(parts, a.name+" = "+text)
 			default:
-				parts = append(parts, a.name+" = "+tomlString(text))
+				parts = append(parts, a.name+" = "+tomlconf.String(text))
 			}
 		}
 		b.WriteString("  {" + strings.Join(parts, ", ") + "},\n")

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/msdx/msdx/internal/tomlconf"
 )
 
 // Bounds on the numbers in a spec. They are far above every published configuration and
@@ -218,7 +220,7 @@ func validate(s *Spec) ErrorList {
 					prev = res[i-1]
 				}
 				if i == 0 && r != 1 || i > 0 && r != prev && r != prev+1 {
-					v.errorf("scales.resolution", "%s is not a resolution list: want it to start at 1 and rise by 0 or 1 per flow, e.g. [1, 2, 3, 3]", intList(res))
+					v.errorf("scales.resolution", "%s is not a resolution list: want it to start at 1 and rise by 0 or 1 per flow, e.g. [1, 2, 3, 3]", tomlconf.Ints(res))
 					break
 				}
 			}
@@ -386,14 +388,6 @@ func (v *validator) checkSplits(w *Wiring) {
 			}
 		}
 	}
-}
-
-func intList(xs []int) string {
-	parts := make([]string, len(xs))
-	for i, x := range xs {
-		parts[i] = fmt.Sprint(x)
-	}
-	return "[" + strings.Join(parts, ", ") + "]"
 }
 
 // msdnetLayers is the number of MSDN layers L of the msdnet and dense rules.

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/msdx/msdx/internal/fielderr"
+	"github.com/msdx/msdx/internal/tomlconf"
 )
 
 // Wiring declares the fusion of an MSDNet-family network: what each new feature map at
@@ -102,17 +102,17 @@ func defaultUnitName(from string) string {
 
 // decodeWiring reads drop_finer and units from a fusion part (prefix "") or a spec's
 // [fusion] table (prefix "fusion.").
-func decodeWiring(file, prefix string, raw map[string]any, lines map[string]int) (*Wiring, ErrorList) {
+func decodeWiring(file, prefix string, raw map[string]any, lines tomlconf.Lines) (*Wiring, ErrorList) {
 	var errs ErrorList
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, &Error{File: file, Line: lookupLine(lines, field), Field: field, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, &Error{File: file, Line: lines.Of(field), Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
 	w := &Wiring{}
 	if v, ok := raw["drop_finer"]; ok {
 		if b, isBool := v.(bool); isBool {
 			w.DropFiner = b
 		} else {
-			bad(prefix+"drop_finer", "want true or false, got %s", fielderr.Describe(v))
+			bad(prefix+"drop_finer", "want true or false, got %s", tomlconf.Describe(v))
 		}
 	}
 	units, uerrs := decodeUnits(file, prefix+"units", raw["units"], lines)
@@ -122,7 +122,7 @@ func decodeWiring(file, prefix string, raw map[string]any, lines map[string]int)
 		return nil, errs
 	}
 	errs = append(errs, checkWiring(w, func(field, format string, args ...any) *Error {
-		return &Error{File: file, Line: lookupLine(lines, field), Field: field, Msg: fmt.Sprintf(format, args...)}
+		return &Error{File: file, Line: lines.Of(field), Field: field, Msg: fmt.Sprintf(format, args...)}
 	}, prefix)...)
 	if len(errs) > 0 {
 		return nil, errs
@@ -130,10 +130,10 @@ func decodeWiring(file, prefix string, raw map[string]any, lines map[string]int)
 	return w, nil
 }
 
-func decodeUnits(file, at string, v any, lines map[string]int) ([]Unit, ErrorList) {
+func decodeUnits(file, at string, v any, lines tomlconf.Lines) ([]Unit, ErrorList) {
 	var errs ErrorList
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, &Error{File: file, Line: lookupLine(lines, field), Field: field, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, &Error{File: file, Line: lines.Of(field), Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
 	var list []map[string]any
 	switch x := v.(type) {
@@ -146,13 +146,13 @@ func decodeUnits(file, at string, v any, lines map[string]int) ([]Unit, ErrorLis
 		for _, e := range x {
 			m, ok := e.(map[string]any)
 			if !ok {
-				bad(at, "want a list of unit tables, got an element that is %s", fielderr.Describe(e))
+				bad(at, "want a list of unit tables, got an element that is %s", tomlconf.Describe(e))
 				return nil, errs
 			}
 			list = append(list, m)
 		}
 	default:
-		bad(at, "want a list of unit tables, got %s", fielderr.Describe(v))
+		bad(at, "want a list of unit tables, got %s", tomlconf.Describe(v))
 		return nil, errs
 	}
 	if len(list) == 0 || len(list) > MaxUnits {
@@ -169,7 +169,7 @@ func decodeUnits(file, at string, v any, lines map[string]int) ([]Unit, ErrorLis
 			str := func(words ...string) (string, bool) {
 				s, ok := val.(string)
 				if !ok {
-					bad(field, "want a string, got %s", fielderr.Describe(val))
+					bad(field, "want a string, got %s", tomlconf.Describe(val))
 					return "", false
 				}
 				if words == nil {
@@ -228,7 +228,7 @@ func decodeUnits(file, at string, v any, lines map[string]int) ([]Unit, ErrorLis
 					u.Name = s
 				}
 			default:
-				bad(field, "unknown key in a unit%s (keys: %s)", suggestFrom(k, unitKeys), strings.Join(unitKeys, ", "))
+				bad(field, "unknown key in a unit%s (keys: %s)", tomlconf.Suggest(k, unitKeys), strings.Join(unitKeys, ", "))
 			}
 		}
 		if m["from"] == nil {
@@ -296,13 +296,13 @@ func unitsTOML(units []Unit) string {
 	b.WriteString("[\n")
 	for _, u := range units {
 		parts := []string{
-			"from = " + tomlString(u.From),
-			"state = " + tomlString(u.State),
+			"from = " + tomlconf.String(u.From),
+			"state = " + tomlconf.String(u.State),
 			"weight = " + strconv.Itoa(u.Weight),
 			"window = " + strconv.Itoa(u.Window),
-			"bottleneck = " + tomlString(u.Bottleneck),
+			"bottleneck = " + tomlconf.String(u.Bottleneck),
 			"kernel = " + strconv.Itoa(u.Kernel),
-			"name = " + tomlString(u.Name),
+			"name = " + tomlconf.String(u.Name),
 		}
 		b.WriteString("  {" + strings.Join(parts, ", ") + "},\n")
 	}

@@ -96,7 +96,7 @@ func Train(ctx context.Context, opts Options) (*Run, error) {
 		return nil, err
 	}
 	rc, err := recipe.ResolveOverrides(opts.Recipe, recipe.Overrides{
-		Sets: opts.RecipeSets, Epochs: opts.Epochs,
+		Sets: opts.RecipeSets, Flag: "--recipe-set", Epochs: opts.Epochs,
 		Note: func(s string) { logf(opts.Log, "recipe %s: %s", opts.Recipe, s) },
 	})
 	if err != nil {

@@ -293,7 +293,7 @@ func ablateRun(opts *AblateOptions) error {
 		}
 		printMatch(opts.IO, match)
 	}
-	rc, err := recipe.ResolveOverrides(opts.Recipe, recipe.Overrides{Sets: opts.RecipeSets, Epochs: opts.Epochs,
+	rc, err := recipe.ResolveOverrides(opts.Recipe, recipe.Overrides{Sets: opts.RecipeSets, Flag: "--recipe-set", Epochs: opts.Epochs,
 		Note: func(s string) { fmt.Fprintf(opts.IO.ErrOut, "msdx: recipe %s: %s\n", opts.Recipe, s) }})
 	if err != nil {
 		return err

@@ -82,7 +82,7 @@ func searchTrainRun(opts *SearchOptions) error {
 	if err != nil {
 		return err
 	}
-	rc, err := recipe.ResolveOverrides(opts.Recipe, recipe.Overrides{Sets: opts.RecipeSets,
+	rc, err := recipe.ResolveOverrides(opts.Recipe, recipe.Overrides{Sets: opts.RecipeSets, Flag: "--recipe-set",
 		Note: func(s string) { fmt.Fprintf(opts.IO.ErrOut, "msdx: recipe %s: %s\n", opts.Recipe, s) }})
 	if err != nil {
 		return err

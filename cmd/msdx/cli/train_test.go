@@ -48,7 +48,7 @@ func TestTrainCommandErrors(t *testing.T) {
 		{"negative seed", tinyTrain("200", "--out", out, "--seed", "-3"), ExitUsage, "--seed -3"},
 		{"negative epochs", tinyTrain("200", "--out", out, "--epochs", "-1"), ExitUsage, "--epochs -1: want 1 or more"},
 		{"own warm-up longer than --epochs", tinyTrain("200", "--out", out, "--epochs", "1", "--recipe-set", "schedule.warmup_epochs=1"), ExitError,
-			"--set schedule.warmup_epochs=1: schedule.warmup_epochs: must be in [0, epochs) = [0, 1), not 1 (--epochs 1)"},
+			"--recipe-set:2: schedule.warmup_epochs: must be in [0, epochs) = [0, 1), not 1 (--epochs 1) (--recipe-set schedule.warmup_epochs=1)"},
 		{"bad checkpoint interval", append(tinyTrain("200", "--out", out), "--checkpoint-every", "-1"), ExitUsage, "--checkpoint-every"},
 		{"bad data", tinyTrain("200", "--out", out, "--data", "cifar10:/nonexistent/c10"), ExitError, "/nonexistent/c10"},
 		{"classes mismatch", tinyTrain("200", "--out", out, "--set", "classes=100"), ExitError, "--set classes=10"},

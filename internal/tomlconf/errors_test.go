@@ -1,4 +1,4 @@
-package fielderr
+package tomlconf
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package spec
+package tomlconf
 
 import (
 	"testing"
@@ -30,7 +30,7 @@ gr_factor = [1, 2]
 [[runs]]
 seed = 1
 `
-	want := map[string]int{
+	want := Lines{
 		"name":             2,
 		"description":      3,
 		"lit":              7,
@@ -56,7 +56,7 @@ seed = 1
 		"runs[1]":          21,
 		"runs[1].seed":     22,
 	}
-	if diff := cmp.Diff(want, keyLines([]byte(doc))); diff != "" {
+	if diff := cmp.Diff(want, KeyLines([]byte(doc))); diff != "" {
 		t.Errorf("key lines (-want +got):\n%s", diff)
 	}
 }
@@ -64,6 +64,41 @@ seed = 1
 func TestKeyLinesEndsOnGarbage(t *testing.T) {
 	// Not TOML at all: the scanner must still end and not panic.
 	for _, doc := range []string{"", "[", "[[", "a = \"", "a = '''", "= = =", "{{{{", "]]]]", "\"\\", "a.\"b", "x = [{,}]\n}"} {
-		keyLines([]byte(doc))
+		KeyLines([]byte(doc))
+	}
+}
+
+func TestKeyLinesQuotedDottedAndMultiline(t *testing.T) {
+	src := `a = 1 # comment with [brackets] and = sign
+"quoted.key" = 2
+arr = [
+  1,
+  [2, 3],
+]
+s = """
+[not.a.table]
+x = 1
+"""
+[t . "u"]
+b = { c = 1 }
+d.e = "x # not a comment"
+[[list]]
+f = 1
+`
+	want := Lines{
+		"a": 1, "quoted.key": 2, "quoted": 2, "arr": 3, "s": 7, "t": 11, "t.u": 11, "t.u.b": 12, "t.u.b.c": 12,
+		"t.u.d": 13, "t.u.d.e": 13, "list": 14, "list[1]": 14, "list.f": 15, "list[1].f": 15,
+	}
+	if diff := cmp.Diff(want, KeyLines([]byte(src))); diff != "" {
+		t.Errorf("KeyLines (-want +got):\n%s", diff)
+	}
+}
+
+func TestLinesOf(t *testing.T) {
+	lines := Lines{"a": 1, "a.b": 2}
+	for path, want := range map[string]int{"a": 1, "a.b": 2, "a.b.c": 2, "a.x": 1, "z": 0} {
+		if got := lines.Of(path); got != want {
+			t.Errorf("Of(%q) = %d, want %d", path, got, want)
+		}
 	}
 }

@@ -1,10 +1,9 @@
-// Package fielderr is the error type of msdx's configuration files (specs and recipes): a
-// problem located at a file, a line and a dotted field path, and a list of them, so that all
-// problems of one file are reported at once.
-package fielderr
+package tomlconf
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -106,4 +105,31 @@ func Describe(v any) string {
 		return "a table"
 	}
 	return "a date or time"
+}
+
+// SetFlag is the usual command-line flag of overrides ("--set path=value").
+const SetFlag = "--set"
+
+// SetError returns an Error about field in the override text, given by the index-th
+// (0-based) use of the command-line flag: its File is the flag, its Line the 1-based
+// position among that flag's uses, and the message quotes the override.
+func SetError(flag string, index int, text, field, format string, args ...any) *Error {
+	return &Error{File: flag, Line: index + 1, Field: field, Msg: fmt.Sprintf(format, args...) + fmt.Sprintf(" (%s %s)", flag, text)}
+}
+
+// Sort orders problems by rank of their file (nil: all equal), then file, line and field;
+// overrides come last, in command-line order. Reports are then deterministic.
+func Sort(l []*Error, rank func(file string) int) {
+	key := func(e *Error) int {
+		switch {
+		case strings.HasPrefix(e.File, "--"): // an override's flag
+			return 1 << 30
+		case rank != nil:
+			return rank(e.File)
+		}
+		return 0
+	}
+	slices.SortStableFunc(l, func(a, b *Error) int {
+		return cmp.Or(cmp.Compare(key(a), key(b)), strings.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), strings.Compare(a.Field, b.Field))
+	})
 }

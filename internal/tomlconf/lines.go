@@ -1,19 +1,39 @@
-package spec
+package tomlconf
 
 import (
 	"fmt"
 	"strings"
 )
 
-// keyLines finds the line of every key and table header in a TOML document: the TOML
-// decoder does not expose key positions. It maps dotted paths ("blocks", "blocks.count") to
-// the 1-based line where the path first appears. Keys inside inline tables are found too.
-// The document has already been parsed successfully; on anything unexpected the scanner
-// just moves on, so it never fails and always ends.
-func keyLines(data []byte) map[string]int {
-	sc := lineScanner{src: data, line: 1, lines: map[string]int{}, expectKey: true}
+// Lines maps the dotted path of every key and table header of a TOML document ("blocks",
+// "blocks.count") to the 1-based line where the path first appears. The tables of an array
+// of tables are numbered from 1 ("param[2]", "stem.layers[2].kernel"), and every path is
+// recorded without its numbers too ("stem.layers.kernel").
+type Lines map[string]int
+
+// KeyLines finds the line of every key and table header in a TOML document, since the TOML
+// decoder does not expose key positions. Keys inside inline tables and arrays of tables are
+// found too. The document has already been parsed successfully; on anything unexpected the
+// scanner just moves on, so it never fails and always ends.
+func KeyLines(data []byte) Lines {
+	sc := lineScanner{src: data, line: 1, lines: Lines{}, expectKey: true}
 	sc.run()
 	return sc.lines
+}
+
+// Of returns the line of path, else of its nearest enclosing table or key, else 0: keys of
+// a value that the scan does not reach share their parent's line.
+func (l Lines) Of(path string) int {
+	for {
+		if n, ok := l[path]; ok {
+			return n
+		}
+		i := strings.LastIndexByte(path, '.')
+		if i < 0 {
+			return 0
+		}
+		path = path[:i]
+	}
 }
 
 type scanContext struct {
@@ -25,7 +45,7 @@ type scanContext struct {
 type lineScanner struct {
 	src       []byte
 	pos, line int
-	lines     map[string]int
+	lines     Lines
 	table     string // current [table] header path
 	stack     []scanContext
 	expectKey bool           // the next token is a key
