@@ -1,4 +1,5 @@
-// Package ci tests the CI scripts of this directory that CI itself runs.
+// Package ci tests the CI scripts of this directory that CI itself runs, and the floors of
+// msdx's packages: that none imports a package on a floor above its own (TestImportLayers).
 package ci
 
 import (
