@@ -47,6 +47,11 @@ open(readme, "w").write(text[:i] + open(table).read() + text[j:])
 ' README.md "$1" "$2" "$3"
 }
 
+go build -o "$work/msdx" ./cmd/msdx
+# The ratios depend on msdx's kernel path (AVX-512 kernels are about twice as fast as AVX2's):
+# both tables name it.
+kernels=$("$work/msdx" version | sed -n 's/.*kernels \([^)]*\)).*/\1/p')
+
 if [ "${SCALING_ONLY:-}" != 1 ]; then
 	{
 		echo "| network | threads | pass | msdx img/s | PyTorch PASSIVE | PyTorch default | msdx / best PyTorch | load average before / after |"
@@ -55,7 +60,7 @@ if [ "${SCALING_ONLY:-}" != 1 ]; then
 			FORMAT=markdown scripts/bench/compare.sh "$p" "$rounds"
 		done
 		echo
-		echo "Measured $(date -u +%Y-%m-%d) on $cpu,"
+		echo "Measured $(date -u +%Y-%m-%d) on $cpu, msdx kernels $kernels,"
 		echo "batch $batch, medians of $rounds rounds, PyTorch $(/usr/bin/python3 -c "import torch; print(torch.__version__)") with $(basename "$(dirname "$(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu)")"),"
 		echo "regenerated with \`scripts/bench/readme_table.sh $rounds\`."
 	} >"$work/bench.md"
@@ -63,7 +68,6 @@ if [ "${SCALING_ONLY:-}" != 1 ]; then
 	cat "$work/bench.md"
 fi
 
-go build -o "$work/msdx" ./cmd/msdx
 counts=$(echo $threads | tr ' ' ',')
 for p in "${presets[@]}"; do
 	echo "readme_table.sh: $p scaling curve, threads $counts, $rounds round(s)" >&2
