@@ -39,16 +39,6 @@ func Decode(file string, data []byte) (*Doc, *Error) {
 	return &Doc{File: file, Values: values, Lines: KeyLines(data)}, nil
 }
 
-// ReadFile reads and decodes the file at path. A file that cannot be read is an Error
-// naming the path and the reason alone ("no such file or directory").
-func ReadFile(path string) (*Doc, *Error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, &Error{File: path, Msg: ReadErrorMsg(err)}
-	}
-	return Decode(path, data)
-}
-
 // ReadErrorMsg is the reason of a failed read without the path, which the Error that
 // carries it names already.
 func ReadErrorMsg(err error) string {
