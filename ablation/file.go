@@ -1,13 +1,11 @@
 package ablation
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 
 	"github.com/msdx/msdx/internal/atomicfile"
+	"github.com/msdx/msdx/internal/jsonfile"
 	"github.com/msdx/msdx/study"
 )
 
@@ -34,16 +32,9 @@ func Save(dir study.Dir, res *Result) error {
 // reader of msdx it rejects unknown fields. An error wraps os.ErrNotExist when the study
 // has no ablation.json (not analysed yet).
 func Load(dir study.Dir) (*Result, error) {
-	name := dir.Path(study.AblationJSON)
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return nil, err
-	}
 	var res Result
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&res); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	if err := jsonfile.Read(dir.Path(study.AblationJSON), &res); err != nil {
+		return nil, err
 	}
 	return &res, nil
 }

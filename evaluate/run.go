@@ -6,11 +6,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/msdx/msdx/curve"
 	"github.com/msdx/msdx/internal/atomicfile"
 	"github.com/msdx/msdx/internal/dirlock"
+	"github.com/msdx/msdx/internal/jsonfile"
 	"github.com/msdx/msdx/train"
 )
 
@@ -89,15 +89,9 @@ func (rep *RunReport) WriteJSON(w io.Writer) error {
 // ReportFile.
 func Load(dir string) (*RunReport, error) {
 	name := filepath.Join(dir, ReportFile)
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return nil, err
-	}
 	var rep RunReport
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rep); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	if err := jsonfile.Read(name, &rep); err != nil {
+		return nil, err
 	}
 	if rep.Budgeted == nil || len(rep.Budgeted.Settings) == 0 {
 		return nil, fmt.Errorf("%s: no budget settings", name)

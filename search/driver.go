@@ -2,7 +2,6 @@ package search
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -12,7 +11,7 @@ import (
 
 	"github.com/msdx/msdx/curve"
 	"github.com/msdx/msdx/evaluate"
-	"github.com/msdx/msdx/internal/atomicfile"
+	"github.com/msdx/msdx/internal/jsonfile"
 	"github.com/msdx/msdx/pareto"
 	"github.com/msdx/msdx/recipe"
 	"github.com/msdx/msdx/study"
@@ -249,11 +248,7 @@ func (d *Driver) Run(ctx context.Context, exec Executor) (*Result, error) {
 		}
 	}
 	res := d.result(trials, cands, costs, pruned)
-	b, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	if err := atomicfile.WriteFile(d.Dir.Path(SearchFile), append(b, '\n'), 0o644); err != nil {
+	if err := jsonfile.Write(d.Dir.Path(SearchFile), res); err != nil {
 		return nil, err
 	}
 	d.Dir.AppendJournal(study.Event{Event: "done", Detail: fmt.Sprintf("%d trials, front %v", len(trials), res.Front)})

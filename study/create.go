@@ -12,6 +12,7 @@ import (
 	"github.com/msdx/msdx/builder"
 	"github.com/msdx/msdx/flops"
 	"github.com/msdx/msdx/internal/atomicfile"
+	"github.com/msdx/msdx/internal/jsonfile"
 	"github.com/msdx/msdx/recipe"
 	"github.com/msdx/msdx/spec"
 )
@@ -129,7 +130,7 @@ func (d Dir) Plan(cfg *Config, t *Trial) ([]flops.ExitCost, error) {
 	if err := atomicfile.WriteFile(d.TrialPath(t.Index, SpecFile), s.Canonical(), 0o644); err != nil {
 		return nil, err
 	}
-	if err := writeJSON(d.TrialPath(t.Index, CostFile), costs); err != nil {
+	if err := jsonfile.Write(d.TrialPath(t.Index, CostFile), costs); err != nil {
 		return nil, err
 	}
 	// trial.json last: a trial directory without it is an unfinished plan, redone.
@@ -139,7 +140,7 @@ func (d Dir) Plan(cfg *Config, t *Trial) ([]flops.ExitCost, error) {
 // ReadCost reads trial index's cost.json.
 func (d Dir) ReadCost(index int) ([]flops.ExitCost, error) {
 	var c []flops.ExitCost
-	return c, readJSON(d.TrialPath(index, CostFile), &c)
+	return c, jsonfile.Read(d.TrialPath(index, CostFile), &c)
 }
 
 // matchSummary says in words how a study's cells were scaled.

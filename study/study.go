@@ -45,6 +45,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/msdx/msdx/internal/atomicfile"
+	"github.com/msdx/msdx/internal/jsonfile"
 )
 
 // Format is the study directory format written by this version.
@@ -280,7 +281,7 @@ func (d Dir) WriteConfig(c *Config) error {
 // ReadTrial reads trial index's trial.json.
 func (d Dir) ReadTrial(index int) (*Trial, error) {
 	var t Trial
-	if err := readJSON(d.TrialPath(index, TrialFile), &t); err != nil {
+	if err := jsonfile.Read(d.TrialPath(index, TrialFile), &t); err != nil {
 		return nil, err
 	}
 	if t.Index != index {
@@ -294,14 +295,14 @@ func (d Dir) WriteTrial(t *Trial) error {
 	if err := os.MkdirAll(d.TrialPath(t.Index), 0o755); err != nil {
 		return err
 	}
-	return writeJSON(d.TrialPath(t.Index, TrialFile), t)
+	return jsonfile.Write(d.TrialPath(t.Index, TrialFile), t)
 }
 
 // ReadStatus reads trial index's status.json; it returns (nil, nil) when the trial has
 // none (it never ended).
 func (d Dir) ReadStatus(index int) (*Status, error) {
 	var s Status
-	err := readJSON(d.TrialPath(index, StatusFile), &s)
+	err := jsonfile.Read(d.TrialPath(index, StatusFile), &s)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -313,7 +314,7 @@ func (d Dir) ReadStatus(index int) (*Status, error) {
 
 // WriteStatus writes trial index's status.json atomically.
 func (d Dir) WriteStatus(index int, s *Status) error {
-	return writeJSON(d.TrialPath(index, StatusFile), s)
+	return jsonfile.Write(d.TrialPath(index, StatusFile), s)
 }
 
 // Trials returns the indices of the study's trials, in order.
@@ -408,7 +409,7 @@ func (d Dir) ReadJournal() ([]Event, error) {
 			continue
 		}
 		var e Event
-		if err := decodeStrict(sc.Bytes(), &e); err != nil {
+		if err := jsonfile.Decode(sc.Bytes(), &e); err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", d.Path(JournalFile), line, err)
 		}
 		out = append(out, e)
@@ -432,30 +433,4 @@ func SafeName(name string) string {
 func RecipeHash(canonical []byte) string {
 	h := sha256.Sum256(canonical)
 	return hex.EncodeToString(h[:])
-}
-
-func readJSON(name string, v any) error {
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return err
-	}
-	if err := decodeStrict(b, v); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
-}
-
-// decodeStrict decodes one JSON value from b into v, rejecting unknown fields.
-func decodeStrict(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	return dec.Decode(v)
-}
-
-func writeJSON(name string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(name, append(b, '\n'), 0o644)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/msdx/msdx/internal/jsonfile"
 	"github.com/msdx/msdx/nn"
 	"github.com/msdx/msdx/optim"
 	"github.com/msdx/msdx/tensorfile"
@@ -61,7 +62,7 @@ func loadCheckpoint(name string, net *nn.Network, opt *optim.SGD) (position, err
 	if err != nil {
 		return pos, err
 	}
-	if err := decodeStrict([]byte(f.Metadata[stateKey]), &pos); err != nil {
+	if err := jsonfile.Decode([]byte(f.Metadata[stateKey]), &pos); err != nil {
 		return pos, fmt.Errorf("%s: not a training checkpoint: metadata %q: %v", name, stateKey, err)
 	}
 	if err := net.SetWeights(weightsOnly(f), name); err != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/msdx/msdx/internal/atomicfile"
+	"github.com/msdx/msdx/internal/jsonfile"
 )
 
 // ExitMetrics are one exit's loss and accuracies over a set of images.
@@ -132,7 +133,7 @@ func readMetrics(name string) ([]EpochMetrics, error) {
 			continue
 		}
 		var m EpochMetrics
-		if err := decodeStrict(sc.Bytes(), &m); err != nil {
+		if err := jsonfile.Decode(sc.Bytes(), &m); err != nil {
 			return nil, fmt.Errorf("%s:%d: %v", name, line, err)
 		}
 		out = append(out, m)

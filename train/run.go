@@ -41,7 +41,6 @@ package train
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -54,6 +53,7 @@ import (
 
 	"github.com/msdx/msdx/builder"
 	"github.com/msdx/msdx/data"
+	"github.com/msdx/msdx/internal/jsonfile"
 	"github.com/msdx/msdx/internal/sysinfo"
 	"github.com/msdx/msdx/kernels"
 	"github.com/msdx/msdx/nn"
@@ -236,7 +236,7 @@ type Run struct {
 // Errors name the offending file.
 func OpenRun(dir string) (*Run, error) {
 	r := &Run{Dir: dir}
-	if err := readJSON(r.Path(RunFile), &r.Info); err != nil {
+	if err := jsonfile.Read(r.Path(RunFile), &r.Info); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%s is not an msdx run directory: no %s", dir, RunFile)
 		}
@@ -256,7 +256,7 @@ func OpenRun(dir string) (*Run, error) {
 	if r.Recipe, err = recipe.LoadFile(r.Path(RecipeFile)); err != nil {
 		return nil, err
 	}
-	if err := readJSON(r.Path(DataFile), &r.DataInfo); err != nil {
+	if err := jsonfile.Read(r.Path(DataFile), &r.DataInfo); err != nil {
 		return nil, err
 	}
 	if r.DataInfo.Fingerprint != r.Info.Fingerprint || r.DataInfo.Ref != r.Info.Data {
@@ -430,7 +430,7 @@ func (r *Run) Metrics() ([]EpochMetrics, error) {
 // Test reads test.json, written when the run finished.
 func (r *Run) Test() (*TestResult, error) {
 	var t TestResult
-	if err := readJSON(r.Path(TestFile), &t); err != nil {
+	if err := jsonfile.Read(r.Path(TestFile), &t); err != nil {
 		return nil, err
 	}
 	return &t, nil
@@ -445,23 +445,4 @@ func weightsOnly(f *tensorfile.File) *tensorfile.File {
 		}
 	}
 	return out
-}
-
-func readJSON(name string, v any) error {
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return err
-	}
-	if err := decodeStrict(b, v); err != nil {
-		return fmt.Errorf("%s: %v", name, err)
-	}
-	return nil
-}
-
-// decodeStrict decodes one JSON value from b into v, rejecting unknown fields: the one
-// rule of every msdx reader of its own files.
-func decodeStrict(b []byte, v any) error {
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	return dec.Decode(v)
 }

@@ -2,7 +2,6 @@ package train
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -15,6 +14,7 @@ import (
 	"github.com/msdx/msdx/data"
 	"github.com/msdx/msdx/internal/atomicfile"
 	"github.com/msdx/msdx/internal/dirlock"
+	"github.com/msdx/msdx/internal/jsonfile"
 	"github.com/msdx/msdx/kernels"
 	"github.com/msdx/msdx/nn"
 	"github.com/msdx/msdx/optim"
@@ -281,7 +281,7 @@ func checkNewRunDir(dir string) error {
 
 func (r *Run) writeInfo() error {
 	r.Info.Updated = time.Now().UTC().Truncate(time.Second)
-	return writeJSON(r.Path(RunFile), r.Info)
+	return jsonfile.Write(r.Path(RunFile), r.Info)
 }
 
 // setStatus records a final status, keeping err, the error being returned, as it is.
@@ -295,14 +295,6 @@ func (r *Run) setStatus(status string, err error) error {
 		return werr
 	}
 	return err
-}
-
-func writeJSON(name string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(name, append(b, '\n'), 0o644)
 }
 
 func logf(log func(string), format string, args ...any) {
@@ -623,7 +615,7 @@ func (t *trainer) finish() error {
 		}
 		res.BestEpoch = t.pos.BestEpoch
 	}
-	if err := writeJSON(r.Path(TestFile), res); err != nil {
+	if err := jsonfile.Write(r.Path(TestFile), res); err != nil {
 		return err
 	}
 	if t.sess.Progress != nil {
@@ -641,5 +633,5 @@ func (r *Run) writeSetup() error {
 	if err := atomicfile.WriteFile(r.Path(RecipeFile), r.Recipe.Canonical(), 0o644); err != nil {
 		return err
 	}
-	return writeJSON(r.Path(DataFile), r.DataInfo)
+	return jsonfile.Write(r.Path(DataFile), r.DataInfo)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/msdx/msdx/internal/dirlock"
+	"github.com/msdx/msdx/internal/jsonfile"
 	"github.com/msdx/msdx/internal/sysinfo"
 	"github.com/msdx/msdx/kernels"
 )
@@ -699,7 +700,7 @@ func interruptedRun(t *testing.T) string {
 func readInfo(t *testing.T, dir string) RunInfo {
 	t.Helper()
 	var info RunInfo
-	if err := readJSON(filepath.Join(dir, RunFile), &info); err != nil {
+	if err := jsonfile.Read(filepath.Join(dir, RunFile), &info); err != nil {
 		t.Fatal(err)
 	}
 	return info
@@ -728,7 +729,7 @@ func TestProvenance(t *testing.T) {
 		other = "avx2"
 	}
 	info.Sessions[0].Kernels = other
-	if err := writeJSON(filepath.Join(dir, RunFile), info); err != nil {
+	if err := jsonfile.Write(filepath.Join(dir, RunFile), info); err != nil {
 		t.Fatal(err)
 	}
 	before := readFile(t, filepath.Join(dir, RunFile))
@@ -766,7 +767,7 @@ func TestResumeWithoutSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	delete(doc, "sessions")
-	if err := writeJSON(name, doc); err != nil {
+	if err := jsonfile.Write(name, doc); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := OpenRun(dir); err != nil {

@@ -14,7 +14,7 @@ import (
 // floor or below, never above. A new package must be given its floor here.
 var floors = [][]string{
 	// Helpers that any package may import.
-	{"internal/atomicfile", "internal/dirlock", "internal/freelist", "internal/golden", "internal/par",
+	{"internal/atomicfile", "internal/dirlock", "internal/freelist", "internal/golden", "internal/jsonfile", "internal/par",
 		"internal/sysinfo", "internal/tableprinter", "internal/tomlconf", "kernels/internal/cpuid", "kernels/internal/gemm"},
 	// The core's concepts, each standing alone or on another of this floor.
 	{"graph", "kernels", "optim", "pareto", "curve", "dyneval", "torchsave", "tensorfile", "data", "spec", "recipe"},
