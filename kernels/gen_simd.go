@@ -3,7 +3,7 @@
 // gen_simd writes simd_amd64.s, the vectorised elementwise and reduction
 // loops of batch normalisation and the dot kernels of weight gradients, in
 // an AVX-512 and an AVX2 variant, and the AVX-512 stride-2 gather and
-// scatter-add of im2col and col2im. Routines handle tails with masks or
+// scatter-add of im2col and col2im, and the fused SGD update. Routines handle tails with masks or
 // report how many elements they did; the Go callers finish the rest with
 // the scalar code.
 //
@@ -50,6 +50,7 @@ func main() {
 		geluBwd(s)
 		bnReduceGELU(s)
 		bnApplyGELU(s)
+		sgd(s)
 		for r := 1; r <= s.dotRows; r++ {
 			for c := 1; c <= s.dotCols; c++ {
 				dot(s, r, c)
@@ -213,6 +214,96 @@ func scaleShift(s isa) {
 		p("SUBQ $%d, CX", 4*s.lanes)
 		p("JMP %sloop4", tag)
 		s.loop1(tag, name+"done", 8, []string{"SI", "DI"}, func(masked bool) { body(0, masked) })
+	}
+	label("%sdone", name)
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// SGD flags: which update sgd's loop does; they are sgd.go's.
+const (
+	sgdDecay    = 1 // d = fma(wd, value, grad), else d = grad
+	sgdMomentum = 2 // a momentum buffer
+	sgdFirst    = 4 // its first step: buf = d
+	sgdNesterov = 8 // value += step·fma(m, buf, d), else value += step·buf
+)
+
+// sgd: one step of SGD on value[0:n] (DI) from grad (SI) and the momentum buffer (DX),
+// every multiply-add fused; flags select one of the loops, all of them emitted.
+func sgd(s isa) {
+	name := "sgd" + s.suffix
+	fmt.Fprintf(&b, "\n// func %s(value, grad, buf *float32, n int, step, wd, m float32, flags int)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
+	p("MOVQ value+0(FP), DI")
+	p("MOVQ grad+8(FP), SI")
+	p("MOVQ buf+16(FP), DX")
+	p("MOVQ n+24(FP), CX")
+	s.broadcast("step+32(FP)", 13)
+	s.broadcast("wd+36(FP)", 14)
+	s.broadcast("m+40(FP)", 15)
+	p("MOVQ flags+48(FP), AX")
+	var variants []int
+	for f := 0; f < 16; f++ {
+		momentum := f&sgdMomentum != 0
+		if !momentum && f&(sgdFirst|sgdNesterov) != 0 {
+			continue
+		}
+		variants = append(variants, f)
+	}
+	for _, f := range variants {
+		p("CMPQ AX, $%d", f)
+		p("JEQ %sf%dloop2", name, f)
+	}
+	p("JMP %sdone", name) // flags are checked by the caller
+	vb := s.lanes * 4
+	for _, f := range variants {
+		tag := fmt.Sprintf("%sf%d", name, f)
+		ptrs := []string{"DI", "SI"}
+		if f&sgdMomentum != 0 {
+			ptrs = append(ptrs, "DX")
+		}
+		// Unit u uses registers 4u (value), 4u+1 (grad, then d), 4u+2 (buf), 4u+3
+		// (Nesterov's update); 12 holds the AVX2 tail mask.
+		body := func(u int, masked bool) {
+			v, d, buf, t := 4*u, 4*u+1, 4*u+2, 4*u+3
+			off := u * vb
+			s.load(fmt.Sprintf("%d(DI)", off), v, masked, 12)
+			s.load(fmt.Sprintf("%d(SI)", off), d, masked, 12)
+			if f&sgdDecay != 0 {
+				p("VFMADD231PS %s, %s, %s", s.r(v), s.r(14), s.r(d)) // d += wd·value
+			}
+			upd := d
+			if f&sgdMomentum != 0 {
+				if f&sgdFirst != 0 {
+					p("VMOVAPS %s, %s", s.r(d), s.r(buf))
+				} else {
+					s.load(fmt.Sprintf("%d(DX)", off), buf, masked, 12)
+					p("VMULPS %s, %s, %s", s.r(15), s.r(buf), s.r(buf)) // buf = m·buf, rounded
+					p("VADDPS %s, %s, %s", s.r(d), s.r(buf), s.r(buf))  // buf += d
+				}
+				s.store(buf, fmt.Sprintf("%d(DX)", off), masked, 12)
+				upd = buf
+				if f&sgdNesterov != 0 {
+					p("VMOVAPS %s, %s", s.r(d), s.r(t))
+					p("VFMADD231PS %s, %s, %s", s.r(buf), s.r(15), s.r(t)) // t = d + m·buf
+					upd = t
+				}
+			}
+			p("VFMADD231PS %s, %s, %s", s.r(upd), s.r(13), s.r(v)) // value += step·upd
+			s.store(v, fmt.Sprintf("%d(DI)", off), masked, 12)
+		}
+		label("%sloop2", tag)
+		p("CMPQ CX, $%d", 2*s.lanes)
+		p("JLT %sloop1", tag)
+		for u := 0; u < 2; u++ {
+			body(u, false)
+		}
+		for _, r := range ptrs {
+			p("ADDQ $%d, %s", 2*vb, r)
+		}
+		p("SUBQ $%d, CX", 2*s.lanes)
+		p("JMP %sloop2", tag)
+		s.loop1(tag, name+"done", 12, ptrs, func(masked bool) { body(0, masked) })
 	}
 	label("%sdone", name)
 	p("VZEROUPPER")

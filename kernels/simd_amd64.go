@@ -351,3 +351,28 @@ func bnApplyGELUVec(dx, x, dy []float32, a, b, mean, k, p, q float32, accumulate
 	}
 	return n
 }
+
+func sgd512(value, grad, buf *float32, n int, step, wd, m float32, flags int)
+func sgd256(value, grad, buf *float32, n int, step, wd, m float32, flags int)
+
+// sgdVec does the whole update on a SIMD path, every multiply-add fused as in the
+// scalar code; buf is nil without momentum.
+func sgdVec(value, grad, buf []float32, step, wd, m float32, flags int) bool {
+	n := len(value)
+	l := simdLanes()
+	if l == 0 || n == 0 {
+		return l != 0
+	}
+	_, _ = grad[n-1], value[n-1]
+	var pb *float32
+	if buf != nil {
+		_ = buf[n-1]
+		pb = &buf[0]
+	}
+	if l == 16 {
+		sgd512(&value[0], &grad[0], pb, n, step, wd, m, flags)
+	} else {
+		sgd256(&value[0], &grad[0], pb, n, step, wd, m, flags)
+	}
+	return true
+}

@@ -54,3 +54,5 @@ func bnReduceGELUVec(x, dy []float32, a, b, mean float32) (sdz, sdzx float32, n 
 func bnApplyGELUVec(dx, x, dy []float32, a, b, mean, k, p, q float32, accumulate bool) int {
 	return 0
 }
+
+func sgdVec(value, grad, buf []float32, step, wd, m float32, flags int) bool { return false }

@@ -4,7 +4,7 @@
 // PyTorch tensor operation is one float32 operation here, rounded the same way. PyTorch's
 // CPU kernels evaluate "a.add(b, alpha=s)" as a fused multiply-add a + s·b with one
 // rounding (the vectorised path, which handles all but tail elements, and on x86 builds
-// with FMA the tail too), and so does SGD, through a correctly rounded float32 FMA. The
+// with FMA the tail too), and so does SGD, through kernels.SGDUpdate's fused multiply-adds. The
 // scalars (learning rate, momentum, weight decay) are rounded to float32 first, as PyTorch
 // does for float tensors.
 //
@@ -16,6 +16,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/msdx/msdx/internal/par"
+	"github.com/msdx/msdx/kernels"
 )
 
 // Param is one parameter tensor and its gradient, both flattened. Value and Grad must have
@@ -55,7 +58,8 @@ type SGD struct {
 	nesterov    bool
 	buffers     [][]float32 // nil when momentum is zero
 	steps       int64
-	scratch     []float32
+	pieces      []piece
+	update      sgdUpdate // the running Step's task, kept here so that Step allocates nothing
 }
 
 // NewSGD returns an optimizer over params. It panics if the configuration is invalid, if a
@@ -72,7 +76,6 @@ func NewSGD(params []Param, cfg SGDConfig) *SGD {
 		panic("optim: nesterov momentum requires momentum > 0")
 	}
 	seen := make(map[string]bool, len(params))
-	maxLen := 0
 	for _, p := range params {
 		if len(p.Value) != len(p.Grad) {
 			panic(fmt.Sprintf("optim: parameter %q has %d values but %d gradients", p.Name, len(p.Value), len(p.Grad)))
@@ -81,14 +84,13 @@ func NewSGD(params []Param, cfg SGDConfig) *SGD {
 			panic(fmt.Sprintf("optim: duplicate parameter name %q", p.Name))
 		}
 		seen[p.Name] = true
-		maxLen = max(maxLen, len(p.Value))
 	}
 	o := &SGD{
 		params:      slices.Clone(params),
 		momentum:    float32(cfg.Momentum),
 		weightDecay: float32(cfg.WeightDecay),
 		nesterov:    cfg.Nesterov,
-		scratch:     make([]float32, maxLen),
+		pieces:      cutPieces(params),
 	}
 	if cfg.Momentum != 0 {
 		o.buffers = make([][]float32, len(params))
@@ -102,48 +104,54 @@ func NewSGD(params []Param, cfg SGDConfig) *SGD {
 // Steps returns the number of steps taken, including those before an imported state.
 func (o *SGD) Steps() int64 { return o.steps }
 
-// Step updates every parameter from its gradient with learning rate lr.
+// Step updates every parameter from its gradient with learning rate lr. Large parameters
+// are cut into fixed pieces that run on up to kernels.Threads goroutines; every element is
+// updated on its own, so the result does not depend on the thread count.
 func (o *SGD) Step(lr float64) {
-	negLR := float32(-lr)
-	wd := o.weightDecay
-	m := o.momentum
-	for i, p := range o.params {
-		g := p.Grad
-		if p.Decay && wd != 0 {
-			// grad = grad.add(param, alpha=weight_decay): a new tensor, Grad is untouched.
-			d := o.scratch[:len(g)]
-			for j := range d {
-				d[j] = FMA32(wd, p.Value[j], g[j])
-			}
-			g = d
-		}
-		if o.buffers == nil {
-			for j, v := range p.Value {
-				p.Value[j] = FMA32(negLR, g[j], v)
-			}
-			continue
-		}
-		buf := o.buffers[i]
-		if o.steps == 0 {
-			copy(buf, g) // buf = torch.clone(grad)
-		} else {
-			for j, b := range buf {
-				// buf.mul_(momentum).add_(grad, alpha=1): two roundings.
-				buf[j] = FMA32(1, g[j], float32(m*b))
-			}
-		}
-		if o.nesterov {
-			for j, v := range p.Value {
-				// grad = grad.add(buf, alpha=momentum); param.add_(grad, alpha=-lr)
-				p.Value[j] = FMA32(negLR, FMA32(m, buf[j], g[j]), v)
-			}
-		} else {
-			for j, v := range p.Value {
-				p.Value[j] = FMA32(negLR, buf[j], v)
-			}
+	o.update = sgdUpdate{o: o, negLR: float32(-lr)}
+	par.Do(min(kernels.Threads(), len(o.pieces)), len(o.pieces), &o.update)
+	o.update = sgdUpdate{}
+	o.steps++
+}
+
+// pieceLen is the most elements of one piece of an SGD step: a few hundred kilobytes of
+// values, gradients and buffers, enough to make handing a piece to a goroutine cheap.
+const pieceLen = 1 << 15
+
+// piece is the range [lo, hi) of parameter param's elements.
+type piece struct{ param, lo, hi int }
+
+// cutPieces cuts params into pieces of at most pieceLen elements.
+func cutPieces(params []Param) []piece {
+	var ps []piece
+	for i, p := range params {
+		for lo := 0; lo < len(p.Value); lo += pieceLen {
+			ps = append(ps, piece{i, lo, min(lo+pieceLen, len(p.Value))})
 		}
 	}
-	o.steps++
+	return ps
+}
+
+// sgdUpdate is the task of one Step: part i updates piece i.
+type sgdUpdate struct {
+	o     *SGD
+	negLR float32
+}
+
+// Run updates piece i.
+func (u *sgdUpdate) Run(_, i int) {
+	o := u.o
+	pc := o.pieces[i]
+	p := o.params[pc.param]
+	s := kernels.SGDStep{Step: u.negLR, Momentum: o.momentum, First: o.steps == 0, Nesterov: o.nesterov}
+	if p.Decay {
+		s.WeightDecay = o.weightDecay
+	}
+	var buf []float32
+	if o.buffers != nil {
+		buf = o.buffers[pc.param][pc.lo:pc.hi]
+	}
+	kernels.SGDUpdate(p.Value[pc.lo:pc.hi], p.Grad[pc.lo:pc.hi], buf, s)
 }
 
 // SGDState is the part of an SGD optimizer that a checkpoint must keep for a resumed run to
@@ -207,45 +215,4 @@ func (o *SGD) SetState(s SGDState) error {
 	}
 	o.steps = s.Steps
 	return nil
-}
-
-// FMA32 returns a·b + c computed exactly and rounded once to float32 (round to nearest
-// even), as a hardware float32 fused multiply-add does.
-func FMA32(a, b, c float32) float32 {
-	// The product of two float32 values is exact in float64, so s = p + c is rounded once.
-	// Rounding s to float32 again gives the correctly rounded result unless s lies exactly
-	// halfway between two float32 values: then the exact sum may lie on either side.
-	p := float64(a) * float64(b)
-	s := p + float64(c)
-	bits := math.Float64bits(s)
-	// The exponent is in the normal float32 range (biased 1023-125 through 1023+127) and the
-	// 29 mantissa bits below float32 precision do not spell a tie.
-	if (bits>>52&0x7ff)-(1023-125) < 253 && bits&(1<<29-1) != 1<<28 {
-		return float32(s)
-	}
-	return fma32Slow(p, float64(c), s)
-}
-
-// fma32Slow finishes FMA32 for ties and for results outside the normal float32 range.
-func fma32Slow(p, c, s float64) float32 {
-	if math.IsInf(s, 0) || math.IsNaN(s) {
-		return float32(s)
-	}
-	// TwoSum: err is the exact rounding error of s = p + c. Rounding s to odd (setting its
-	// last bit when the sum was inexact) makes the final rounding to float32 correct, because
-	// float64 carries more than the 24+2 bits that requires.
-	bv := s - p
-	err := (p - (s - bv)) + (c - bv)
-	if err != 0 {
-		bits := math.Float64bits(s)
-		if bits&1 == 0 {
-			if (err > 0) == (s > 0) {
-				bits++ // the exact value lies farther from zero than s
-			} else {
-				bits--
-			}
-			s = math.Float64frombits(bits)
-		}
-	}
-	return float32(s)
 }

@@ -1,13 +1,14 @@
 package optim
 
 import (
+	"fmt"
 	"math"
-	"math/big"
-	"math/rand/v2"
 	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/msdx/msdx/kernels"
 )
 
 // TestSGDHand checks three steps against values worked out by hand. All inputs are dyadic
@@ -83,113 +84,6 @@ func TestSGDHand(t *testing.T) {
 				t.Errorf("Steps() = %d, want 3", o.Steps())
 			}
 		})
-	}
-}
-
-// round32 rounds an exact value to the nearest float32, ties to even, subnormals included.
-func round32(x *big.Float) float32 {
-	f, _ := x.Float32()
-	return f
-}
-
-// fmaRef is a·b + c rounded once, computed with big.Float.
-func fmaRef(a, b, c float32) float32 {
-	// 600 bits hold any a·b + c exactly: the exponents of float32 values span < 600 bits.
-	prod := new(big.Float).SetPrec(600).Mul(big.NewFloat(float64(a)), big.NewFloat(float64(b)))
-	return round32(new(big.Float).SetPrec(600).Add(prod, big.NewFloat(float64(c))))
-}
-
-func TestFMA32(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	randFloat := func() float32 {
-		switch r.IntN(4) {
-		case 0: // any finite bit pattern
-			for {
-				f := math.Float32frombits(r.Uint32())
-				if !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0) {
-					return f
-				}
-			}
-		case 1: // small integers give exact cancellations and ties
-			return float32(r.IntN(9) - 4)
-		default:
-			return float32(r.NormFloat64() * math.Pow(2, float64(r.IntN(40)-20)))
-		}
-	}
-	for i := 0; i < 200000; i++ {
-		a, b, c := randFloat(), randFloat(), randFloat()
-		want := fmaRef(a, b, c)
-		if math.IsInf(float64(want), 0) {
-			continue // big.Float.Float32 saturates differently; overflow is not our concern
-		}
-		if got := FMA32(a, b, c); math.Float32bits(got) != math.Float32bits(want) && !(got == 0 && want == 0) {
-			t.Fatalf("FMA32(%g, %g, %g) = %g, want %g", a, b, c, got, want)
-		}
-	}
-	// A case where double rounding through float64 would go wrong: the exact value is just
-	// above a float32 tie, but the float64 sum lands on the tie.
-	a, b, c := float32(1+1.0/(1<<23)), float32(1+1.0/(1<<23)), float32(math.Ldexp(1, -80))
-	// a·b = 1 + 2^-22 + 2^-46: a tie between float32 1+2^-22 and 1+2^-22+2^-23 only if
-	// the 2^-46 and c are lost; FMA32 must keep them.
-	if got, want := FMA32(a, b, c), fmaRef(a, b, c); got != want {
-		t.Errorf("FMA32(%g, %g, %g) = %g, want %g", a, b, c, got, want)
-	}
-	tieA, tieC := float32(1+1.0/(1<<12)), float32(math.Ldexp(1, -70))
-	// tieA² = 1 + 2^-11 + 2^-24: exactly halfway between two float32 values; c breaks the tie upward.
-	if got, want := FMA32(tieA, tieA, tieC), float32(1+1.0/(1<<11)+1.0/(1<<23)); got != want {
-		t.Errorf("FMA32 tie broken by c = %v, want %v", got, want)
-	}
-	if got, want := FMA32(tieA, tieA, 0), float32(1+1.0/(1<<11)); got != want {
-		t.Errorf("FMA32 exact tie = %v, want %v (ties to even)", got, want)
-	}
-}
-
-// refSGD is torch.optim.SGD written op by op with big.Float, every op rounded to float32;
-// "x.add(y, alpha=s)" is one fused operation.
-func refSGD(p, buf []float32, g []float32, step int, lr, m, wd float32, nesterov bool) {
-	for j := range p {
-		d := g[j]
-		if wd != 0 {
-			d = fmaRef(wd, p[j], d)
-		}
-		if step == 0 {
-			buf[j] = d
-		} else {
-			buf[j] = fmaRef(1, d, round32(new(big.Float).Mul(big.NewFloat(float64(m)), big.NewFloat(float64(buf[j])))))
-		}
-		u := buf[j]
-		if nesterov {
-			u = fmaRef(m, buf[j], d)
-		}
-		p[j] = fmaRef(-lr, u, p[j])
-	}
-}
-
-func TestSGDMatchesReference(t *testing.T) {
-	for _, nesterov := range []bool{false, true} {
-		r := rand.New(rand.NewPCG(3, 4))
-		n := 257
-		value := make([]float32, n)
-		for i := range value {
-			value[i] = float32(r.NormFloat64())
-		}
-		ref := slices.Clone(value)
-		refBuf := make([]float32, n)
-		p := Param{Name: "w", Value: value, Grad: make([]float32, n), Decay: true}
-		o := NewSGD([]Param{p}, SGDConfig{Momentum: 0.9, WeightDecay: 1e-4, Nesterov: nesterov})
-		for step := 0; step < 20; step++ {
-			for i := range p.Grad {
-				p.Grad[i] = float32(r.NormFloat64() * 0.1)
-			}
-			lr := 0.1 * math.Pow(0.1, float64(step/10))
-			o.Step(lr)
-			refSGD(ref, refBuf, p.Grad, step, float32(lr), float32(0.9), float32(1e-4), nesterov)
-		}
-		for i := range ref {
-			if math.Float32bits(ref[i]) != math.Float32bits(value[i]) {
-				t.Fatalf("nesterov=%t: element %d = %g, reference %g", nesterov, i, value[i], ref[i])
-			}
-		}
 	}
 }
 
@@ -298,5 +192,43 @@ func BenchmarkSGDStep(b *testing.B) {
 	b.SetBytes(4 * n)
 	for b.Loop() {
 		o.Step(0.1)
+	}
+}
+
+// TestSGDThreadCounts checks that a step gives the same bits on any number of threads, with
+// parameters cut into several pieces and parameters smaller than one.
+func TestSGDThreadCounts(t *testing.T) {
+	defer kernels.SetThreads(kernels.Threads())
+	sizes := []int{3*pieceLen + 5, 17, 1, pieceLen}
+	run := func(threads int) [][]float32 {
+		kernels.SetThreads(threads)
+		var params []Param
+		for i, n := range sizes {
+			p := Param{Name: fmt.Sprint(i), Value: make([]float32, n), Grad: make([]float32, n), Decay: i%2 == 0}
+			for j := range p.Value {
+				p.Value[j] = float32(math.Sin(float64(j + i)))
+			}
+			params = append(params, p)
+		}
+		o := NewSGD(params, SGDConfig{Momentum: 0.9, WeightDecay: 5e-4, Nesterov: true})
+		for step := range 3 {
+			for i, p := range params {
+				for j := range p.Grad {
+					p.Grad[j] = float32(math.Cos(float64(7*step + j + i)))
+				}
+			}
+			o.Step(0.1)
+		}
+		var values [][]float32
+		for _, p := range params {
+			values = append(values, p.Value)
+		}
+		return values
+	}
+	want := run(1)
+	for _, threads := range []int{2, 3} {
+		if diff := cmp.Diff(want, run(threads)); diff != "" {
+			t.Errorf("%d threads differ from one (-want +got):\n%s", threads, diff)
+		}
 	}
 }
