@@ -32,7 +32,10 @@
 //     gradients of gamma and beta. The plan of a pass (planForward, planBackward) puts
 //     every step in the phase after the last join its inputs need, so the batch norms of
 //     parallel branches (MSDNet's scales, RANet's sub-networks) share their joins: a
-//     training step joins once per level of batch-norm depth, not once per op.
+//     training step joins once per level of batch-norm depth, not once per op. The
+//     workers stay at work through a pass and meet at a spinning barrier
+//     (par.Barrier), whose last arrival does the combining: parking them at every join
+//     and waking them again cost more than the joins themselves.
 //   - Weight gradients sum over the batch. The backward pass computes only input
 //     gradients per chunk; after it, each conv or linear layer's weight gradient is the
 //     sum of its chunks' gradients in chunk order, the layers spread over the goroutines
@@ -59,8 +62,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync/atomic"
 
 	"github.com/msdx/msdx/graph"
+	"github.com/msdx/msdx/internal/par"
 	"github.com/msdx/msdx/kernels"
 )
 
@@ -151,7 +156,9 @@ type Network struct {
 	gradsIn       []*kernels.Tensor // Backward's per-exit logit gradients, for the chunks to copy
 	forwardPlans  [2][]*plan        // by training mode and exits computed (see planForward)
 	backwardPlans []*plan           // by exits computed
-	pass          pass              // the task a phase hands to the workers
+	pass          pass              // the task a pass hands to the workers
+	nextChunk     atomic.Int64      // the next chunk of the running phase to take
+	barrier       par.Barrier       // where a pass's workers meet between its phases
 	workerScratch [][]float32       // per goroutine of a weight-gradient pass, for flattened linear inputs
 	// observe, when not nil, is told when a part of a pass (a chunk's phase, or a
 	// layer's weight gradient) or a phase's combination (part -1) is done: how the scaling

@@ -138,23 +138,25 @@ func (p *plan) at(lv int) *phase {
 	return &p.phases[lv]
 }
 
-// pass is the task a phase hands to par.Do: part i is chunk i (or, for weight gradients,
-// step i of the plan's weight list). It lives in the Network, so handing it out
-// allocates nothing.
+// pass is the task a pass hands to par.Do. Packing weights and computing weight gradients
+// are one par.Do each, part i being conv i or weight step i; the phases of a forward or
+// backward pass are one par.Do too, in which each worker goes through all the phases
+// (runPhases). It lives in the Network, so handing it out allocates nothing.
 type pass struct {
-	net   *Network
-	kind  passKind
-	phase *phase
-	index int  // of the phase in the plan
-	first bool // the pass's first phase: the chunks load their input or gradients first
-	plan  *plan
+	net  *Network
+	kind passKind
+	plan *plan
 }
 
-// run executes plan p on the chunks: each phase on min(Threads, chunks) goroutines, each
+// run executes plan p on the chunks: each phase on min(Threads, chunks) workers, each
 // taking the next chunk, with kernels running serially inside them; then the phase's batch
 // norms combine their chunks' statistics in chunk order. Nothing else joins the chunks.
 // Every chunk's work and every combination is independent of which goroutine does it, so
 // the results do not depend on the thread count.
+//
+// The workers meet between phases at a par.Barrier, which spins briefly, rather than in a
+// par.Do per phase, which parks them: a training step has a hundred phases or more, and
+// waking parked helpers after each one cost more than a tenth of the second core.
 //
 // A batch of several chunks first packs the convolutions' weights, once for all chunks
 // (kernels.ConvWeights), the convolutions spread over the goroutines.
@@ -163,7 +165,7 @@ func (net *Network) run(p *plan, kind passKind) {
 	if kind == passWeights {
 		parts = len(p.weights)
 	}
-	workers := min(kernels.Threads(), parts)
+	workers := max(min(kernels.Threads(), parts), 1)
 	if workers > 1 {
 		kernels.BeginSerial()
 		defer kernels.EndSerial()
@@ -177,23 +179,16 @@ func (net *Network) run(p *plan, kind passKind) {
 		net.pass = pass{net: net, kind: passPack, plan: p}
 		par.Do(packers, len(p.convs), &net.pass)
 	}
+	net.pass = pass{net: net, kind: kind, plan: p}
 	if kind == passWeights {
 		for len(net.workerScratch) < workers {
 			net.workerScratch = append(net.workerScratch, make([]float32, len(net.chunks[0].scratch)))
 		}
-		net.pass = pass{net: net, kind: kind, plan: p}
 		par.Do(workers, parts, &net.pass)
-		net.pass = pass{}
-		return
-	}
-	for i := range p.phases {
-		ph := &p.phases[i]
-		net.pass = pass{net: net, kind: kind, phase: ph, index: i, first: i == 0}
-		par.Do(workers, parts, &net.pass)
-		net.combine(ph, kind)
-		if net.observe != nil {
-			net.observe(kind, i, -1)
-		}
+	} else {
+		net.nextChunk.Store(0)
+		net.barrier.Reset(workers)
+		par.Do(workers, workers, &net.pass) // a part per worker, each running runPhases
 	}
 	net.pass = pass{}
 }
@@ -201,25 +196,54 @@ func (net *Network) run(p *plan, kind passKind) {
 // Run does part i of the pass on goroutine w.
 func (ps *pass) Run(w, i int) {
 	net := ps.net
-	if ps.kind == passPack {
+	switch ps.kind {
+	case passPack:
 		st := ps.plan.convs[i]
 		if ps.plan.backward {
 			st.packed.PackBackward(st.weight.Data, st.conv)
 		} else {
 			st.packed.PackForward(st.weight.Data, st.conv)
 		}
-	} else if ps.kind == passWeights {
+	case passWeights:
 		st := ps.plan.weights[i]
 		if net.chunks[0].written[st.out] { // the same in every chunk
 			net.weightGrad(st, net.workerScratch[w])
 		}
-	} else if c := net.chunks[i]; ps.kind == passForward {
-		c.forwardPhase(ps.phase, ps.first)
-	} else {
-		c.backwardPhase(ps.phase, ps.first)
+	default:
+		ps.runPhases()
+		return
 	}
 	if net.observe != nil {
-		net.observe(ps.kind, ps.index, i)
+		net.observe(ps.kind, 0, i)
+	}
+}
+
+// runPhases is one worker's share of a forward or backward pass: in each phase it takes
+// chunks until none is left, then waits for the other workers at the barrier; the last to
+// arrive combines the phase's batch-norm statistics and lets them all go on.
+func (ps *pass) runPhases() {
+	net := ps.net
+	n := int64(len(net.chunks))
+	for i := range ps.plan.phases {
+		ph := &ps.plan.phases[i]
+		for k := net.nextChunk.Add(1) - 1; k < n; k = net.nextChunk.Add(1) - 1 {
+			if c := net.chunks[k]; ps.kind == passForward {
+				c.forwardPhase(ph, i == 0)
+			} else {
+				c.backwardPhase(ph, i == 0)
+			}
+			if net.observe != nil {
+				net.observe(ps.kind, i, int(k))
+			}
+		}
+		if net.barrier.Wait() {
+			net.combine(ph, ps.kind)
+			if net.observe != nil {
+				net.observe(ps.kind, i, -1)
+			}
+			net.nextChunk.Store(0)
+			net.barrier.Release()
+		}
 	}
 }
 

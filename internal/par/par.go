@@ -16,6 +16,10 @@
 // each takes the next index from a shared atomic counter. Which worker
 // runs which index is left to the scheduler, as before, so tasks whose
 // results must not depend on it are written that way already.
+//
+// A task that runs in phases, with serial work between them, runs as one Do
+// whose workers meet at a Barrier between phases rather than as a Do per
+// phase: the barrier keeps them spinning briefly instead of parking them.
 package par
 
 import (

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // countTask counts the calls of each part and checks worker indices.
@@ -73,5 +74,49 @@ func TestDoAllocatesNothing(t *testing.T) {
 	Do(4, 16, task) // start the helpers
 	if n := testing.AllocsPerRun(100, func() { Do(4, 16, task) }); n != 0 {
 		t.Errorf("Do allocated %v times per call, want 0", n)
+	}
+}
+
+// phasedTask runs phases on every worker; between phases the last to arrive at the barrier
+// advances done, which every worker must then see.
+type phasedTask struct {
+	t       *testing.T
+	phases  int
+	slow    time.Duration // how long worker 1 works in each phase, outlasting the spin
+	barrier Barrier
+	done    int // phases finished, written only between phases
+	lasts   atomic.Int32
+}
+
+func (p *phasedTask) Run(w, _ int) {
+	for i := range p.phases {
+		if w == 1 {
+			time.Sleep(p.slow)
+		}
+		if p.barrier.Wait() {
+			p.lasts.Add(1)
+			p.done++
+			p.barrier.Release()
+		}
+		if p.done != i+1 {
+			p.t.Errorf("worker %d after phase %d sees %d phases done", w, i, p.done)
+			return
+		}
+	}
+}
+
+func TestBarrier(t *testing.T) {
+	for _, workers := range []int{1, 2, 3, 5} {
+		for _, slow := range []time.Duration{0, 3 * SpinTime} {
+			p := &phasedTask{t: t, phases: 20, slow: slow}
+			if slow > 0 {
+				p.phases = 3
+			}
+			p.barrier.Reset(workers)
+			Do(workers, workers, p)
+			if got := p.lasts.Load(); got != int32(p.phases) {
+				t.Errorf("workers=%d slow=%v: %d workers were last, want one per phase (%d)", workers, slow, got, p.phases)
+			}
+		}
 	}
 }
