@@ -58,7 +58,9 @@ func main() {
 		}
 	}
 	gatherEven512()
+	gatherEven256()
 	scatterAddEven512()
+	scatterAddEven256()
 	axpyRows512()
 	dotRows512()
 	// tailMask holds 8 all-ones lanes then 8 zero lanes; loading 8 lanes at
@@ -71,6 +73,15 @@ func main() {
 		fmt.Fprintf(&b, "DATA tailMask<>+%d(SB)/4, $%s\n", 4*i, v)
 	}
 	b.WriteString("GLOBL tailMask<>(SB), RODATA|NOPTR, $64\n")
+	// evenMask has the even lanes of 8 set.
+	for i := 0; i < 8; i++ {
+		v := "0xffffffff"
+		if i%2 == 1 {
+			v = "0x00000000"
+		}
+		fmt.Fprintf(&b, "DATA evenMask<>+%d(SB)/4, $%s\n", 4*i, v)
+	}
+	b.WriteString("GLOBL evenMask<>(SB), RODATA|NOPTR, $32\n")
 	geluTable()
 	if err := os.WriteFile("simd_amd64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -697,6 +708,98 @@ func gatherEven512() {
 	p("RET")
 }
 
+// gatherEven256 is gatherEven512 for AVX2: a block of 8 outputs loads 15
+// source lanes (the 16th masked off, since it may lie past the row), keeps
+// the even ones of each 128-bit lane (VSHUFPS) and puts the four pairs in
+// order (VPERMPD); the last n%8 outputs are masked the same way.
+func gatherEven256() {
+	fmt.Fprintf(&b, "\n// func gatherEven256(dst, src *float32, images, rows, n, srcImg, srcRow, dstImg, dstRow int)\n")
+	fmt.Fprintf(&b, "TEXT ·gatherEven256(SB), NOSPLIT, $0-72\n")
+	// Y12: the t = n%8 tail outputs; Y13: 7 lanes, a whole block's second
+	// vector; Y14, Y15: the first and second vectors' part of the tail's
+	// 2t-1 source lanes. A k-lane mask is tailMask<> at byte 32-4k.
+	p("MOVQ n+32(FP), CX")
+	p("ANDQ $7, CX")
+	p("LEAQ tailMask<>+32(SB), BX")
+	p("MOVQ CX, AX")
+	p("SHLQ $2, AX")
+	p("MOVQ BX, DX")
+	p("SUBQ AX, DX")
+	p("VMOVUPS (DX), Y12")
+	p("VMOVUPS -28(BX), Y13")
+	p("TESTQ CX, CX")
+	p("JEQ gatherEven256Masks")
+	p("LEAQ -1(CX)(CX*1), AX")
+	p("CMPQ AX, $8")
+	p("JLE gatherEven256Short")
+	p("VMOVUPS -32(BX), Y14")
+	p("SUBQ $8, AX")
+	p("SHLQ $2, AX")
+	p("MOVQ BX, DX")
+	p("SUBQ AX, DX")
+	p("VMOVUPS (DX), Y15")
+	p("JMP gatherEven256Masks")
+	label("gatherEven256Short")
+	p("SHLQ $2, AX")
+	p("MOVQ BX, DX")
+	p("SUBQ AX, DX")
+	p("VMOVUPS (DX), Y14")
+	p("VPXOR Y15, Y15, Y15")
+	label("gatherEven256Masks")
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ src+8(FP), SI")
+	p("MOVQ images+16(FP), R8")
+	p("MOVQ rows+24(FP), R9")
+	p("MOVQ n+32(FP), R10")
+	p("MOVQ srcImg+40(FP), R11")
+	p("SHLQ $2, R11")
+	p("MOVQ srcRow+48(FP), R12")
+	p("SHLQ $2, R12")
+	p("MOVQ dstImg+56(FP), R13")
+	p("SHLQ $2, R13")
+	p("MOVQ dstRow+64(FP), R14")
+	p("SHLQ $2, R14")
+	// R10: byte offset in dst of the end of the whole blocks.
+	p("SHRQ $3, R10")
+	p("SHLQ $5, R10")
+	label("gatherEven256Img")
+	p("MOVQ SI, AX")
+	p("MOVQ DI, BX")
+	p("MOVQ R9, CX")
+	label("gatherEven256Row")
+	p("XORQ DX, DX")
+	p("CMPQ DX, R10")
+	p("JGE gatherEven256Tail")
+	label("gatherEven256Block")
+	p("VMOVUPS (AX)(DX*2), Y0")
+	p("VMASKMOVPS 32(AX)(DX*2), Y13, Y1")
+	p("VSHUFPS $0x88, Y1, Y0, Y2")
+	p("VPERMPD $0xd8, Y2, Y2")
+	p("VMOVUPS Y2, (BX)(DX*1)")
+	p("ADDQ $32, DX")
+	p("CMPQ DX, R10")
+	p("JLT gatherEven256Block")
+	label("gatherEven256Tail")
+	p("VPTEST Y12, Y12")
+	p("JZ gatherEven256RowDone")
+	p("VMASKMOVPS (AX)(DX*2), Y14, Y0")
+	p("VMASKMOVPS 32(AX)(DX*2), Y15, Y1")
+	p("VSHUFPS $0x88, Y1, Y0, Y2")
+	p("VPERMPD $0xd8, Y2, Y2")
+	p("VMASKMOVPS Y2, Y12, (BX)(DX*1)")
+	label("gatherEven256RowDone")
+	p("ADDQ R12, AX")
+	p("ADDQ R14, BX")
+	p("DECQ CX")
+	p("JNE gatherEven256Row")
+	p("ADDQ R11, SI")
+	p("ADDQ R13, DI")
+	p("DECQ R8")
+	p("JNE gatherEven256Img")
+	p("VZEROUPPER")
+	p("RET")
+}
+
 // scatterAddEven512 is the adjoint of gatherEven512, for col2im:
 // dst[i*dstImg+r*dstRow+2*j] += src[i*srcImg+r*srcRow+j]. VPMOVZXDQ spreads
 // 8 sources to the even lanes; loads and stores of dst touch only the even
@@ -770,6 +873,104 @@ func scatterAddEven512() {
 	p("ADDQ R11, DI")
 	p("DECQ R8")
 	p("JNE scatterEvenImg")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// scatterAddEven256 is scatterAddEven512 for AVX2: a block's 8 sources are
+// interleaved with zeros (VUNPCKLPS, VUNPCKHPS, VPERM2F128) into two
+// vectors of 8 destinations, which are added to under the even-lane mask
+// so that the odd destinations are neither read nor written; the last n%8
+// sources are masked the same way.
+func scatterAddEven256() {
+	fmt.Fprintf(&b, "\n// func scatterAddEven256(dst, src *float32, images, rows, n, dstImg, dstRow, srcImg, srcRow int)\n")
+	fmt.Fprintf(&b, "TEXT ·scatterAddEven256(SB), NOSPLIT, $0-72\n")
+	// Y11: zero; Y12: the t = n%8 tail sources; Y13: the even lanes; Y14,
+	// Y15: the even lanes among the first and second vectors' part of the
+	// tail's 2t destinations. A k-lane mask is tailMask<> at byte 32-4k.
+	p("VPXOR Y11, Y11, Y11")
+	p("VMOVUPS evenMask<>(SB), Y13")
+	p("MOVQ n+32(FP), CX")
+	p("ANDQ $7, CX")
+	p("LEAQ tailMask<>+32(SB), BX")
+	p("MOVQ CX, AX")
+	p("SHLQ $2, AX")
+	p("MOVQ BX, DX")
+	p("SUBQ AX, DX")
+	p("VMOVUPS (DX), Y12")
+	p("LEAQ (CX)(CX*1), AX")
+	p("CMPQ AX, $8")
+	p("JLE scatterEven256Short")
+	p("VMOVAPS Y13, Y14")
+	p("SUBQ $8, AX")
+	p("SHLQ $2, AX")
+	p("MOVQ BX, DX")
+	p("SUBQ AX, DX")
+	p("VANDPS (DX), Y13, Y15")
+	p("JMP scatterEven256Masks")
+	label("scatterEven256Short")
+	p("SHLQ $2, AX")
+	p("MOVQ BX, DX")
+	p("SUBQ AX, DX")
+	p("VANDPS (DX), Y13, Y14")
+	p("VPXOR Y15, Y15, Y15")
+	label("scatterEven256Masks")
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ src+8(FP), SI")
+	p("MOVQ images+16(FP), R8")
+	p("MOVQ rows+24(FP), R9")
+	p("MOVQ n+32(FP), R10")
+	p("MOVQ dstImg+40(FP), R11")
+	p("SHLQ $2, R11")
+	p("MOVQ dstRow+48(FP), R12")
+	p("SHLQ $2, R12")
+	p("MOVQ srcImg+56(FP), R13")
+	p("SHLQ $2, R13")
+	p("MOVQ srcRow+64(FP), R14")
+	p("SHLQ $2, R14")
+	// R10: byte offset in src of the end of the whole blocks.
+	p("SHRQ $3, R10")
+	p("SHLQ $5, R10")
+	add := func(m1, m2 int) {
+		p("VUNPCKLPS Y11, Y0, Y1")
+		p("VUNPCKHPS Y11, Y0, Y2")
+		p("VPERM2F128 $0x20, Y2, Y1, Y3")
+		p("VPERM2F128 $0x31, Y2, Y1, Y4")
+		p("VMASKMOVPS (BX)(DX*2), Y%d, Y5", m1)
+		p("VADDPS Y3, Y5, Y5")
+		p("VMASKMOVPS Y5, Y%d, (BX)(DX*2)", m1)
+		p("VMASKMOVPS 32(BX)(DX*2), Y%d, Y6", m2)
+		p("VADDPS Y4, Y6, Y6")
+		p("VMASKMOVPS Y6, Y%d, 32(BX)(DX*2)", m2)
+	}
+	label("scatterEven256Img")
+	p("MOVQ SI, AX")
+	p("MOVQ DI, BX")
+	p("MOVQ R9, CX")
+	label("scatterEven256Row")
+	p("XORQ DX, DX")
+	p("CMPQ DX, R10")
+	p("JGE scatterEven256Tail")
+	label("scatterEven256Block")
+	p("VMOVUPS (AX)(DX*1), Y0")
+	add(13, 13)
+	p("ADDQ $32, DX")
+	p("CMPQ DX, R10")
+	p("JLT scatterEven256Block")
+	label("scatterEven256Tail")
+	p("VPTEST Y12, Y12")
+	p("JZ scatterEven256RowDone")
+	p("VMASKMOVPS (AX)(DX*1), Y12, Y0")
+	add(14, 15)
+	label("scatterEven256RowDone")
+	p("ADDQ R14, AX")
+	p("ADDQ R12, BX")
+	p("DECQ CX")
+	p("JNE scatterEven256Row")
+	p("ADDQ R13, SI")
+	p("ADDQ R11, DI")
+	p("DECQ R8")
+	p("JNE scatterEven256Img")
 	p("VZEROUPPER")
 	p("RET")
 }

@@ -190,8 +190,11 @@ func gatherEven512(dst, src *float32, images, rows, n, srcImg, srcRow, dstImg, d
 // gatherEvenVec sets dst[i*dstImg+r*dstRow+j] = src[i*srcImg+r*srcRow+2*j]
 // for i < images, r < rows, j < n, and reports whether a SIMD path did it
 // (false: nothing was done).
+func gatherEven256(dst, src *float32, images, rows, n, srcImg, srcRow, dstImg, dstRow int)
+
 func gatherEvenVec(dst, src []float32, images, rows, n, srcImg, srcRow, dstImg, dstRow int) bool {
-	if simdLanes() != 16 {
+	l := simdLanes()
+	if l == 0 {
 		return false
 	}
 	if images <= 0 || rows <= 0 || n <= 0 {
@@ -199,7 +202,11 @@ func gatherEvenVec(dst, src []float32, images, rows, n, srcImg, srcRow, dstImg, 
 	}
 	_ = src[(images-1)*srcImg+(rows-1)*srcRow+2*(n-1)]
 	_ = dst[(images-1)*dstImg+(rows-1)*dstRow+n-1]
-	gatherEven512(&dst[0], &src[0], images, rows, n, srcImg, srcRow, dstImg, dstRow)
+	if l == 16 {
+		gatherEven512(&dst[0], &src[0], images, rows, n, srcImg, srcRow, dstImg, dstRow)
+	} else {
+		gatherEven256(&dst[0], &src[0], images, rows, n, srcImg, srcRow, dstImg, dstRow)
+	}
 	return true
 }
 
@@ -208,8 +215,11 @@ func scatterAddEven512(dst, src *float32, images, rows, n, dstImg, dstRow, srcIm
 // scatterAddEvenVec adds src[i*srcImg+r*srcRow+j] to
 // dst[i*dstImg+r*dstRow+2*j] for i < images, r < rows, j < n, and reports
 // whether a SIMD path did it (false: nothing was done).
+func scatterAddEven256(dst, src *float32, images, rows, n, dstImg, dstRow, srcImg, srcRow int)
+
 func scatterAddEvenVec(dst, src []float32, images, rows, n, dstImg, dstRow, srcImg, srcRow int) bool {
-	if simdLanes() != 16 {
+	l := simdLanes()
+	if l == 0 {
 		return false
 	}
 	if images <= 0 || rows <= 0 || n <= 0 {
@@ -217,7 +227,11 @@ func scatterAddEvenVec(dst, src []float32, images, rows, n, dstImg, dstRow, srcI
 	}
 	_ = dst[(images-1)*dstImg+(rows-1)*dstRow+2*(n-1)]
 	_ = src[(images-1)*srcImg+(rows-1)*srcRow+n-1]
-	scatterAddEven512(&dst[0], &src[0], images, rows, n, dstImg, dstRow, srcImg, srcRow)
+	if l == 16 {
+		scatterAddEven512(&dst[0], &src[0], images, rows, n, dstImg, dstRow, srcImg, srcRow)
+	} else {
+		scatterAddEven256(&dst[0], &src[0], images, rows, n, dstImg, dstRow, srcImg, srcRow)
+	}
 	return true
 }
 

@@ -8236,6 +8236,88 @@ gatherEvenRowDone:
 	VZEROUPPER
 	RET
 
+// func gatherEven256(dst, src *float32, images, rows, n, srcImg, srcRow, dstImg, dstRow int)
+TEXT ·gatherEven256(SB), NOSPLIT, $0-72
+	MOVQ n+32(FP), CX
+	ANDQ $7, CX
+	LEAQ tailMask<>+32(SB), BX
+	MOVQ CX, AX
+	SHLQ $2, AX
+	MOVQ BX, DX
+	SUBQ AX, DX
+	VMOVUPS (DX), Y12
+	VMOVUPS -28(BX), Y13
+	TESTQ CX, CX
+	JEQ gatherEven256Masks
+	LEAQ -1(CX)(CX*1), AX
+	CMPQ AX, $8
+	JLE gatherEven256Short
+	VMOVUPS -32(BX), Y14
+	SUBQ $8, AX
+	SHLQ $2, AX
+	MOVQ BX, DX
+	SUBQ AX, DX
+	VMOVUPS (DX), Y15
+	JMP gatherEven256Masks
+gatherEven256Short:
+	SHLQ $2, AX
+	MOVQ BX, DX
+	SUBQ AX, DX
+	VMOVUPS (DX), Y14
+	VPXOR Y15, Y15, Y15
+gatherEven256Masks:
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ images+16(FP), R8
+	MOVQ rows+24(FP), R9
+	MOVQ n+32(FP), R10
+	MOVQ srcImg+40(FP), R11
+	SHLQ $2, R11
+	MOVQ srcRow+48(FP), R12
+	SHLQ $2, R12
+	MOVQ dstImg+56(FP), R13
+	SHLQ $2, R13
+	MOVQ dstRow+64(FP), R14
+	SHLQ $2, R14
+	SHRQ $3, R10
+	SHLQ $5, R10
+gatherEven256Img:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R9, CX
+gatherEven256Row:
+	XORQ DX, DX
+	CMPQ DX, R10
+	JGE gatherEven256Tail
+gatherEven256Block:
+	VMOVUPS (AX)(DX*2), Y0
+	VMASKMOVPS 32(AX)(DX*2), Y13, Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VPERMPD $0xd8, Y2, Y2
+	VMOVUPS Y2, (BX)(DX*1)
+	ADDQ $32, DX
+	CMPQ DX, R10
+	JLT gatherEven256Block
+gatherEven256Tail:
+	VPTEST Y12, Y12
+	JZ gatherEven256RowDone
+	VMASKMOVPS (AX)(DX*2), Y14, Y0
+	VMASKMOVPS 32(AX)(DX*2), Y15, Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VPERMPD $0xd8, Y2, Y2
+	VMASKMOVPS Y2, Y12, (BX)(DX*1)
+gatherEven256RowDone:
+	ADDQ R12, AX
+	ADDQ R14, BX
+	DECQ CX
+	JNE gatherEven256Row
+	ADDQ R11, SI
+	ADDQ R13, DI
+	DECQ R8
+	JNE gatherEven256Img
+	VZEROUPPER
+	RET
+
 // func scatterAddEven512(dst, src *float32, images, rows, n, dstImg, dstRow, srcImg, srcRow int)
 TEXT ·scatterAddEven512(SB), NOSPLIT, $0-72
 	MOVQ dst+0(FP), DI
@@ -8300,6 +8382,99 @@ scatterEvenRowDone:
 	ADDQ R11, DI
 	DECQ R8
 	JNE scatterEvenImg
+	VZEROUPPER
+	RET
+
+// func scatterAddEven256(dst, src *float32, images, rows, n, dstImg, dstRow, srcImg, srcRow int)
+TEXT ·scatterAddEven256(SB), NOSPLIT, $0-72
+	VPXOR Y11, Y11, Y11
+	VMOVUPS evenMask<>(SB), Y13
+	MOVQ n+32(FP), CX
+	ANDQ $7, CX
+	LEAQ tailMask<>+32(SB), BX
+	MOVQ CX, AX
+	SHLQ $2, AX
+	MOVQ BX, DX
+	SUBQ AX, DX
+	VMOVUPS (DX), Y12
+	LEAQ (CX)(CX*1), AX
+	CMPQ AX, $8
+	JLE scatterEven256Short
+	VMOVAPS Y13, Y14
+	SUBQ $8, AX
+	SHLQ $2, AX
+	MOVQ BX, DX
+	SUBQ AX, DX
+	VANDPS (DX), Y13, Y15
+	JMP scatterEven256Masks
+scatterEven256Short:
+	SHLQ $2, AX
+	MOVQ BX, DX
+	SUBQ AX, DX
+	VANDPS (DX), Y13, Y14
+	VPXOR Y15, Y15, Y15
+scatterEven256Masks:
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ images+16(FP), R8
+	MOVQ rows+24(FP), R9
+	MOVQ n+32(FP), R10
+	MOVQ dstImg+40(FP), R11
+	SHLQ $2, R11
+	MOVQ dstRow+48(FP), R12
+	SHLQ $2, R12
+	MOVQ srcImg+56(FP), R13
+	SHLQ $2, R13
+	MOVQ srcRow+64(FP), R14
+	SHLQ $2, R14
+	SHRQ $3, R10
+	SHLQ $5, R10
+scatterEven256Img:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R9, CX
+scatterEven256Row:
+	XORQ DX, DX
+	CMPQ DX, R10
+	JGE scatterEven256Tail
+scatterEven256Block:
+	VMOVUPS (AX)(DX*1), Y0
+	VUNPCKLPS Y11, Y0, Y1
+	VUNPCKHPS Y11, Y0, Y2
+	VPERM2F128 $0x20, Y2, Y1, Y3
+	VPERM2F128 $0x31, Y2, Y1, Y4
+	VMASKMOVPS (BX)(DX*2), Y13, Y5
+	VADDPS Y3, Y5, Y5
+	VMASKMOVPS Y5, Y13, (BX)(DX*2)
+	VMASKMOVPS 32(BX)(DX*2), Y13, Y6
+	VADDPS Y4, Y6, Y6
+	VMASKMOVPS Y6, Y13, 32(BX)(DX*2)
+	ADDQ $32, DX
+	CMPQ DX, R10
+	JLT scatterEven256Block
+scatterEven256Tail:
+	VPTEST Y12, Y12
+	JZ scatterEven256RowDone
+	VMASKMOVPS (AX)(DX*1), Y12, Y0
+	VUNPCKLPS Y11, Y0, Y1
+	VUNPCKHPS Y11, Y0, Y2
+	VPERM2F128 $0x20, Y2, Y1, Y3
+	VPERM2F128 $0x31, Y2, Y1, Y4
+	VMASKMOVPS (BX)(DX*2), Y14, Y5
+	VADDPS Y3, Y5, Y5
+	VMASKMOVPS Y5, Y14, (BX)(DX*2)
+	VMASKMOVPS 32(BX)(DX*2), Y15, Y6
+	VADDPS Y4, Y6, Y6
+	VMASKMOVPS Y6, Y15, 32(BX)(DX*2)
+scatterEven256RowDone:
+	ADDQ R14, AX
+	ADDQ R12, BX
+	DECQ CX
+	JNE scatterEven256Row
+	ADDQ R13, SI
+	ADDQ R11, DI
+	DECQ R8
+	JNE scatterEven256Img
 	VZEROUPPER
 	RET
 
@@ -8417,6 +8592,15 @@ DATA tailMask<>+52(SB)/4, $0x00000000
 DATA tailMask<>+56(SB)/4, $0x00000000
 DATA tailMask<>+60(SB)/4, $0x00000000
 GLOBL tailMask<>(SB), RODATA|NOPTR, $64
+DATA evenMask<>+0(SB)/4, $0xffffffff
+DATA evenMask<>+4(SB)/4, $0x00000000
+DATA evenMask<>+8(SB)/4, $0xffffffff
+DATA evenMask<>+12(SB)/4, $0x00000000
+DATA evenMask<>+16(SB)/4, $0xffffffff
+DATA evenMask<>+20(SB)/4, $0x00000000
+DATA evenMask<>+24(SB)/4, $0xffffffff
+DATA evenMask<>+28(SB)/4, $0x00000000
+GLOBL evenMask<>(SB), RODATA|NOPTR, $32
 DATA geluC<>+0(SB)/4, $0x3fb504f3
 DATA geluC<>+4(SB)/4, $0x3fb504f3
 DATA geluC<>+8(SB)/4, $0x3fb504f3
