@@ -8203,69 +8203,41 @@ TEXT ·gatherEven512(SB), NOSPLIT, $0-72
 	KMOVW AX, K2
 	SHRQ $3, R10
 	SHLQ $5, R10
-gatherEvenImg:
+gatherEven512Img:
 	MOVQ SI, AX
 	MOVQ DI, BX
 	MOVQ R9, CX
-gatherEvenRow:
+gatherEven512Row:
 	XORQ DX, DX
 	CMPQ DX, R10
-	JGE gatherEvenTail
-gatherEvenBlock:
+	JGE gatherEven512Tail
+gatherEven512Block:
 	VMOVUPS.Z (AX)(DX*2), K1, Z0
 	VPMOVQD Z0, Y1
 	VMOVUPS Y1, (BX)(DX*1)
 	ADDQ $32, DX
 	CMPQ DX, R10
-	JLT gatherEvenBlock
-gatherEvenTail:
+	JLT gatherEven512Block
+gatherEven512Tail:
 	KORTESTW K3, K3
-	JZ gatherEvenRowDone
+	JZ gatherEven512RowDone
 	VMOVUPS.Z (AX)(DX*2), K2, Z0
 	VPMOVQD Z0, Y1
 	VMOVUPS Y1, K3, (BX)(DX*1)
-gatherEvenRowDone:
+gatherEven512RowDone:
 	ADDQ R12, AX
 	ADDQ R14, BX
 	DECQ CX
-	JNE gatherEvenRow
+	JNE gatherEven512Row
 	ADDQ R11, SI
 	ADDQ R13, DI
 	DECQ R8
-	JNE gatherEvenImg
+	JNE gatherEven512Img
 	VZEROUPPER
 	RET
 
 // func gatherEven256(dst, src *float32, images, rows, n, srcImg, srcRow, dstImg, dstRow int)
 TEXT ·gatherEven256(SB), NOSPLIT, $0-72
-	MOVQ n+32(FP), CX
-	ANDQ $7, CX
-	LEAQ tailMask<>+32(SB), BX
-	MOVQ CX, AX
-	SHLQ $2, AX
-	MOVQ BX, DX
-	SUBQ AX, DX
-	VMOVUPS (DX), Y12
-	VMOVUPS -28(BX), Y13
-	TESTQ CX, CX
-	JEQ gatherEven256Masks
-	LEAQ -1(CX)(CX*1), AX
-	CMPQ AX, $8
-	JLE gatherEven256Short
-	VMOVUPS -32(BX), Y14
-	SUBQ $8, AX
-	SHLQ $2, AX
-	MOVQ BX, DX
-	SUBQ AX, DX
-	VMOVUPS (DX), Y15
-	JMP gatherEven256Masks
-gatherEven256Short:
-	SHLQ $2, AX
-	MOVQ BX, DX
-	SUBQ AX, DX
-	VMOVUPS (DX), Y14
-	VPXOR Y15, Y15, Y15
-gatherEven256Masks:
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ images+16(FP), R8
@@ -8279,6 +8251,43 @@ gatherEven256Masks:
 	SHLQ $2, R13
 	MOVQ dstRow+64(FP), R14
 	SHLQ $2, R14
+	MOVQ R10, CX
+	ANDQ $7, CX
+	MOVQ CX, AX
+	SHLQ $2, AX
+	LEAQ tailMask<>+32(SB), DX
+	SUBQ AX, DX
+	VMOVUPS (DX), Y12
+	MOVQ $7, AX
+	SHLQ $2, AX
+	LEAQ tailMask<>+32(SB), DX
+	SUBQ AX, DX
+	VMOVUPS (DX), Y13
+	VPXOR Y14, Y14, Y14
+	VPXOR Y15, Y15, Y15
+	TESTQ CX, CX
+	JEQ gatherEven256Masks
+	LEAQ -1(CX)(CX*1), BX
+	MOVQ BX, AX
+	CMPQ AX, $8
+	JLE gatherEven256Short
+	MOVQ $8, AX
+	SHLQ $2, AX
+	LEAQ tailMask<>+32(SB), DX
+	SUBQ AX, DX
+	VMOVUPS (DX), Y14
+	LEAQ -8(BX), AX
+	SHLQ $2, AX
+	LEAQ tailMask<>+32(SB), DX
+	SUBQ AX, DX
+	VMOVUPS (DX), Y15
+	JMP gatherEven256Masks
+gatherEven256Short:
+	SHLQ $2, AX
+	LEAQ tailMask<>+32(SB), DX
+	SUBQ AX, DX
+	VMOVUPS (DX), Y14
+gatherEven256Masks:
 	SHRQ $3, R10
 	SHLQ $5, R10
 gatherEven256Img:
@@ -8349,71 +8358,44 @@ TEXT ·scatterAddEven512(SB), NOSPLIT, $0-72
 	KMOVW AX, K2
 	SHRQ $3, R10
 	SHLQ $5, R10
-scatterEvenImg:
+scatterAddEven512Img:
 	MOVQ SI, AX
 	MOVQ DI, BX
 	MOVQ R9, CX
-scatterEvenRow:
+scatterAddEven512Row:
 	XORQ DX, DX
 	CMPQ DX, R10
-	JGE scatterEvenTail
-scatterEvenBlock:
+	JGE scatterAddEven512Tail
+scatterAddEven512Block:
 	VPMOVZXDQ (AX)(DX*1), Z0
 	VMOVUPS.Z (BX)(DX*2), K1, Z1
 	VADDPS Z0, Z1, Z1
 	VMOVUPS Z1, K1, (BX)(DX*2)
 	ADDQ $32, DX
 	CMPQ DX, R10
-	JLT scatterEvenBlock
-scatterEvenTail:
+	JLT scatterAddEven512Block
+scatterAddEven512Tail:
 	KORTESTW K3, K3
-	JZ scatterEvenRowDone
+	JZ scatterAddEven512RowDone
 	VMOVUPS.Z (AX)(DX*1), K3, Y0
 	VPMOVZXDQ Y0, Z0
 	VMOVUPS.Z (BX)(DX*2), K2, Z1
 	VADDPS Z0, Z1, Z1
 	VMOVUPS Z1, K2, (BX)(DX*2)
-scatterEvenRowDone:
+scatterAddEven512RowDone:
 	ADDQ R14, AX
 	ADDQ R12, BX
 	DECQ CX
-	JNE scatterEvenRow
+	JNE scatterAddEven512Row
 	ADDQ R13, SI
 	ADDQ R11, DI
 	DECQ R8
-	JNE scatterEvenImg
+	JNE scatterAddEven512Img
 	VZEROUPPER
 	RET
 
 // func scatterAddEven256(dst, src *float32, images, rows, n, dstImg, dstRow, srcImg, srcRow int)
 TEXT ·scatterAddEven256(SB), NOSPLIT, $0-72
-	VPXOR Y11, Y11, Y11
-	VMOVUPS evenMask<>(SB), Y13
-	MOVQ n+32(FP), CX
-	ANDQ $7, CX
-	LEAQ tailMask<>+32(SB), BX
-	MOVQ CX, AX
-	SHLQ $2, AX
-	MOVQ BX, DX
-	SUBQ AX, DX
-	VMOVUPS (DX), Y12
-	LEAQ (CX)(CX*1), AX
-	CMPQ AX, $8
-	JLE scatterEven256Short
-	VMOVAPS Y13, Y14
-	SUBQ $8, AX
-	SHLQ $2, AX
-	MOVQ BX, DX
-	SUBQ AX, DX
-	VANDPS (DX), Y13, Y15
-	JMP scatterEven256Masks
-scatterEven256Short:
-	SHLQ $2, AX
-	MOVQ BX, DX
-	SUBQ AX, DX
-	VANDPS (DX), Y13, Y14
-	VPXOR Y15, Y15, Y15
-scatterEven256Masks:
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ images+16(FP), R8
@@ -8427,17 +8409,46 @@ scatterEven256Masks:
 	SHLQ $2, R13
 	MOVQ srcRow+64(FP), R14
 	SHLQ $2, R14
+	VPXOR Y11, Y11, Y11
+	VMOVUPS evenMask<>(SB), Y13
+	MOVQ R10, CX
+	ANDQ $7, CX
+	MOVQ CX, AX
+	SHLQ $2, AX
+	LEAQ tailMask<>+32(SB), DX
+	SUBQ AX, DX
+	VMOVUPS (DX), Y12
+	LEAQ (CX)(CX*1), BX
+	MOVQ BX, AX
+	CMPQ AX, $8
+	JLE scatterAddEven256Short
+	VMOVAPS Y13, Y14
+	LEAQ -8(BX), AX
+	SHLQ $2, AX
+	LEAQ tailMask<>+32(SB), DX
+	SUBQ AX, DX
+	VMOVUPS (DX), Y15
+	VANDPS Y15, Y13, Y15
+	JMP scatterAddEven256Masks
+scatterAddEven256Short:
+	SHLQ $2, AX
+	LEAQ tailMask<>+32(SB), DX
+	SUBQ AX, DX
+	VMOVUPS (DX), Y14
+	VANDPS Y14, Y13, Y14
+	VPXOR Y15, Y15, Y15
+scatterAddEven256Masks:
 	SHRQ $3, R10
 	SHLQ $5, R10
-scatterEven256Img:
+scatterAddEven256Img:
 	MOVQ SI, AX
 	MOVQ DI, BX
 	MOVQ R9, CX
-scatterEven256Row:
+scatterAddEven256Row:
 	XORQ DX, DX
 	CMPQ DX, R10
-	JGE scatterEven256Tail
-scatterEven256Block:
+	JGE scatterAddEven256Tail
+scatterAddEven256Block:
 	VMOVUPS (AX)(DX*1), Y0
 	VUNPCKLPS Y11, Y0, Y1
 	VUNPCKHPS Y11, Y0, Y2
@@ -8451,10 +8462,10 @@ scatterEven256Block:
 	VMASKMOVPS Y6, Y13, 32(BX)(DX*2)
 	ADDQ $32, DX
 	CMPQ DX, R10
-	JLT scatterEven256Block
-scatterEven256Tail:
+	JLT scatterAddEven256Block
+scatterAddEven256Tail:
 	VPTEST Y12, Y12
-	JZ scatterEven256RowDone
+	JZ scatterAddEven256RowDone
 	VMASKMOVPS (AX)(DX*1), Y12, Y0
 	VUNPCKLPS Y11, Y0, Y1
 	VUNPCKHPS Y11, Y0, Y2
@@ -8466,15 +8477,15 @@ scatterEven256Tail:
 	VMASKMOVPS 32(BX)(DX*2), Y15, Y6
 	VADDPS Y4, Y6, Y6
 	VMASKMOVPS Y6, Y15, 32(BX)(DX*2)
-scatterEven256RowDone:
+scatterAddEven256RowDone:
 	ADDQ R14, AX
 	ADDQ R12, BX
 	DECQ CX
-	JNE scatterEven256Row
+	JNE scatterAddEven256Row
 	ADDQ R13, SI
 	ADDQ R11, DI
 	DECQ R8
-	JNE scatterEven256Img
+	JNE scatterAddEven256Img
 	VZEROUPPER
 	RET
 
