@@ -11,13 +11,16 @@ import (
 // through a network whose phases each split among the workers, with serial work (combining
 // what they computed) between one phase and the next.
 //
-// A worker that arrives early spins, yielding its processor to other goroutines, for up to
-// SpinTime before it sleeps. Joining with Do after every phase parks the helpers between
-// phases, and waking a parked helper takes 100-200 µs on a virtual machine (its core is
-// halted and must be interrupted): on a network with a hundred phases per training step
-// that cost a tenth of the second core. A spinning worker notices the release within
-// microseconds. The spin is bounded, as OpenMP's active wait is, so that a worker whose
-// partners are slow (other processes on the cores) gives its core up.
+// A worker that arrives early spins for up to SpinTime before it sleeps. Joining with Do
+// after every phase parks the helpers between phases, and waking a parked helper takes
+// 100-200 µs on a virtual machine (its core is halted and must be interrupted): on a
+// network with a hundred phases per training step that cost a tenth of the second core. A
+// spinning worker notices the release within microseconds. Each turn of the spin yields,
+// to the process's other goroutines and (on Linux, sched_yield) to other processes'
+// threads: when processes share the cores, the partner a worker waits for may be one that
+// its spin would otherwise keep off the core (two 2-thread trainings on 2 cores lost 12 %
+// to a spin without the second yield, and nothing with it). The spin is bounded, as
+// OpenMP's active wait is, so that a worker whose partners are slow gives its core up.
 type Barrier struct {
 	n       int32
 	arrived atomic.Int32
@@ -57,6 +60,7 @@ func (b *Barrier) Wait() bool {
 			break
 		}
 		runtime.Gosched()
+		osYield()
 	}
 	return false
 }
