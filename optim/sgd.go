@@ -4,9 +4,9 @@
 // PyTorch tensor operation is one float32 operation here, rounded the same way. PyTorch's
 // CPU kernels evaluate "a.add(b, alpha=s)" as a fused multiply-add a + s·b with one
 // rounding (the vectorised path, which handles all but tail elements, and on x86 builds
-// with FMA the tail too), and so does SGD, through kernels.SGDUpdate's fused multiply-adds. The
-// scalars (learning rate, momentum, weight decay) are rounded to float32 first, as PyTorch
-// does for float tensors.
+// with FMA the tail too), and so does SGD, through kernels.SGDUpdate. The scalars
+// (learning rate, momentum, weight decay) are rounded to float32 first, as PyTorch does
+// for float tensors.
 //
 // The schedules are pure functions of (epoch, iteration within the epoch, iterations per
 // epoch), so a resumed run recomputes the same learning rate without saved state.
