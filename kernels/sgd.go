@@ -66,7 +66,8 @@ func SGDUpdate(value, grad, buf []float32, s SGDStep) {
 		}
 		b := d
 		if !s.First {
-			b = float32(s.Momentum*buf[j]) + d // two roundings, as buf.mul_(momentum).add_(d); the conversion forbids fusing
+			// Two roundings, as buf.mul_(momentum).add_(d): the conversion forbids fusing.
+			b = float32(s.Momentum*buf[j]) + d
 		}
 		buf[j] = b
 		if s.Nesterov {
