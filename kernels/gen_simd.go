@@ -640,7 +640,8 @@ func dot(s isa, r, cols int) {
 // R10 and, in elements times 4, R11-R14), then the loops over images and
 // rows, where AX walks src's rows, BX dst's, and DX the byte offset within
 // a row of dst (gather) or src (scatter) up to R10, the end of its whole
-// 8-element blocks. setup prepares masks from n (in R10; it may use AX-DX);
+// 8-element blocks. setup prepares masks from t = n%8 (in CX; it may use
+// AX-DX);
 // block does one whole block at DX; tail does the last n%8 elements at DX,
 // or jumps to name+"RowDone" when there are none.
 func evenLoops(name string, srcFirst bool, setup, block, tail func()) {
@@ -659,6 +660,8 @@ func evenLoops(name string, srcFirst bool, setup, block, tail func()) {
 		p("MOVQ %s+%d(FP), R%d", arg, 40+8*k, 11+k)
 		p("SHLQ $2, R%d", 11+k)
 	}
+	p("MOVQ R10, CX")
+	p("ANDQ $7, CX")
 	setup()
 	p("SHRQ $3, R10")
 	p("SHLQ $5, R10")
@@ -703,6 +706,14 @@ func maskAt(v string) {
 	p("VMOVUPS (DX), %s", v)
 }
 
+// kmask sets mask register K<k> to the low CX lanes (CX < 16). It clobbers AX.
+func kmask(k int) {
+	p("MOVQ $1, AX")
+	p("SHLQ CX, AX")
+	p("DECQ AX")
+	p("KMOVW AX, K%d", k)
+}
+
 // gatherEven512 writes the stride-2 gather of im2col:
 // dst[i*dstImg+r*dstRow+j] = src[i*srcImg+r*srcRow+2*j] for i < images,
 // r < rows, j < n (strides in elements; images, rows, n > 0). Each block of
@@ -716,17 +727,9 @@ func gatherEven512() {
 		// K2: the 2t-1 source lanes of the tail.
 		p("MOVQ $0x7fff, AX")
 		p("KMOVW AX, K1")
-		p("MOVQ R10, CX")
-		p("ANDQ $7, CX")
-		p("MOVQ $1, AX")
-		p("SHLQ CX, AX")
-		p("DECQ AX")
-		p("KMOVW AX, K3")
+		kmask(3)
 		p("LEAQ -1(CX)(CX*1), CX")
-		p("MOVQ $1, AX")
-		p("SHLQ CX, AX")
-		p("DECQ AX")
-		p("KMOVW AX, K2")
+		kmask(2)
 	}, func() {
 		p("VMOVUPS.Z (AX)(DX*2), K1, Z0")
 		p("VPMOVQD Z0, Y1")
@@ -750,8 +753,6 @@ func gatherEven256() {
 		// Y12: the t = n%8 tail outputs; Y13: 7 lanes, a whole block's second
 		// vector; Y14, Y15: the first and second vectors' part of the tail's
 		// 2t-1 source lanes.
-		p("MOVQ R10, CX")
-		p("ANDQ $7, CX")
 		p("MOVQ CX, AX")
 		maskAt("Y12")
 		p("MOVQ $7, AX")
@@ -801,12 +802,7 @@ func scatterAddEven512() {
 		// K2: the even lanes among the first 2t of the tail.
 		p("MOVQ $0x5555, AX")
 		p("KMOVW AX, K1")
-		p("MOVQ R10, CX")
-		p("ANDQ $7, CX")
-		p("MOVQ $1, AX")
-		p("SHLQ CX, AX")
-		p("DECQ AX")
-		p("KMOVW AX, K3")
+		kmask(3)
 		p("ADDQ CX, CX")
 		p("MOVQ $1, AX")
 		p("SHLQ CX, AX")
@@ -856,8 +852,6 @@ func scatterAddEven256() {
 		// of the tail's 2t destinations.
 		p("VPXOR Y11, Y11, Y11")
 		p("VMOVUPS evenMask<>(SB), Y13")
-		p("MOVQ R10, CX")
-		p("ANDQ $7, CX")
 		p("MOVQ CX, AX")
 		maskAt("Y12")
 		p("LEAQ (CX)(CX*1), BX")

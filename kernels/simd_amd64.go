@@ -186,12 +186,11 @@ func bnApplyVec(dx, x, dy []float32, a, b, mean, k, p, q float32, relu, accumula
 }
 
 func gatherEven512(dst, src *float32, images, rows, n, srcImg, srcRow, dstImg, dstRow int)
+func gatherEven256(dst, src *float32, images, rows, n, srcImg, srcRow, dstImg, dstRow int)
 
 // gatherEvenVec sets dst[i*dstImg+r*dstRow+j] = src[i*srcImg+r*srcRow+2*j]
 // for i < images, r < rows, j < n, and reports whether a SIMD path did it
 // (false: nothing was done).
-func gatherEven256(dst, src *float32, images, rows, n, srcImg, srcRow, dstImg, dstRow int)
-
 func gatherEvenVec(dst, src []float32, images, rows, n, srcImg, srcRow, dstImg, dstRow int) bool {
 	l := simdLanes()
 	if l == 0 {
@@ -211,12 +210,11 @@ func gatherEvenVec(dst, src []float32, images, rows, n, srcImg, srcRow, dstImg, 
 }
 
 func scatterAddEven512(dst, src *float32, images, rows, n, dstImg, dstRow, srcImg, srcRow int)
+func scatterAddEven256(dst, src *float32, images, rows, n, dstImg, dstRow, srcImg, srcRow int)
 
 // scatterAddEvenVec adds src[i*srcImg+r*srcRow+j] to
 // dst[i*dstImg+r*dstRow+2*j] for i < images, r < rows, j < n, and reports
 // whether a SIMD path did it (false: nothing was done).
-func scatterAddEven256(dst, src *float32, images, rows, n, dstImg, dstRow, srcImg, srcRow int)
-
 func scatterAddEvenVec(dst, src []float32, images, rows, n, dstImg, dstRow, srcImg, srcRow int) bool {
 	l := simdLanes()
 	if l == 0 {
@@ -374,10 +372,13 @@ func sgd256(value, grad, buf *float32, n int, step, wd, m float32, flags int)
 func sgdVec(value, grad, buf []float32, step, wd, m float32, flags int) bool {
 	n := len(value)
 	l := simdLanes()
-	if l == 0 || n == 0 {
-		return l != 0
+	if l == 0 {
+		return false
 	}
-	_, _ = grad[n-1], value[n-1]
+	if n == 0 {
+		return true
+	}
+	_ = grad[n-1]
 	var pb *float32
 	if buf != nil {
 		_ = buf[n-1]
